@@ -1,0 +1,9 @@
+"""Channel and pump kinds as data: Markov schemes, permeant ion, unitary values, sources."""
+
+from channelsim.channels.leak import LEAK_KINDS
+from channelsim.channels.scheme import KindDefaults, MarkovScheme, Transition
+
+#: Every kind a config may name, by name.
+KINDS: dict[str, KindDefaults] = {**LEAK_KINDS}
+
+__all__ = ["KINDS", "KindDefaults", "MarkovScheme", "Transition"]

@@ -1,0 +1,77 @@
+"""Markov schemes as data: states, transitions with rate laws, conducting states."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from channelsim.constants import FARADAY, GAS_CONSTANT
+
+#: A rate law: (membrane potential in V, temperature in K) -> rate in 1/s.
+RateLaw = Callable[[float, float], float]
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One edge of a scheme: `source` -> `target` at `rate(v, temperature_K)` per second."""
+
+    source: str
+    target: str
+    rate: RateLaw
+
+
+@dataclass(frozen=True)
+class MarkovScheme:
+    """A channel's gating as a continuous-time Markov chain."""
+
+    states: tuple[str, ...]
+    transitions: tuple[Transition, ...]
+    conducting: tuple[str, ...]
+
+    def rate_matrix(self, v: np.ndarray, temperature_K: float) -> np.ndarray:
+        """Generator Q[..., i, j] (rate i -> j, rows summing to 0) for each voltage in `v`."""
+        v = np.atleast_1d(np.asarray(v, dtype=float))
+        index = {name: i for i, name in enumerate(self.states)}
+        q = np.zeros(v.shape + (len(self.states), len(self.states)))
+        for t in self.transitions:
+            rate = np.vectorize(lambda x, law=t.rate: law(float(x), temperature_K))(v)
+            q[..., index[t.source], index[t.target]] += rate
+        idx = np.arange(len(self.states))
+        q[..., idx, idx] = -q.sum(axis=-1)
+        return q
+
+    @property
+    def conducting_mask(self) -> np.ndarray:
+        return np.array([s in self.conducting for s in self.states], dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class KindDefaults:
+    """What a config entry of this kind gets unless it overrides it.
+
+    `scheme(entry)` builds the Markov scheme from the (resolved) entry, so that per-entry
+    parameters such as `open_probability` shape the scheme.
+    """
+
+    kind: str
+    description: str
+    ion: str
+    permeation: str  # "ghk" or "ohmic"
+    conductance_S: float  # unitary conductance (ohmic permeation)
+    permeability_m3_per_s: float  # single-channel permeability (GHK permeation)
+    open_probability: float
+    mean_open_time_s: float
+    source: str
+    scheme: Callable[[float, float], MarkovScheme]  # (open_probability, mean_open_time_s)
+
+
+def permeability_from_conductance(conductance_S: float, valence: int,
+                                  concentration_mM: float, temperature_K: float) -> float:
+    """Single-channel GHK permeability with the same slope conductance at 0 mV.
+
+    In symmetric solutions of concentration c the GHK current is linear at V = 0 with
+    g = P z^2 F^2 c / (R T), hence P = g R T / (z^2 F^2 c).
+    """
+    return conductance_S * GAS_CONSTANT * temperature_K / (valence**2 * FARADAY**2 * concentration_mM)

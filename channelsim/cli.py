@@ -1,0 +1,99 @@
+"""Command line: `channelsim run | plot | info` (DESIGN.md section 4).
+
+Exit status 0 on success, 2 on bad input (one message naming the field and the fix), 1 on a
+failure during a run, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from channelsim.errors import ChannelsimError
+
+
+class _Group(click.Group):
+    """Turns channelsim's input errors into one line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ChannelsimError as error:
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(package_name="channelsim")
+def main(debug: bool) -> None:
+    """Simulate a cell membrane one ion channel at a time."""
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Run file to write (default: data/runs/<experiment name>.h5).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help='Override a config value, e.g. --set outside.K="10 mM" (repeatable).')
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: run.seed of the config).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+@click.option("--plot", "make_plot", is_flag=True, help="Also write the figure next to the run file.")
+def run(config: Path, output: Path | None, overrides: tuple[str, ...], seed: int | None,
+        force: bool, quiet: bool, make_plot: bool) -> None:
+    """Run the experiment CONFIG (a TOML file) and write an HDF5 run file."""
+    from channelsim.config import load_config
+    from channelsim.engine import RunInterrupted, default_output, run_experiment
+
+    resolved = load_config(config, list(overrides))
+    output = output or default_output(resolved)
+    command = shlex.join(["channelsim", *sys.argv[1:]])
+    try:
+        path = run_experiment(resolved, output, seed=seed, command=command, force=force, progress=not quiet)
+    except (KeyboardInterrupt, RunInterrupted):
+        click.echo(f"interrupted: data up to now are in {output}", err=True)
+        sys.exit(130)
+    except ChannelsimError:
+        raise
+    except Exception as error:  # a failure during the run: the file says status = failed
+        click.echo(f"run failed: {error!r} (partial data in {output})", err=True)
+        sys.exit(1)
+    if not quiet:
+        click.echo(f"wrote {path}")
+    if make_plot:
+        from channelsim.plotting import plot_run
+
+        figure = plot_run(path)
+        if not quiet:
+            click.echo(f"wrote {figure}")
+
+
+@main.command()
+@click.argument("run_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Figure to write (default: the run file with .png).")
+def plot(run_file: Path, output: Path | None) -> None:
+    """Plot a run: voltage, ions moved and open channels against time."""
+    from channelsim.plotting import plot_run
+
+    click.echo(f"wrote {plot_run(run_file, output)}")
+
+
+@main.command()
+@click.argument("run_file", type=click.Path(dir_okay=False, path_type=Path))
+def info(run_file: Path) -> None:
+    """Summarise a run file: status, experiment, duration, final state."""
+    from channelsim.analysis import summary
+
+    click.echo(summary(run_file))
+
+
+if __name__ == "__main__":
+    main()

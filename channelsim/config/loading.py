@@ -1,0 +1,152 @@
+"""Read a TOML config, apply `--set` overrides, validate, and fill in every default.
+
+All problems surface as one `ConfigError` naming the field as `--set` would address it
+(`cell.radius`, `channels.k_leak.count`) and saying how to fix it.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from pydantic import ValidationError
+
+from channelsim.channels import KINDS
+from channelsim.config.schema import Config
+from channelsim.errors import ConfigError
+
+_LIST_SECTIONS = ("channels",)
+
+
+def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
+    """Load, override, validate and resolve the config at `path`."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(str(path), "no such config file", "check the path") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(str(path), f"cannot be read ({error})", "give a readable TOML file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), f"is not valid TOML ({error})", "fix the syntax there") from None
+    return parse_config(apply_overrides(raw, overrides))
+
+
+def _override_value(text: str) -> Any:
+    """A `--set` value is read as a TOML value if it is one (500, 1.5, true), else as a string."""
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply `KEY=VALUE` overrides with dotted keys; list sections are addressed by kind
+    (`channels.k_leak.count=500`), and a kind not yet listed gets a new entry."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) < 2 or not all(parts):
+            raise ConfigError(f"--set {item}", "is not KEY=VALUE with a dotted key",
+                              'write e.g. --set outside.K="10 mM"')
+        node = raw
+        if parts[0] in _LIST_SECTIONS:
+            if len(parts) != 3:
+                raise ConfigError(f"--set {item}", f"{parts[0]} keys have the form {parts[0]}.KIND.FIELD",
+                                  f"write e.g. --set {parts[0]}.k_leak.count=500")
+            entries = raw.setdefault(parts[0], [])
+            node = next((e for e in entries if isinstance(e, dict) and e.get("kind") == parts[1]), None)
+            if node is None:
+                node = {"kind": parts[1]}
+                entries.append(node)
+            parts = parts[2:]
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(key, f"{part} is not a section", "check the key against the config")
+        node[parts[-1]] = _override_value(text.strip())
+    return raw
+
+
+def _field_name(location: tuple, raw: dict) -> str:
+    """Dotted name of a pydantic error location, with list entries named by their kind."""
+    names: list[str] = []
+    node: Any = raw
+    for part in location:
+        if isinstance(part, int) and isinstance(node, list):
+            entry = node[part] if part < len(node) else {}
+            names.append(str(entry.get("kind", part)) if isinstance(entry, dict) else str(part))
+            node = entry
+        else:
+            names.append(str(part))
+            node = node.get(part, {}) if isinstance(node, dict) else {}
+    return ".".join(names) or "config"
+
+
+def _fix_for(error: dict) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "remove it or correct its spelling (see DESIGN.md section 5 for the keys)"
+    if kind == "missing":
+        return "add it"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return "give a value in that range"
+    if kind.startswith("int") or kind.startswith("float"):
+        return "give a number of the right type"
+    return "correct the value"
+
+
+def parse_config(raw: dict) -> Config:
+    """Validate a raw config dict and return it with every default resolved."""
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = _field_name(error["loc"], raw)
+        problem = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            problem = "unknown key"
+        more = exc.error_count() - 1
+        if more:
+            problem += f" (and {more} more problem{'s' if more > 1 else ''})"
+        if error["type"] == "value_error" and ";" in problem:
+            # model-level checks write "field: problem; fix"
+            head, _, rest = problem.partition(": ")
+            if rest and head.isidentifier():
+                field, problem = (head if field == "config" else f"{field}.{head}"), rest
+            problem, fix = problem.split(";", 1)
+            raise ConfigError(field, problem, fix.strip()) from None
+        raise ConfigError(field, problem, _fix_for(error)) from None
+    return _resolve(config)
+
+
+def _resolve(config: Config) -> Config:
+    """Fill every per-kind default in, and turn densities into counts."""
+    area = config.cell.area_m2
+    entries = []
+    for entry in config.channels:
+        defaults = KINDS[entry.kind]
+        count = entry.count if entry.count is not None else round(entry.density * area)
+        entries.append(entry.model_copy(update=dict(
+            count=count, density=None,
+            permeation=entry.permeation or defaults.permeation,
+            conductance=entry.conductance or defaults.conductance_S,
+            permeability=entry.permeability or defaults.permeability_m3_per_s,
+            open_probability=entry.open_probability or defaults.open_probability,
+            mean_open_time=entry.mean_open_time or defaults.mean_open_time_s,
+        )))
+    return config.model_copy(update={"channels": entries})
+
+
+def resolved_toml(config: Config) -> str:
+    """The config as TOML with every default written out; `load_config` reads it back."""
+    def without_none(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: without_none(v) for k, v in node.items() if v is not None}
+        if isinstance(node, list):
+            return [without_none(v) for v in node]
+        return node
+
+    return tomli_w.dumps(without_none(config.model_dump(mode="json")))

@@ -1,0 +1,184 @@
+"""The config schema (DESIGN.md section 5): every quantity a string with a unit, stored in SI.
+
+Unknown keys are errors (`extra="forbid"`). Defaults are SI floats; `Config.model_dump(mode=
+"json")` writes every quantity back as "<value> <SI unit>", which parses to the same float.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictInt, model_validator
+
+from channelsim.channels import KINDS
+from channelsim.units import format_quantity, parse_quantity
+
+
+def _quantity(dimension: str, **bounds) -> type:
+    return Annotated[
+        float,
+        BeforeValidator(lambda value: parse_quantity(value, dimension)),
+        PlainSerializer(lambda value: format_quantity(value, dimension), return_type=str),
+        Field(**bounds),
+    ]
+
+
+Time = _quantity("time", gt=0)
+Length = _quantity("length", gt=0)
+Area = _quantity("area", gt=0)
+Volume = _quantity("volume", gt=0)
+Concentration = _quantity("concentration", ge=0)
+Voltage = _quantity("voltage", ge=-1.0, le=1.0)
+Temperature = _quantity("temperature", gt=0)
+SpecificCapacitance = _quantity("specific_capacitance", gt=0)
+Conductance = _quantity("conductance", gt=0)
+Permeability = _quantity("permeability", gt=0)
+Density = _quantity("density", ge=0)
+
+
+def _bath_or_volume(value: object) -> float | None:
+    return None if value == "bath" else parse_quantity(value, "volume")
+
+
+OutsideVolume = Annotated[
+    float | None,
+    BeforeValidator(_bath_or_volume),
+    PlainSerializer(lambda v: "bath" if v is None else format_quantity(v, "volume"), return_type=str),
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=False)
+
+
+class Experiment(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="file-name safe identifier")
+    description: str = ""
+
+
+class RunSettings(Strict):
+    duration: Time
+    dt: Time = 10e-6
+    record_every: Time = 1e-4
+    seed: StrictInt = Field(1, ge=0)
+
+    @model_validator(mode="after")
+    def _whole_steps(self) -> RunSettings:
+        for name, numerator, denominator, fix in (
+            ("record_every", self.record_every, self.dt, "make it a whole number of dt"),
+            ("duration", self.duration, self.record_every, "make it a whole number of record_every"),
+        ):
+            ratio = numerator / denominator
+            if ratio < 1 - 1e-9 or abs(ratio - round(ratio)) > 1e-6 * ratio:
+                raise ValueError(f"{name}: {numerator:g} s is not a whole multiple (>= 1) of "
+                                 f"{denominator:g} s; {fix}")
+        return self
+
+    @property
+    def steps_per_record(self) -> int:
+        return round(self.record_every / self.dt)
+
+    @property
+    def n_records(self) -> int:
+        return round(self.duration / self.record_every)
+
+
+class Cell(Strict):
+    shape: Literal["sphere", "cylinder", "patch"] = "sphere"
+    radius: Length | None = None
+    length: Length | None = None
+    area: Area | None = None
+    volume: Volume | None = None
+    temperature: Temperature = 310.15  # 37 degC
+    specific_capacitance: SpecificCapacitance = 0.01  # 1 uF/cm^2 (Hille 2001, ch. 1)
+    initial_voltage: Voltage = 0.0
+
+    @model_validator(mode="after")
+    def _dimensions_match_shape(self) -> Cell:
+        needed = {"sphere": {"radius"}, "cylinder": {"radius", "length"}, "patch": {"area", "volume"}}[self.shape]
+        if self.shape == "sphere" and self.radius is None:
+            self.radius = 10e-6  # a 20 um diameter soma
+        for name in ("radius", "length", "area", "volume"):
+            given = getattr(self, name) is not None
+            if given != (name in needed):
+                raise ValueError(f"{name}: shape {self.shape!r} takes {' and '.join(sorted(needed))}; "
+                                 + (f"remove {name}" if given else f"add {name}"))
+        return self
+
+    @property
+    def area_m2(self) -> float:
+        """Membrane area; a cylinder is closed by its two end caps."""
+        if self.shape == "sphere":
+            return 4.0 * math.pi * self.radius**2
+        if self.shape == "cylinder":
+            return 2.0 * math.pi * self.radius * (self.length + self.radius)
+        return self.area
+
+    @property
+    def volume_m3(self) -> float:
+        if self.shape == "sphere":
+            return 4.0 / 3.0 * math.pi * self.radius**3
+        if self.shape == "cylinder":
+            return math.pi * self.radius**2 * self.length
+        return self.volume
+
+    @property
+    def capacitance_F(self) -> float:
+        return self.specific_capacitance * self.area_m2
+
+
+# Default concentrations: mammalian skeletal muscle, Hille (2001) Ion Channels of Excitable
+# Membranes, 3rd ed., Table 1.1 (free ions, mM).
+class Inside(Strict):
+    K: Concentration = 155.0
+    Na: Concentration = 12.0
+    Cl: Concentration = 4.2
+    Ca: Concentration = 1e-4
+    impermeant_valence: StrictInt = Field(-1, lt=0, description="valence of impermeant anions A")
+
+
+class Outside(Strict):
+    K: Concentration = 4.0
+    Na: Concentration = 145.0
+    Cl: Concentration = 123.0
+    Ca: Concentration = 1.5
+    volume: OutsideVolume = None
+
+
+class ChannelEntry(Strict):
+    kind: str
+    count: StrictInt | None = Field(None, ge=0)
+    density: Density | None = None
+    tracking: Literal["agent", "population", "mean_field"] = "agent"
+    permeation: Literal["ghk", "ohmic"] | None = None
+    conductance: Conductance | None = None
+    permeability: Permeability | None = None
+    open_probability: float | None = Field(None, gt=0.0, le=1.0)
+    mean_open_time: Time | None = None
+
+    @model_validator(mode="after")
+    def _known_kind_and_one_amount(self) -> ChannelEntry:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind: unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+        if (self.count is None) == (self.density is None):
+            raise ValueError("count: give exactly one of count or density; e.g. count = 1000")
+        return self
+
+
+class Config(Strict):
+    experiment: Experiment
+    run: RunSettings
+    cell: Cell = Field(default_factory=Cell)
+    inside: Inside = Field(default_factory=Inside)
+    outside: Outside = Field(default_factory=Outside)
+    channels: list[ChannelEntry] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_entry_per_kind(self) -> Config:
+        kinds = [entry.kind for entry in self.channels]
+        for kind in set(kinds):
+            if kinds.count(kind) > 1:
+                raise ValueError(f"channels: kind {kind!r} appears {kinds.count(kind)} times in [[channels]]; "
+                                 "merge them into one entry")
+        return self

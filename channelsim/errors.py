@@ -1,0 +1,20 @@
+"""Exceptions that carry one user-facing message naming the culprit and the fix."""
+
+
+class ChannelsimError(Exception):
+    """Base class: the CLI prints the message alone and exits with status 2."""
+
+
+class ConfigError(ChannelsimError):
+    """A config value, override or CLI flag is invalid.
+
+    The message names the field (dotted path, as `--set` takes it) and says how to fix it.
+    """
+
+    def __init__(self, field: str, problem: str, fix: str):
+        self.field, self.problem, self.fix = field, problem, fix
+        super().__init__(f"{field}: {problem}; {fix}")
+
+
+class RunFileError(ChannelsimError):
+    """A run file cannot be read as a channelsim run."""

@@ -1,0 +1,72 @@
+"""Textbook results in SI units: Nernst, Goldman-Hodgkin-Katz, chord conductance, Q = C V.
+
+References: Hille, *Ion Channels of Excitable Membranes*, 3rd ed. (2001), chapters 1 and 14;
+Goldman (1943) J Gen Physiol 27:37; Hodgkin & Katz (1949) J Physiol 108:37.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from channelsim.constants import BOLTZMANN, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, VALENCE
+
+
+def thermal_voltage(temperature_K: float) -> float:
+    """RT/F in volts (26.7 mV at 37 degC)."""
+    return GAS_CONSTANT * temperature_K / FARADAY
+
+
+def nernst_potential(valence: int, inside_M: float, outside_M: float, temperature_K: float) -> float:
+    """Equilibrium potential E = (RT/zF) ln(c_out/c_in) in volts (any common concentration unit)."""
+    return thermal_voltage(temperature_K) / valence * math.log(outside_M / inside_M)
+
+
+def ghk_potential(permeability: Mapping[str, float], inside: Mapping[str, float],
+                  outside: Mapping[str, float], temperature_K: float) -> float:
+    """Zero-current GHK voltage for monovalent ions (K, Na, Cl), in volts.
+
+    V = (RT/F) ln[(sum_cations P c_out + sum_anions P c_in) / (sum_cations P c_in + sum_anions P c_out)]
+    """
+    numerator = denominator = 0.0
+    for ion, p in permeability.items():
+        if abs(VALENCE[ion]) != 1:
+            raise ValueError(f"the GHK voltage equation holds for monovalent ions, not {ion}")
+        if VALENCE[ion] > 0:
+            numerator += p * outside[ion]
+            denominator += p * inside[ion]
+        else:
+            numerator += p * inside[ion]
+            denominator += p * outside[ion]
+    return thermal_voltage(temperature_K) * math.log(numerator / denominator)
+
+
+def ghk_current(permeability_m3_per_s: float, valence: int, inside_mM: float, outside_mM: float,
+                v: float, temperature_K: float) -> float:
+    """Outward GHK current (A) through a permeability P (m^3/s); concentrations in mol/m^3."""
+    xi = valence * v / thermal_voltage(temperature_K)
+    if abs(xi) < 1e-12:
+        return permeability_m3_per_s * valence * FARADAY * (inside_mM - outside_mM)
+    return (permeability_m3_per_s * valence * FARADAY * xi
+            * (inside_mM - outside_mM * math.exp(-xi)) / (1.0 - math.exp(-xi)))
+
+
+def chord_conductance_potential(conductance: Mapping[str, float], reversal: Mapping[str, float]) -> float:
+    """Steady voltage of ohmic conductances: V = sum g_i E_i / sum g_i."""
+    total = sum(conductance.values())
+    return sum(g * reversal[ion] for ion, g in conductance.items()) / total
+
+
+def charge_for_voltage(capacitance_F: float, voltage_V: float) -> float:
+    """Q = C V, in coulombs."""
+    return capacitance_F * voltage_V
+
+
+def ions_for_voltage_change(capacitance_F: float, delta_v: float, valence: int = 1) -> float:
+    """Number of ions of valence z whose transfer changes V by delta_v: C |dV| / (|z| e)."""
+    return capacitance_F * abs(delta_v) / (abs(valence) * ELEMENTARY_CHARGE)
+
+
+def thermal_voltage_noise(capacitance_F: float, temperature_K: float) -> float:
+    """Standard deviation of V at equilibrium, sqrt(kT/C) (equipartition on the capacitor)."""
+    return math.sqrt(BOLTZMANN * temperature_K / capacitance_F)

@@ -1,0 +1,67 @@
+"""Figures of a run file (matplotlib, Agg backend: works without a screen)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from channelsim.analysis import predicted_potential, reversal_potentials
+from channelsim.physics import ions_for_voltage_change
+from channelsim.recording.reader import open_run
+
+_ION_LABEL = {"K": "K$^+$", "Na": "Na$^+$", "Cl": "Cl$^-$", "Ca": "Ca$^{2+}$"}
+
+
+def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
+    """Voltage with the Nernst and predicted potentials, ions moved, open channels; -> PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    output = Path(output) if output else path.with_suffix(".png")
+    ds = open_run(path)
+    duration = float(ds.time[-1])
+    scale, unit = (1e3, "ms") if duration < 10 else (1.0, "s")
+    t = ds.time.values * scale
+    moved = ds.ions_moved.isel(time=-1)
+    active = [ion for ion in ds.ion.values if (ds.efflux.sel(ion=ion)[-1] + ds.influx.sel(ion=ion)[-1]) > 0]
+
+    fig, axes = plt.subplots(3, 1, figsize=(8, 9), sharex=True, constrained_layout=True)
+    ax = axes[0]
+    ax.plot(t, ds.membrane_potential * 1e3, color="black", lw=1, label="V (simulated)")
+    reversal = reversal_potentials(ds.isel(time=-1))
+    for ion in active:
+        ax.axhline(float(reversal.sel(ion=ion)) * 1e3, ls="--", lw=0.8, color=f"C{list(ds.ion.values).index(ion)}",
+                   label=f"E$_{{{ion}}}$ = {float(reversal.sel(ion=ion)) * 1e3:.2f} mV")
+    v_pred, law = predicted_potential(ds)
+    if v_pred == v_pred:
+        ax.axhline(v_pred * 1e3, ls=":", lw=1.2, color="grey", label=f"{law}: {v_pred * 1e3:.2f} mV")
+    ax.set_ylabel("membrane potential (mV)")
+    ax.set_title(f"{ds.attrs['experiment']}  (seed {ds.attrs['seed']}, {ds.attrs['status']})")
+    ax.legend(fontsize=8, loc="best")
+
+    ax = axes[1]
+    capacitance = float(ds.membrane_capacitance)
+    delta_v = float(ds.membrane_potential[-1] - ds.membrane_potential[0])
+    for ion in active:
+        n = int(moved.sel(ion=ion))
+        total = int(ds.ions_inside.sel(ion=ion)[0])
+        share = f", {abs(n) / total:.1e} of the cell's" if total else ""
+        ax.plot(t, ds.ions_moved.sel(ion=ion), label=f"{_ION_LABEL[ion]}: {n:+,d} ions{share}")
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_ylabel("net ions entered")
+    ax.legend(fontsize=8, loc="best",
+              title=f"C|$\\Delta$V|/e = {ions_for_voltage_change(capacitance, delta_v):,.0f} charges",
+              title_fontsize=8)
+
+    ax = axes[2]
+    for kind, count in zip(ds.kind.values, ds.channel_count.values):
+        ax.plot(t, ds.open_channels.sel(kind=kind), lw=0.8, label=f"{kind} (of {int(count):,d})")
+    ax.set_ylabel("open channels")
+    ax.set_xlabel(f"time ({unit})")
+    if ds.sizes["kind"]:
+        ax.legend(fontsize=8, loc="best")
+    fig.savefig(output, dpi=120)
+    plt.close(fig)
+    return output

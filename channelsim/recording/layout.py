@@ -1,0 +1,43 @@
+"""Names, dimensions and units of everything in a run file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Variable:
+    dims: tuple[str, ...]
+    dtype: str
+    units: str
+    description: str
+
+
+#: Time series, one row per recording (time 0 included).
+SERIES = {
+    "membrane_potential": Variable(("time",), "f8", "V", "membrane potential, inside minus outside"),
+    "ions_inside": Variable(("time", "ion"), "i8", "count", "ions in the cell"),
+    "ions_outside": Variable(("time", "ion"), "i8", "count",
+                             "ions outside; for a clamped bath, the net number the bath received"),
+    "ions_moved": Variable(("time", "ion"), "i8", "count", "cumulative net ions that entered the cell"),
+    "efflux": Variable(("time", "ion"), "i8", "count", "cumulative ions that left the cell"),
+    "influx": Variable(("time", "ion"), "i8", "count", "cumulative ions that entered the cell"),
+    "open_channels": Variable(("time", "kind"), "f8", "count",
+                              "open channels per kind (fractional in mean_field tracking)"),
+}
+
+#: Constants of the run, written once.
+CONSTANTS = {
+    "membrane_capacitance": Variable((), "f8", "F", "membrane capacitance C"),
+    "membrane_area": Variable((), "f8", "m^2", "membrane area"),
+    "volume_inside": Variable((), "f8", "m^3", "cell volume"),
+    "volume_outside": Variable((), "f8", "m^3", "extracellular volume; 0 for a clamped bath"),
+    "temperature": Variable((), "f8", "K", "temperature"),
+    "impermeant_anions": Variable((), "i8", "count", "impermeant anions A in the cell"),
+    "impermeant_valence": Variable((), "i8", "1", "valence of A"),
+    "valence": Variable(("ion",), "i8", "1", "valence of each ion"),
+    "bath_concentration": Variable(("ion",), "f8", "mol/m^3", "outside concentrations at t = 0"),
+    "channel_count": Variable(("kind",), "i8", "count", "channels of each kind"),
+}
+
+STATUSES = ("running", "complete", "interrupted", "failed")

@@ -1,0 +1,68 @@
+"""Write a run file incrementally: created before the first step, appended and flushed per
+segment, so a run stopped at any moment leaves a file readable up to its last flush."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from channelsim.recording.layout import CONSTANTS, SERIES, STATUSES
+
+_CHUNK_ROWS = 4096
+
+
+class RunWriter:
+    """An open run file. Use as a context manager; `close(status)` records how the run ended."""
+
+    def __init__(self, path: Path, ions: list[str], kinds: list[str], constants: dict, attributes: dict):
+        self.path = Path(path)
+        # libver: files stay readable by HDF5 1.14 tools (DESIGN.md section 9)
+        self.file = h5py.File(self.path, "w", libver=("v110", "v114"))
+        f = self.file
+        f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(_CHUNK_ROWS,))
+        f["time"].attrs["units"] = "s"
+        f.create_dataset("ion", data=np.array(ions, dtype=object), dtype=h5py.string_dtype())
+        f.create_dataset("kind", data=np.array(kinds, dtype=object), dtype=h5py.string_dtype())
+        for name in ("time", "ion", "kind"):
+            f[name].make_scale(name)
+        sizes = {"ion": len(ions), "kind": len(kinds)}
+        for name, var in SERIES.items():
+            width = tuple(sizes[d] for d in var.dims[1:])
+            f.create_dataset(name, shape=(0, *width), maxshape=(None, *width), dtype=var.dtype,
+                             chunks=(_CHUNK_ROWS, *width) if all(width) or not width else None,
+                             compression="gzip", compression_opts=1, shuffle=True)
+            self._describe(name, var)
+        for name, var in CONSTANTS.items():
+            f.create_dataset(name, data=np.asarray(constants[name], dtype=var.dtype))
+            self._describe(name, var)
+        for key, value in attributes.items():
+            f.attrs[key] = value
+        f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        f.attrs["status"] = "running"
+        f.flush()
+
+    def _describe(self, name: str, var) -> None:
+        dataset = self.file[name]
+        dataset.attrs["units"] = var.units
+        dataset.attrs["long_name"] = var.description
+        for axis, dim in enumerate(var.dims):
+            dataset.dims[axis].attach_scale(self.file[dim])
+
+    def append(self, time: np.ndarray, series: dict[str, np.ndarray]) -> None:
+        """Append rows (one per recording) and flush them to disk."""
+        n = len(time)
+        start = self.file["time"].shape[0]
+        for name, values in (("time", time), *series.items()):
+            dataset = self.file[name]
+            dataset.resize(start + n, axis=0)
+            dataset[start:] = values
+        self.file.flush()
+
+    def close(self, status: str) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}")
+        self.file.attrs["status"] = status
+        self.file.close()

@@ -1,0 +1,56 @@
+"""Quantities written as strings with units ("10 mM", "37 degC") parsed into SI floats.
+
+Each physical dimension has a table of accepted units (factor to SI, plus an offset for
+temperature). `format_quantity` writes a value back in the SI unit of its dimension so the
+resolved config re-parses to the identical float.
+"""
+
+from __future__ import annotations
+
+import re
+
+# dimension -> (SI symbol written back, {unit: factor to SI})
+_UNITS: dict[str, tuple[str, dict[str, float]]] = {
+    "time": ("s", {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9,
+                   "min": 60.0, "h": 3600.0}),
+    "length": ("m", {"m": 1.0, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "nm": 1e-9}),
+    "area": ("m^2", {"m^2": 1.0, "cm^2": 1e-4, "mm^2": 1e-6, "um^2": 1e-12, "µm^2": 1e-12}),
+    # mol/m^3 is numerically mM: the resolved config writes "mM"
+    "concentration": ("mM", {"M": 1e3, "mM": 1.0, "uM": 1e-3, "µM": 1e-3, "nM": 1e-6,
+                             "mol/m^3": 1.0}),
+    "volume": ("m^3", {"m^3": 1.0, "L": 1e-3, "mL": 1e-6, "uL": 1e-9, "nL": 1e-12,
+                       "pL": 1e-15, "fL": 1e-18, "um^3": 1e-18, "µm^3": 1e-18}),
+    "voltage": ("V", {"V": 1.0, "mV": 1e-3, "uV": 1e-6, "µV": 1e-6}),
+    "specific_capacitance": ("F/m^2", {"F/m^2": 1.0, "uF/cm^2": 1e-2, "µF/cm^2": 1e-2}),
+    "conductance": ("S", {"S": 1.0, "nS": 1e-9, "pS": 1e-12}),
+    "permeability": ("m^3/s", {"m^3/s": 1.0, "cm^3/s": 1e-6, "um^3/s": 1e-18}),
+    "density": ("/m^2", {"/m^2": 1.0, "/um^2": 1e12, "/µm^2": 1e12, "/cm^2": 1e4}),
+    "temperature": ("K", {"K": 1.0, "degC": 1.0}),
+}
+_OFFSET = {"degC": 273.15}
+_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)\s*$")
+
+
+def units_of(dimension: str) -> list[str]:
+    """The unit symbols accepted for `dimension`."""
+    return list(_UNITS[dimension][1])
+
+
+def parse_quantity(text: object, dimension: str) -> float:
+    """Parse "number unit" into SI; raise ValueError with the accepted units on failure."""
+    si_symbol, table = _UNITS[dimension]
+    accepted = ", ".join(table)
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} has no unit; write it as a string with a unit, "
+                         f'e.g. "{text} {si_symbol}" (units: {accepted})')
+    match = _QUANTITY.match(text)
+    if match is None or match.group(2) not in table:
+        raise ValueError(f"{text!r} is not a {dimension.replace('_', ' ')}; "
+                         f"write a number and one of the units {accepted}")
+    number, unit = float(match.group(1)), match.group(2)
+    return number * table[unit] + _OFFSET.get(unit, 0.0)
+
+
+def format_quantity(value: float, dimension: str) -> str:
+    """Write an SI value as a string that `parse_quantity` turns back into the same float."""
+    return f"{float(value)!r} {_UNITS[dimension][0]}"
