@@ -170,7 +170,7 @@ class MembranePatch(mesa.Model):
             self.table[k, :, :n, :n] = transition_table(p.scheme, temperature, dt)
             pi = stationary_distribution(p.scheme, v0, temperature)
             # channels start in their steady state at the initial voltage
-            key = stream_key(self.run_seed, INITIAL_STEP + k, 0)
+            key = np.uint64(stream_key(self.run_seed, INITIAL_STEP + k, 0))  # keep uint64 typing
             if p.tracking == "agent":
                 cumulative = np.zeros((max_states, max_states))
                 cumulative_rows(np.tile(pi, (max_states, 1)), n, cumulative)

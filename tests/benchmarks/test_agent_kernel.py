@@ -1,0 +1,178 @@
+"""Throughput of the agent-mode Markov kernel against plain numpy, measured in the same run.
+
+What is measured: agent-steps per second (channels x time steps) of
+`channelsim.kernels.markov.agent_step_serial` / `agent_step_parallel` and of a vectorised
+numpy implementation of the same update (one uniform per agent, inverse-CDF lookup in the
+row of its current state, count of agents ending in a conducting state). Both sides are
+driven from Python one step at a time, as `channelsim.model.patch` does, so per-call overhead
+(dispatch, stream-key hashing, `Generator.random`) is included on both sides.
+
+Why ratios: the machines this runs on are shared and noisy, so absolute rates drift from
+run to run; numba and numpy timed back to back on the same machine share that drift, and
+their ratio is the number worth comparing. Nothing here asserts on time. The only assertions
+check that every implementation samples the right chain (so a fast but broken kernel cannot
+be benchmarked silently).
+
+Run with `pytest tests/benchmarks -s` (the default test run ignores this directory).
+"""
+
+import math
+import statistics
+import time
+
+import numba
+import numpy as np
+import pytest
+
+from channelsim.kernels.markov import agent_step_parallel, agent_step_serial, cumulative_rows
+from channelsim.kernels.rng import stream_key
+
+SEED = 12345
+SIZES = (10_000, 100_000, 1_000_000)
+TARGET_SECONDS = 0.7  # per timed repeat
+REPEATS = 3
+
+
+def flicker(a=0.005, b=0.005):
+    """Closed <-> open flickering channel; stationary (b, a) / (a + b)."""
+    matrix = np.array([[1.0 - a, a], [b, 1.0 - b]])
+    return matrix, np.array([0, 1]), np.array([b, a]) / (a + b)
+
+
+def potassium(a=0.01, b=0.02):
+    """HH-like K chain n0..n4 (n4 conducts): forward (4 - i) a, backward i b per step.
+
+    It is four independent gates, each open with probability a / (a + b) at stationarity,
+    so the number of open gates is Binomial(4, a / (a + b)).
+    """
+    matrix = np.zeros((5, 5))
+    for i in range(5):
+        if i < 4:
+            matrix[i, i + 1] = (4 - i) * a
+        if i > 0:
+            matrix[i, i - 1] = i * b
+        matrix[i, i] = 1.0 - matrix[i].sum()
+    p = a / (a + b)
+    stationary = np.array([math.comb(4, k) * p**k * (1 - p) ** (4 - k) for k in range(5)])
+    return matrix, np.array([0, 0, 0, 0, 1]), stationary
+
+
+MODELS = {"flicker, 2 states": flicker(), "K n0..n4, 5 states": potassium()}
+
+
+def cumulative_of(matrix):
+    out = np.zeros_like(matrix)
+    cumulative_rows(matrix, matrix.shape[0], out)
+    return out
+
+
+def numba_runner(kernel, matrix, conducting, states):
+    """Return advance(n_steps) -> open count after the last step, advancing `states` in place."""
+    cumulative = cumulative_of(matrix)
+    conducting = conducting.astype(np.int64)
+    step = 0
+
+    def advance(n_steps):
+        nonlocal step
+        for _ in range(n_steps):
+            key = np.uint64(stream_key(SEED, step, 0))  # a Python int would type as int64
+            n_open = kernel(states, cumulative, conducting, key)
+            step += 1
+        return n_open
+
+    return advance
+
+
+def numpy_runner(matrix, conducting, states):
+    """Plain numpy version of the same update: new state = #{j < S-1 : u >= cumulative[s, j]}.
+
+    Vectorised over agents with preallocated buffers; the only Python loop is over the S - 1
+    thresholds (the last cumulative entry is 1 > u, so it never counts).
+    """
+    n = states.shape[0]
+    thresholds = np.ascontiguousarray(cumulative_of(matrix)[:, :-1].T)  # (S-1, S)
+    is_open = conducting.astype(bool)
+    rng = np.random.default_rng(SEED)
+    u, row = np.empty(n), np.empty(n)
+    above, new = np.empty(n, dtype=bool), np.empty(n, dtype=np.uint8)
+
+    def advance(n_steps):
+        for _ in range(n_steps):
+            rng.random(out=u)
+            new.fill(0)
+            for threshold in thresholds:
+                np.take(threshold, states, out=row)
+                np.greater_equal(u, row, out=above)
+                np.add(new, above, out=new)
+            states[:] = new
+            n_open = np.count_nonzero(is_open[states])
+        return n_open
+
+    return advance
+
+
+IMPLEMENTATIONS = {
+    "numpy": numpy_runner,
+    "numba serial": lambda *args: numba_runner(agent_step_serial, *args),
+    "numba parallel": lambda *args: numba_runner(agent_step_parallel, *args),
+}
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_relaxes_to_the_stationary_open_fraction(model, implementation):
+    """From all-closed (state 0), 1500 steps relax every mode by > e^-15; check the snapshot."""
+    matrix, conducting, stationary = MODELS[model]
+    n = 100_000
+    states = np.zeros(n, dtype=np.uint8)
+    n_open = IMPLEMENTATIONS[implementation](matrix, conducting, states)(1500)
+    assert n_open == np.count_nonzero(conducting[states])
+    p_open = stationary @ conducting
+    assert abs(n_open / n - p_open) < 4.0 * math.sqrt(p_open * (1.0 - p_open) / n)
+
+
+def test_serial_and_parallel_kernels_agree_exactly():
+    matrix, conducting, _ = MODELS["K n0..n4, 5 states"]
+    start = np.random.default_rng(1).integers(0, 5, 50_000).astype(np.uint8)
+    a, b = start.copy(), start.copy()
+    assert (numba_runner(agent_step_serial, matrix, conducting, a)(20)
+            == numba_runner(agent_step_parallel, matrix, conducting, b)(20))
+    np.testing.assert_array_equal(a, b)
+
+
+def agent_steps_per_second(advance, n):
+    """Warm up (compile), size the step count to ~TARGET_SECONDS, return (median rate, steps)."""
+    advance(2)
+    steps, elapsed = 1, 0.0
+    while elapsed < 0.1:
+        steps *= 4
+        t0 = time.perf_counter()
+        advance(steps)
+        elapsed = time.perf_counter() - t0
+    steps = max(1, round(steps * TARGET_SECONDS / elapsed))
+    times = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        advance(steps)
+        times.append(time.perf_counter() - t0)
+    return n * steps / statistics.median(times), steps
+
+
+def test_agent_kernel_throughput():
+    names = list(IMPLEMENTATIONS)
+    print(f"\nagent-steps/s (millions), median of {REPEATS}; numba {numba.__version__} "
+          f"({numba.get_num_threads()} threads), numpy {np.__version__}")
+    header = f"{'model':<20}{'N':>10}" + "".join(f"{name:>16}" for name in names)
+    header += f"{'serial/numpy':>14}{'parallel/numpy':>16}"
+    print(header)
+    for model, (matrix, conducting, stationary) in MODELS.items():
+        for n in SIZES:
+            rates = {}
+            for name, make in IMPLEMENTATIONS.items():
+                states = np.random.default_rng(0).choice(len(stationary), n, p=stationary)
+                advance = make(matrix, conducting, states.astype(np.uint8))
+                rates[name], _ = agent_steps_per_second(advance, n)
+            line = f"{model:<20}{n:>10.0e}" + "".join(f"{rates[k] / 1e6:>16.1f}" for k in names)
+            line += f"{rates['numba serial'] / rates['numpy']:>14.2f}"
+            line += f"{rates['numba parallel'] / rates['numpy']:>16.2f}"
+            print(line)

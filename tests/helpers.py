@@ -1,0 +1,58 @@
+"""Shared test helpers: small configs and in-memory runs (no HDF5) of the real kernels."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+from channelsim.config import apply_overrides, parse_config
+from channelsim.config.schema import Config
+from channelsim.constants import BOLTZMANN, ELEMENTARY_CHARGE
+from channelsim.engine import advance, snapshot
+from channelsim.model import build
+
+#: A 5 um-radius cell with textbook mammalian-neuron concentrations (Hille 2001, Table 1.1
+#: rounded), starting electroneutral at 0 mV.
+BASE = {
+    "experiment": {"name": "test"},
+    "run": {"duration": "10 ms", "dt": "10 us", "record_every": "0.1 ms", "seed": 1},
+    "cell": {"shape": "sphere", "radius": "5 um", "temperature": "37 degC"},
+    "inside": {"K": "140 mM", "Na": "10 mM", "Cl": "10 mM"},
+    "outside": {"K": "5 mM", "Na": "145 mM", "Cl": "110 mM"},
+    "channels": [],
+}
+
+
+def make_config(channels: list[dict], overrides: list[str] = ()) -> Config:
+    raw = copy.deepcopy(BASE)
+    raw["channels"] = copy.deepcopy(channels)
+    return parse_config(apply_overrides(raw, list(overrides)))
+
+
+def simulate(config: Config, seed: int | None = None) -> dict[str, np.ndarray]:
+    """Run the config in memory; return the recorded series, t = 0 included, plus the patch."""
+    patch = build(config, seed)
+    first = snapshot(patch)
+    rows = advance(patch, config.run.n_records)
+    out = {name: np.concatenate([first[name], rows[name]]) for name in rows}
+    out["time"] = config.run.record_every * np.arange(config.run.n_records + 1)
+    out["patch"] = patch
+    return out
+
+
+def batch_mean_and_error(samples: np.ndarray, n_batches: int = 20) -> tuple[float, float]:
+    """Mean and its standard error from the scatter of batch means (robust to correlation when
+    each batch is much longer than the correlation time)."""
+    batches = np.array_split(np.asarray(samples, dtype=float), n_batches)
+    means = np.array([b.mean() for b in batches])
+    return float(np.mean(samples)), float(means.std(ddof=1) / np.sqrt(n_batches))
+
+
+def thermal_sigma(capacitance_F: float, temperature_K: float) -> float:
+    return float(np.sqrt(BOLTZMANN * temperature_K / capacitance_F))
+
+
+def ion_quantum(capacitance_F: float) -> float:
+    """Voltage step of one elementary charge (V)."""
+    return ELEMENTARY_CHARGE / capacitance_F
