@@ -19,7 +19,6 @@ noise spectrum, not the mean current.
 
 from __future__ import annotations
 
-
 from channelsim.channels.scheme import KindDefaults, MarkovScheme, Transition, permeability_from_conductance
 from channelsim.constants import VALENCE, ZERO_CELSIUS
 

@@ -6,7 +6,6 @@ import math
 import numpy as np
 import pytest
 
-from channelsim.analysis import concentrations_inside
 from channelsim.constants import VALENCE
 from channelsim.physics import ions_for_voltage_change, nernst_potential
 from tests.helpers import batch_mean_and_error, ion_quantum, make_config, simulate, thermal_sigma

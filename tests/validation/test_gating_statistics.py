@@ -3,7 +3,6 @@ and its autocorrelation decays at the scheme's relaxation rate."""
 
 import math
 
-import numpy as np
 import pytest
 
 from tests.helpers import make_config, simulate
