@@ -41,7 +41,7 @@ def main(debug: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Run file to write (default: data/runs/<experiment name>.h5).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help='Override a config value, e.g. --set outside.K="10 mM" (repeatable).')
+              help='Override a config value, e.g. --set outside.K="10 mM" (repeatable; KEY= removes KEY).')
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed (default: run.seed of the config).")
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")

@@ -44,7 +44,8 @@ def _override_value(text: str) -> Any:
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     """Apply `KEY=VALUE` overrides with dotted keys; list sections are addressed by kind
-    (`channels.k_leak.count=500`), and a kind not yet listed gets a new entry."""
+    (`channels.k_leak.count=500`), and a kind not yet listed gets a new entry. An empty
+    VALUE removes the key (`cell.radius=`), e.g. when switching `cell.shape`."""
     for item in overrides:
         key, sep, text = item.partition("=")
         parts = key.strip().split(".")
@@ -66,7 +67,10 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(key, f"{part} is not a section", "check the key against the config")
-        node[parts[-1]] = _override_value(text.strip())
+        if text.strip():
+            node[parts[-1]] = _override_value(text.strip())
+        else:
+            node.pop(parts[-1], None)
     return raw
 
 

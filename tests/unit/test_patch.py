@@ -2,6 +2,7 @@
 
 import mesa
 import numpy as np
+import pytest
 
 from channelsim.model import ChannelPopulation
 from tests.helpers import make_config, simulate
@@ -30,3 +31,24 @@ def test_initial_voltage_and_impermeant_anions():
     # A- makes the charge inside C V0 / e, to within one ion
     assert abs(patch.voltage - (-0.070)) <= 1.602176634e-19 / config.cell.capacitance_F
     assert patch.impermeant_count > 0
+
+
+def test_shapes_give_area_volume_and_capacitance():
+    import math
+
+    sphere = make_config([], ['cell.radius="10 um"']).cell
+    assert sphere.area_m2 == pytest.approx(4 * math.pi * 1e-10)
+    assert sphere.volume_m3 == pytest.approx(4 / 3 * math.pi * 1e-15)
+    assert sphere.capacitance_F == pytest.approx(0.01 * 4 * math.pi * 1e-10)  # 12.6 pF
+    cylinder = make_config([], ["cell.shape=cylinder", 'cell.radius="1 um"', 'cell.length="100 um"']).cell
+    assert cylinder.area_m2 == pytest.approx(2 * math.pi * 1e-6 * (100e-6 + 1e-6))  # side and two caps
+    assert cylinder.volume_m3 == pytest.approx(math.pi * 1e-12 * 100e-6)
+    patch = make_config([], ["cell.shape=patch", "cell.radius=", 'cell.area="100 um^2"', 'cell.volume="1 pL"']).cell
+    assert (patch.area_m2, patch.volume_m3) == (pytest.approx(1e-10), pytest.approx(1e-15))
+
+
+def test_divalent_impermeant_anions_balance_the_charge():
+    config = make_config([], ["inside.impermeant_valence=-2"])
+    patch = simulate(config)["patch"]
+    assert patch.fixed_charge == -2 * patch.impermeant_count
+    assert abs(patch.voltage) <= 1.602176634e-19 / config.cell.capacitance_F  # within one A2- of 0 mV
