@@ -139,9 +139,9 @@ def run_segment(first_step, n_steps, record_every, dt, seed,
                 cumulative_rows(matrix, n_states, cumulative)
                 states = agent_states[agent_offset[k]:agent_offset[k + 1]]
                 if states.shape[0] >= parallel_threshold:
-                    open_count[k] = agent_step_parallel(states, cumulative, conducting[k], key)
+                    open_count[k] = agent_step_parallel(states, cumulative, n_states, conducting[k], key)
                 else:
-                    open_count[k] = agent_step_serial(states, cumulative, conducting[k], key)
+                    open_count[k] = agent_step_serial(states, cumulative, n_states, conducting[k], key)
             elif kind_mode[k] == POPULATION:
                 population_step(population[k], matrix, n_states, key)
                 n_open = 0

@@ -174,7 +174,7 @@ class MembranePatch(mesa.Model):
             if p.tracking == "agent":
                 cumulative = np.zeros((max_states, max_states))
                 cumulative_rows(np.tile(pi, (max_states, 1)), n, cumulative)
-                self.open_count[k] = agent_step_serial(p.states, cumulative, self.conducting[k], key)
+                self.open_count[k] = agent_step_serial(p.states, cumulative, n, self.conducting[k], key)
             elif p.tracking == "population":
                 self.population[k, 0] = p.count
                 population_step(self.population[k], np.tile(pi, (n, 1)), n, key)

@@ -7,11 +7,16 @@ row of its current state, count of agents ending in a conducting state). Both si
 driven from Python one step at a time, as `channelsim.model.patch` does, so per-call overhead
 (dispatch, stream-key hashing, `Generator.random`) is included on both sides.
 
+Agents start from the stationary distribution. Each implementation is compiled/warmed up,
+its step count sized to ~0.7 s, then timed 3 times, interleaved with the others; the median
+is reported. Both lookups are branch-free (a per-agent `while u >= cdf` search mispredicts
+and was 2-4x slower), so the rates do not depend on how often agents change state.
+
 Why ratios: the machines this runs on are shared and noisy, so absolute rates drift from
-run to run; numba and numpy timed back to back on the same machine share that drift, and
-their ratio is the number worth comparing. Nothing here asserts on time. The only assertions
-check that every implementation samples the right chain (so a fast but broken kernel cannot
-be benchmarked silently).
+run to run; numba and numpy timed interleaved in the same process share that drift, and
+their ratio is the number worth comparing (CPU contention still hurts the parallel kernel
+most). Nothing here asserts on time. The only assertions check that every implementation
+samples the right chain (so a fast but broken kernel cannot be benchmarked silently).
 
 Run with `pytest tests/benchmarks -s` (the default test run ignores this directory).
 """
@@ -76,7 +81,7 @@ def numba_runner(kernel, matrix, conducting, states):
         nonlocal step
         for _ in range(n_steps):
             key = np.uint64(stream_key(SEED, step, 0))  # a Python int would type as int64
-            n_open = kernel(states, cumulative, conducting, key)
+            n_open = kernel(states, cumulative, matrix.shape[0], conducting, key)
             step += 1
         return n_open
 
