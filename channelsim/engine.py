@@ -6,10 +6,10 @@ moves often; the kernel's state lives in the patch between segments.
 
 from __future__ import annotations
 
-import math
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,15 +17,16 @@ from tqdm import tqdm
 
 from channelsim import __version__
 from channelsim.config import Config, resolved_toml
-from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS
+from channelsim.constants import ELEMENTARY_CHARGE, IONS
 from channelsim.errors import ConfigError
 from channelsim.kernels.loop import run_segment
+from channelsim.kernels.state import Drive, Records
 from channelsim.model import MembranePatch, build
+from channelsim.protocol import Schedule
 from channelsim.recording.writer import RunWriter
 
-#: Agent arrays at least this long are updated in parallel (a parallel region costs ~8 us to
-#: enter: DESIGN.md section 9).
-PARALLEL_THRESHOLD = 100_000
+#: A segment is at most this many steps (bounds the per-step protocol arrays: 16 MB).
+MAX_SEGMENT_STEPS = 2**20
 
 
 class RunInterrupted(Exception):
@@ -36,64 +37,118 @@ def default_output(config: Config) -> Path:
     return Path("data") / "runs" / f"{config.experiment.name}.h5"
 
 
-def advance(patch: MembranePatch, n_records: int, parallel_threshold: int = PARALLEL_THRESHOLD) -> dict:
-    """Advance the patch by n_records recording intervals; return the recorded rows."""
+def advance(patch: MembranePatch, n_steps: int, schedule: Schedule | None = None) -> dict:
+    """Advance the patch by n_steps; return the rows recorded on the way and the spike times."""
     run = patch.config.run
-    n_kinds = len(patch.populations)
-    records = {
-        "membrane_potential": np.zeros(n_records),
-        "ions_inside": np.zeros((n_records, len(IONS)), dtype=np.int64),
-        "ions_outside": np.zeros((n_records, len(IONS)), dtype=np.int64),
-        "open_channels": np.zeros((n_records, n_kinds)),
-        "efflux": np.zeros((n_records, len(IONS)), dtype=np.int64),
-        "influx": np.zeros((n_records, len(IONS)), dtype=np.int64),
-    }
-    n_steps = n_records * run.steps_per_record
-    temperature = patch.config.cell.temperature
-    run_segment(
-        patch.step_index, n_steps, run.steps_per_record, run.dt, patch.run_seed,
-        patch.capacitance, patch.fixed_charge, patch.valence, patch.volume_in, patch.volume_out,
-        patch.bath, GAS_CONSTANT * temperature / FARADAY, AVOGADRO, ELEMENTARY_CHARGE,
-        patch.counts_in, patch.counts_out, patch.efflux_total, patch.influx_total,
-        patch.kind_mode, patch.kind_ion, patch.kind_permeation, patch.kind_unitary,
-        patch.kind_n_states, patch.kind_count, patch.conducting, patch.table, patch.v_min, patch.v_step,
-        patch.agent_states, patch.agent_offset, patch.population, patch.occupancy, patch.flux_carry,
-        patch.open_count, parallel_threshold,
-        records["membrane_potential"], records["ions_inside"], records["ions_outside"],
-        records["open_channels"], records["efflux"], records["influx"],
+    schedule = schedule or Schedule(patch.config)
+    first = patch.step_index
+    every = run.steps_per_record
+    n_rows = (first + n_steps) // every - first // every
+    n_kinds, n_ions = len(patch.populations), len(IONS)
+    records = Records(
+        membrane_potential=np.zeros(n_rows),
+        ions_inside=np.zeros((n_rows, n_ions), dtype=np.int64),
+        ions_outside=np.zeros((n_rows, n_ions), dtype=np.int64),
+        open_channels=np.zeros((n_rows, n_kinds)),
+        efflux=np.zeros((n_rows, n_ions), dtype=np.int64),
+        influx=np.zeros((n_rows, n_ions), dtype=np.int64),
+        electrode=np.zeros((n_rows, n_ions), dtype=np.int64),
+        spike_steps=np.zeros(n_steps // 2 + 1, dtype=np.int64),  # a spike takes >= 2 steps
+        spike_count=np.zeros(1, dtype=np.int64),
     )
+    drive = Drive(injected_charge=schedule.injected_charge(first, n_steps, run.dt),
+                  clamp_voltage=schedule.clamp_voltage(first, n_steps, run.dt))
+    run_segment(first, n_steps, every, patch.membrane, patch.compartments, patch.kinds, drive, records)
     patch.step_index += n_steps
-    records["ions_moved"] = records["influx"] - records["efflux"]
-    return records
+    rows = records._asdict()
+    spikes = rows.pop("spike_steps")[: rows.pop("spike_count")[0]]
+    rows["ions_electrode"] = rows.pop("electrode")
+    rows["ions_moved"] = rows["influx"] - rows["efflux"]
+    row_steps = every * np.arange(first // every + 1, (first + n_steps) // every + 1)
+    rows["command_potential"] = schedule.clamp_voltage(0, row_steps[-1] + 1, run.dt)[row_steps - 1] \
+        if n_rows else np.zeros(0)
+    return {"time": row_steps * run.dt, "rows": rows, "spike_time": spikes * run.dt}
 
 
-def snapshot(patch: MembranePatch) -> dict:
+def start(patch: MembranePatch, schedule: Schedule) -> dict:
+    """Apply the events due at t = 0 and return the first recorded row."""
+    apply_events(patch, schedule)
+    row = snapshot(patch, schedule)
+    row["electrode_current"] = np.zeros(1)
+    return row
+
+
+def segments(patch: MembranePatch, schedule: Schedule) -> Iterator[dict]:
+    """Advance to the end of the run in segments of about 1% (cut at protocol events),
+    yielding each segment's rows, spike times and step count."""
+    run = patch.config.run
+    total = run.n_records * run.steps_per_record
+    per_segment = min(MAX_SEGMENT_STEPS, max(run.steps_per_record, total // 100))
+    while patch.step_index < total:
+        before = patch.compartments.electrode_total.copy()
+        end = min(total, patch.step_index + per_segment)
+        upcoming = schedule.next_event_step(patch.step_index)
+        if upcoming is not None:
+            end = min(end, upcoming)
+        n = end - patch.step_index
+        segment = advance(patch, n, schedule)
+        rows = segment["rows"]
+        rows["electrode_current"] = electrode_current(rows["ions_electrode"], before,
+                                                      patch.membrane.valence, run.record_every)
+        segment["steps"] = n
+        yield segment
+        apply_events(patch, schedule)
+
+
+def apply_events(patch: MembranePatch, schedule: Schedule) -> None:
+    """Carry out the protocol events (block, unblock) due at the patch's current step."""
+    for event in schedule.events_at(patch.step_index):
+        action = event.action
+        population = patch.population_of(action.target)
+        already = int(patch.kinds.blocked[population.index])
+        share = round(action.fraction * population.count)
+        blocked = share if action.action == "block" else max(0, already - share)
+        rng = np.random.default_rng([patch.run_seed, 2, event.index])
+        patch.block(action.target, blocked, rng)
+
+
+def snapshot(patch: MembranePatch, schedule: Schedule) -> dict:
     """The current state as one recorded row."""
-    moved = patch.influx_total - patch.efflux_total
+    c = patch.compartments
     return {
         "membrane_potential": np.array([patch.voltage]),
-        "ions_inside": patch.counts_in[None, :].copy(),
-        "ions_outside": patch.counts_out[None, :].copy(),
-        "open_channels": patch.open_count[None, :].copy(),
-        "efflux": patch.efflux_total[None, :].copy(),
-        "influx": patch.influx_total[None, :].copy(),
-        "ions_moved": moved[None, :],
+        "ions_inside": c.counts_in[None, :].copy(),
+        "ions_outside": c.counts_out[None, :].copy(),
+        "open_channels": patch.kinds.open_count[None, :].copy(),
+        "efflux": c.efflux_total[None, :].copy(),
+        "influx": c.influx_total[None, :].copy(),
+        "ions_electrode": c.electrode_total[None, :].copy(),
+        "ions_moved": (c.influx_total - c.efflux_total)[None, :],
+        "command_potential": schedule.clamp_voltage(patch.step_index, 1, patch.config.run.dt),
     }
+
+
+def electrode_current(ions_electrode: np.ndarray, previous: np.ndarray, valence: np.ndarray,
+                      interval: float) -> np.ndarray:
+    """Mean electrode current (A, into the cell) over each recording interval."""
+    charge = ions_electrode @ valence * ELEMENTARY_CHARGE
+    before = np.concatenate([[previous @ valence * ELEMENTARY_CHARGE], charge[:-1]])
+    return (charge - before) / interval
 
 
 def _constants(patch: MembranePatch) -> dict:
     config = patch.config
     return {
-        "membrane_capacitance": patch.capacitance,
+        "membrane_capacitance": patch.membrane.capacitance,
         "membrane_area": config.cell.area_m2,
-        "volume_inside": patch.volume_in,
-        "volume_outside": patch.volume_out,
+        "volume_inside": patch.membrane.volume_in,
+        "volume_outside": patch.membrane.volume_out,
         "temperature": config.cell.temperature,
         "impermeant_anions": patch.impermeant_count,
         "impermeant_valence": config.inside.impermeant_valence,
-        "valence": patch.valence,
-        "bath_concentration": patch.bath,
-        "channel_count": patch.kind_count,
+        "valence": patch.membrane.valence,
+        "bath_concentration": patch.compartments.bath,
+        "channel_count": patch.kinds.count,
     }
 
 
@@ -116,6 +171,7 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
     seed = config.run.seed if seed is None else seed
     config = config.model_copy(update={"run": config.run.model_copy(update={"seed": seed})})
     patch = build(config, seed)
+    schedule = Schedule(config)
     output.parent.mkdir(parents=True, exist_ok=True)
     attributes = {"config": resolved_toml(config), "seed": seed, "channelsim_version": __version__,
                   "command": command, "experiment": config.experiment.name}
@@ -126,19 +182,15 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
         signal.signal(signal.SIGTERM, _raise_interrupted)
     status = "failed"
     try:
-        writer.append(np.zeros(1), snapshot(patch))
-        total = config.run.n_records
-        per_segment = min(10_000, max(1, math.ceil(total / 100)))
-        record_dt = config.run.record_every
-        with tqdm(total=total, unit="rec", delay=2.0, disable=not progress, file=sys.stderr,
-                  desc=config.experiment.name) as bar:
-            done = 0
-            while done < total:
-                n = min(per_segment, total - done)
-                rows = advance(patch, n)
-                writer.append(record_dt * np.arange(done + 1, done + n + 1), rows)
-                done += n
-                bar.update(n)
+        writer.append(np.zeros(1), start(patch, schedule), np.zeros(0))
+        run = config.run
+        with tqdm(total=run.n_records * run.steps_per_record, unit="s", unit_scale=run.dt, delay=2.0,
+                  disable=not progress, file=sys.stderr, desc=config.experiment.name,
+                  bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.4g}/{total:.4g} s simulated "
+                             "[{elapsed}<{remaining}]") as bar:
+            for segment in segments(patch, schedule):
+                writer.append(segment["time"], segment["rows"], segment["spike_time"])
+                bar.update(segment["steps"])
         status = "complete"
     except (KeyboardInterrupt, RunInterrupted):
         status = "interrupted"

@@ -9,8 +9,9 @@ import numpy as np
 from channelsim.config import apply_overrides, parse_config
 from channelsim.config.schema import Config
 from channelsim.constants import BOLTZMANN, ELEMENTARY_CHARGE
-from channelsim.engine import advance, snapshot
+from channelsim.engine import segments, start
 from channelsim.model import build
+from channelsim.protocol import Schedule
 
 #: A 5 um-radius cell with textbook mammalian-neuron concentrations (Hille 2001, Table 1.1
 #: rounded), starting electroneutral at 0 mV.
@@ -30,13 +31,16 @@ def make_config(channels: list[dict], overrides: list[str] = ()) -> Config:
     return parse_config(apply_overrides(raw, list(overrides)))
 
 
-def simulate(config: Config, seed: int | None = None) -> dict[str, np.ndarray]:
-    """Run the config in memory; return the recorded series, t = 0 included, plus the patch."""
+def simulate(config: Config, seed: int | None = None) -> dict:
+    """Run the config in memory; return the recorded series (t = 0 included), the spike
+    times and the patch."""
     patch = build(config, seed)
-    first = snapshot(patch)
-    rows = advance(patch, config.run.n_records)
-    out = {name: np.concatenate([first[name], rows[name]]) for name in rows}
-    out["time"] = config.run.record_every * np.arange(config.run.n_records + 1)
+    schedule = Schedule(config)
+    first = start(patch, schedule)
+    parts = list(segments(patch, schedule))
+    out = {name: np.concatenate([first[name], *(p["rows"][name] for p in parts)]) for name in first}
+    out["time"] = np.concatenate([[0.0], *(p["time"] for p in parts)])
+    out["spike_time"] = np.concatenate([np.zeros(0), *(p["spike_time"] for p in parts)])
     out["patch"] = patch
     return out
 

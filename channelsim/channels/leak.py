@@ -48,8 +48,8 @@ def _leak(kind: str, ion: str, description: str, source: str) -> KindDefaults:
         conductance_S=UNITARY_CONDUCTANCE_S,
         permeability_m3_per_s=permeability_from_conductance(
             UNITARY_CONDUCTANCE_S, VALENCE[ion], REFERENCE_CONCENTRATION_mM, REFERENCE_TEMPERATURE_K),
-        open_probability=1.0, mean_open_time_s=MEAN_OPEN_TIME_s, source=source,
-        scheme=leak_scheme,
+        open_probability=1.0, mean_open_time_s=MEAN_OPEN_TIME_s, density_per_m2=None, source=source,
+        scheme=lambda entry: leak_scheme(entry.open_probability, entry.mean_open_time),
     )
 
 

@@ -51,8 +51,9 @@ class MarkovScheme:
 class KindDefaults:
     """What a config entry of this kind gets unless it overrides it.
 
-    `scheme(entry)` builds the Markov scheme from the (resolved) entry, so that per-entry
-    parameters such as `open_probability` shape the scheme.
+    `scheme(entry)` builds the Markov scheme from the resolved config entry, so that per-entry
+    parameters such as `open_probability` shape the scheme. A default of None means the kind
+    has no such parameter (or, for the density, that the config must give a count).
     """
 
     kind: str
@@ -60,11 +61,18 @@ class KindDefaults:
     ion: str
     permeation: str  # "ghk" or "ohmic"
     conductance_S: float  # unitary conductance (ohmic permeation)
-    permeability_m3_per_s: float  # single-channel permeability (GHK permeation)
-    open_probability: float
-    mean_open_time_s: float
+    permeability_m3_per_s: float | None  # single-channel permeability (GHK permeation)
+    open_probability: float | None
+    mean_open_time_s: float | None
+    density_per_m2: float | None
     source: str
-    scheme: Callable[[float, float], MarkovScheme]  # (open_probability, mean_open_time_s)
+    scheme: Callable[[object], MarkovScheme]
+
+    def parameters(self) -> dict[str, float]:
+        """The per-entry parameters this kind has, with their defaults (config names)."""
+        values = {"conductance": self.conductance_S, "permeability": self.permeability_m3_per_s,
+                  "open_probability": self.open_probability, "mean_open_time": self.mean_open_time_s}
+        return {name: value for name, value in values.items() if value is not None}
 
 
 def permeability_from_conductance(conductance_S: float, valence: int,

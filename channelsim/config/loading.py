@@ -118,7 +118,7 @@ def parse_config(raw: dict) -> Config:
         if error["type"] == "value_error" and ";" in problem:
             # model-level checks write "field: problem; fix"
             head, _, rest = problem.partition(": ")
-            if rest and head.isidentifier():
+            if rest and all(part.isidentifier() or part.isdigit() for part in head.split(".")):
                 field, problem = (head if field == "config" else f"{field}.{head}"), rest
             problem, fix = problem.split(";", 1)
             raise ConfigError(field, problem, fix.strip()) from None
@@ -132,15 +132,12 @@ def _resolve(config: Config) -> Config:
     entries = []
     for entry in config.channels:
         defaults = KINDS[entry.kind]
-        count = entry.count if entry.count is not None else round(entry.density * area)
-        entries.append(entry.model_copy(update=dict(
-            count=count, density=None,
-            permeation=entry.permeation or defaults.permeation,
-            conductance=entry.conductance or defaults.conductance_S,
-            permeability=entry.permeability or defaults.permeability_m3_per_s,
-            open_probability=entry.open_probability or defaults.open_probability,
-            mean_open_time=entry.mean_open_time or defaults.mean_open_time_s,
-        )))
+        density = entry.density if entry.density is not None else defaults.density_per_m2
+        count = entry.count if entry.count is not None else round(density * area)
+        given = {name: getattr(entry, name) for name in defaults.parameters() if getattr(entry, name) is not None}
+        entries.append(entry.model_copy(update={
+            "count": count, "density": None, "permeation": entry.permeation or defaults.permeation,
+            **defaults.parameters(), **given}))
     return config.model_copy(update={"channels": entries})
 
 

@@ -7,7 +7,7 @@ Unknown keys are errors (`extra="forbid"`). Defaults are SI floats; `Config.mode
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictInt, model_validator
 
@@ -25,6 +25,7 @@ def _quantity(dimension: str, **bounds) -> type:
 
 
 Time = _quantity("time", gt=0)
+Instant = _quantity("time", ge=0)
 Length = _quantity("length", gt=0)
 Area = _quantity("area", gt=0)
 Volume = _quantity("volume", gt=0)
@@ -35,6 +36,23 @@ SpecificCapacitance = _quantity("specific_capacitance", gt=0)
 Conductance = _quantity("conductance", gt=0)
 Permeability = _quantity("permeability", gt=0)
 Density = _quantity("density", ge=0)
+
+
+def _current_or_density(value: object) -> tuple[str, float]:
+    for dimension in ("current", "current_density"):
+        try:
+            return dimension, parse_quantity(value, dimension)
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is neither a current nor a current density; "
+                     'write e.g. "10 pA" or "10 uA/cm^2"')
+
+
+Amplitude = Annotated[
+    tuple[str, float],
+    BeforeValidator(_current_or_density),
+    PlainSerializer(lambda value: format_quantity(value[1], value[0]), return_type=str),
+]
 
 
 def _bath_or_volume(value: object) -> float | None:
@@ -161,9 +179,62 @@ class ChannelEntry(Strict):
     def _known_kind_and_one_amount(self) -> ChannelEntry:
         if self.kind not in KINDS:
             raise ValueError(f"kind: unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
-        if (self.count is None) == (self.density is None):
-            raise ValueError("count: give exactly one of count or density; e.g. count = 1000")
+        defaults = KINDS[self.kind]
+        if self.count is not None and self.density is not None:
+            raise ValueError("count: give count or density, not both; remove one")
+        if self.count is None and self.density is None and defaults.density_per_m2 is None:
+            raise ValueError("count: missing; give count (e.g. count = 1000) or density (e.g. density = \"2 /um^2\")")
+        for name in ("conductance", "permeability", "open_probability", "mean_open_time"):
+            if getattr(self, name) is not None and name not in defaults.parameters():
+                raise ValueError(f"{name}: kind {self.kind!r} has no {name}; remove it")
+        if self.permeation == "ghk" and "permeability" not in defaults.parameters() and self.permeability is None:
+            raise ValueError(f"permeability: GHK permeation of {self.kind!r} needs a single-channel permeability; "
+                             "give permeability or use permeation = \"ohmic\"")
         return self
+
+
+class CurrentClamp(Strict):
+    """Current injected into the cell (positive inward): one pulse, or `count` pulses every `period`."""
+
+    action: Literal["current_clamp"]
+    at: Instant
+    amplitude: Amplitude
+    duration: Time
+    period: Time | None = None
+    count: StrictInt = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _train(self) -> CurrentClamp:
+        if self.count > 1 and (self.period is None or self.period < self.duration):
+            raise ValueError("period: a train of pulses needs a period at least as long as each pulse; "
+                             "give period >= duration")
+        return self
+
+    def current_A(self, area_m2: float) -> float:
+        dimension, value = self.amplitude
+        return value * area_m2 if dimension == "current_density" else value
+
+
+class VoltageClamp(Strict):
+    """Hold the membrane at `potential` from `at` for `duration` (to the end of the run if omitted)."""
+
+    action: Literal["voltage_clamp"]
+    at: Instant
+    potential: Voltage
+    duration: Time | None = None
+
+
+class Block(Strict):
+    """`block`: the blocked share of the target kind becomes `fraction` (e.g. TTX on hh_na, TEA on
+    hh_k). `unblock`: that share of all its channels is freed again."""
+
+    action: Literal["block", "unblock"]
+    at: Instant
+    target: str
+    fraction: float = Field(1.0, ge=0.0, le=1.0)
+
+
+ProtocolStep = Annotated[Union[CurrentClamp, VoltageClamp, Block], Field(discriminator="action")]
 
 
 class Config(Strict):
@@ -173,6 +244,7 @@ class Config(Strict):
     inside: Inside = Field(default_factory=Inside)
     outside: Outside = Field(default_factory=Outside)
     channels: list[ChannelEntry] = Field(default_factory=list)
+    protocol: list[ProtocolStep] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_entry_per_kind(self) -> Config:
@@ -181,4 +253,11 @@ class Config(Strict):
             if kinds.count(kind) > 1:
                 raise ValueError(f"channels: kind {kind!r} appears {kinds.count(kind)} times in [[channels]]; "
                                  "merge them into one entry")
+        for index, step in enumerate(self.protocol):
+            if step.at > self.run.duration:
+                raise ValueError(f"protocol.{index}.at: {step.at:g} s is after the end of the run "
+                                 f"({self.run.duration:g} s); give a time within run.duration")
+            if isinstance(step, Block) and step.target not in kinds:
+                raise ValueError(f"protocol.{index}.target: no [[channels]] entry of kind {step.target!r}; "
+                                 f"use one of {', '.join(kinds) or '(none configured)'}")
         return self

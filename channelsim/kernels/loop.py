@@ -1,17 +1,21 @@
-"""The hot loop: gating, permeation and the membrane potential, for a segment of steps.
+"""The hot loop: gating, permeation, electrode and membrane potential, for a segment of steps.
 
 One step, for every kind k with open count o_k (start-of-step values):
 1. V = e * (net elementary charges inside) / C  (charge-difference method; never integrated).
-2. Linearise the membrane: I0 = sum_k o_k i_k(V) (outward current) and G = dI/dV. Over a step
-   the linear membrane relaxes exponentially, so the step-averaged voltage is
+2. Linearise the membrane: I0 = sum_k o_k i_k(V) - I_injected (outward) and G = dI/dV. Over a
+   step the linear membrane relaxes exponentially, so the step-averaged voltage is
    V_bar = V - (I0 / G) (1 - phi),  phi = (1 - exp(-x)) / x,  x = G dt / C.
    Fluxes evaluated at V_bar move exactly the charge C dV of the exact linear solution: stable
    and accurate for dt up to and beyond the membrane time constant C / G (exponential Euler).
+   Under voltage clamp V_bar is the command.
 3. Unidirectional ion counts: Poisson draws with means o_k * rate(V_bar) * dt, one per kind and
    direction (mean_field: the deterministic mean, with the fractional remainder carried to the
    next step so counts stay integers). Counts are capped at the ions available.
-4. Gating at V: agent, population or mean_field update from the tabulated matrices.
-Counts are int64 and every ion taken from one compartment is added to the other.
+4. Electrode: current clamp delivers its charge as whole K+ ions (fraction carried); voltage
+   clamp delivers the K+ ions that bring V back to the command.
+5. Gating at V (clamp: at the command): agent, population or mean_field update.
+6. Spike detector: an upward crossing of the threshold, re-armed below the re-arm level.
+Counts are int64 and every ion taken from one place is added to another.
 """
 
 import math
@@ -45,120 +49,178 @@ def membrane_voltage(counts_in, valence, fixed_charge, capacitance, charge):
 
 
 @njit(cache=True)
-def _concentrations(counts_in, counts_out, volume_in, volume_out, bath, avogadro, c_in, c_out):
-    for i in range(counts_in.shape[0]):
-        c_in[i] = counts_in[i] / (avogadro * volume_in)
-        c_out[i] = bath[i] if volume_out <= 0.0 else counts_out[i] / (avogadro * volume_out)
+def voltage_of(compartments, membrane):
+    return membrane_voltage(compartments.counts_in, membrane.valence, membrane.fixed_charge,
+                            membrane.capacitance, membrane.charge)
 
 
 @njit(cache=True)
-def _step_averaged_voltage(v, dt, capacitance, open_count, kind_ion, kind_permeation,
-                           kind_unitary, valence, c_in, c_out, thermal_v, avogadro, charge):
+def _concentrations(compartments, membrane, c_in, c_out):
+    for i in range(c_in.shape[0]):
+        c_in[i] = compartments.counts_in[i] / (membrane.avogadro * membrane.volume_in)
+        if membrane.volume_out <= 0.0:
+            c_out[i] = compartments.bath[i]
+        else:
+            c_out[i] = compartments.counts_out[i] / (membrane.avogadro * membrane.volume_out)
+
+
+@njit(cache=True)
+def _step_averaged_voltage(v, injected, membrane, kinds, c_in, c_out):
     """V_bar of the linearised membrane over one step (see module docstring)."""
     h = 1e-5  # V; central difference for the slope conductance of the GHK/ohmic laws
-    current = 0.0
+    current = -injected
     slope = 0.0
-    for k in range(open_count.shape[0]):
-        if open_count[k] <= 0.0:
+    for k in range(kinds.mode.shape[0]):
+        open_count = kinds.open_count[k]
+        if open_count <= 0.0:
             continue
-        ion = kind_ion[k]
-        args = (kind_permeation[k], kind_unitary[k], valence[ion], c_in[ion], c_out[ion])
-        current += open_count[k] * outward_current(*args, v, thermal_v, avogadro, charge)
-        slope += open_count[k] * (outward_current(*args, v + h, thermal_v, avogadro, charge)
-                                  - outward_current(*args, v - h, thermal_v, avogadro, charge)) / (2 * h)
+        ion = kinds.ion[k]
+        args = (kinds.permeation[k], kinds.unitary[k], membrane.valence[ion], c_in[ion], c_out[ion])
+        constants = (membrane.thermal_v, membrane.avogadro, membrane.charge)
+        current += open_count * outward_current(*args, v, *constants)
+        slope += open_count * (outward_current(*args, v + h, *constants)
+                               - outward_current(*args, v - h, *constants)) / (2 * h)
     if slope <= 0.0:
-        return v
-    x = slope * dt / capacitance
+        return v - 0.5 * current * membrane.dt / membrane.capacitance
+    x = slope * membrane.dt / membrane.capacitance
     phi = 1.0 - 0.5 * x if x < 1e-8 else -math.expm1(-x) / x
     return v - current / slope * (1.0 - phi)
 
 
 @njit(cache=True)
-def run_segment(first_step, n_steps, record_every, dt, seed,
-                capacitance, fixed_charge, valence, volume_in, volume_out, bath,
-                thermal_v, avogadro, charge,
-                counts_in, counts_out, efflux_total, influx_total,
-                kind_mode, kind_ion, kind_permeation, kind_unitary, kind_n_states, kind_count,
-                conducting, table, v_min, v_step,
-                agent_states, agent_offset, population, occupancy, flux_carry, open_count,
-                parallel_threshold,
-                rec_v, rec_in, rec_out, rec_open, rec_efflux, rec_influx):
+def _gate(kinds, k, v, seed, global_step, membrane, matrix, cumulative):
+    """Advance the gating of kind k by one step at voltage v; update its open count."""
+    n_states = kinds.n_states[k]
+    if n_states < 2:
+        kinds.open_count[k] = kinds.count[k] - kinds.blocked[k]
+        return
+    transition_matrix(kinds.table, k, n_states, v, membrane.v_min, membrane.v_step, matrix)
+    key = stream_key(seed, global_step, 1 + k)
+    mode = kinds.mode[k]
+    conducting = kinds.conducting[k]
+    if mode == AGENT:
+        cumulative_rows(matrix, n_states, cumulative)
+        lo, hi = kinds.agent_offset[k], kinds.agent_offset[k + 1]
+        states, blocked = kinds.agent_states[lo:hi], kinds.agent_blocked[lo:hi]
+        if hi - lo >= membrane.parallel_threshold:
+            kinds.open_count[k] = agent_step_parallel(states, blocked, cumulative, n_states, conducting, key)
+        else:
+            kinds.open_count[k] = agent_step_serial(states, blocked, cumulative, n_states, conducting, key)
+    elif mode == POPULATION:
+        key = population_step(kinds.population[k], matrix, n_states, key)
+        if kinds.blocked[k] > 0:  # blocked channels keep gating, so unblocking finds them in step
+            population_step(kinds.population_blocked[k], matrix, n_states, key)
+        n_open = 0
+        for s in range(n_states):
+            n_open += conducting[s] * kinds.population[k, s]
+        kinds.open_count[k] = n_open
+    else:
+        mean_field_step(kinds.occupancy[k], matrix, n_states)
+        fraction = 0.0
+        for s in range(n_states):
+            fraction += conducting[s] * kinds.occupancy[k, s]
+        kinds.open_count[k] = (kinds.count[k] - kinds.blocked[k]) * fraction
+
+
+@njit(cache=True)
+def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
+    """Unidirectional ion counts through the open channels of every kind over one step."""
+    counts_in, counts_out = compartments.counts_in, compartments.counts_out
+    for k in range(kinds.mode.shape[0]):
+        open_count = kinds.open_count[k]
+        if open_count <= 0.0:
+            continue
+        ion = kinds.ion[k]
+        efflux_rate, influx_rate = unidirectional_rates(
+            kinds.permeation[k], kinds.unitary[k], membrane.valence[ion], c_in[ion], c_out[ion], v_bar,
+            membrane.thermal_v, membrane.avogadro, membrane.charge)
+        mean_efflux = open_count * efflux_rate * membrane.dt
+        mean_influx = open_count * influx_rate * membrane.dt
+        if kinds.mode[k] == MEAN_FIELD:
+            carry = kinds.flux_carry[k]
+            carry[0] += mean_efflux
+            carry[1] += mean_influx
+            n_efflux = np.int64(math.floor(carry[0]))
+            n_influx = np.int64(math.floor(carry[1]))
+            carry[0] -= n_efflux
+            carry[1] -= n_influx
+        else:
+            n_efflux, flux_state = poisson(mean_efflux, flux_state)
+            n_influx, flux_state = poisson(mean_influx, flux_state)
+        n_efflux = min(n_efflux, counts_in[ion])
+        if membrane.volume_out > 0.0:
+            n_influx = min(n_influx, counts_out[ion])
+        counts_in[ion] += n_influx - n_efflux
+        counts_out[ion] += n_efflux - n_influx
+        compartments.efflux_total[ion] += n_efflux
+        compartments.influx_total[ion] += n_influx
+    return flux_state
+
+
+@njit(cache=True)
+def _deliver(compartments, membrane, n_ions):
+    """Move n ions of the electrode's ion into (n > 0) or out of (n < 0) the cell."""
+    ion = membrane.electrode_ion
+    n_ions = max(n_ions, -compartments.counts_in[ion])
+    compartments.counts_in[ion] += n_ions
+    compartments.electrode_total[ion] += n_ions
+
+
+@njit(cache=True)
+def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds, drive, records):
     """Advance `n_steps` steps from global step `first_step`, recording every `record_every`.
 
-    All state arrays are updated in place; row r of the rec_* arrays holds the state after
-    step (r + 1) * record_every of this segment.
+    All state is updated in place; row r of `records` holds the state after step
+    (r + 1) * record_every of this segment.
     """
-    n_kinds = kind_mode.shape[0]
-    n_ions = counts_in.shape[0]
-    max_states = table.shape[2]
+    n_ions = compartments.counts_in.shape[0]
+    max_states = kinds.table.shape[2]
     matrix = np.zeros((max_states, max_states))
     cumulative = np.zeros((max_states, max_states))
     c_in = np.zeros(n_ions)
     c_out = np.zeros(n_ions)
+    electrode_valence = membrane.valence[membrane.electrode_ion]
     row = 0
     for step in range(n_steps):
         global_step = first_step + step
-        v = membrane_voltage(counts_in, valence, fixed_charge, capacitance, charge)
-        _concentrations(counts_in, counts_out, volume_in, volume_out, bath, avogadro, c_in, c_out)
-        v_bar = _step_averaged_voltage(v, dt, capacitance, open_count, kind_ion, kind_permeation,
-                                       kind_unitary, valence, c_in, c_out, thermal_v, avogadro, charge)
-        flux_state = stream_key(seed, global_step, 0)
-        for k in range(n_kinds):
-            if open_count[k] <= 0.0:
-                continue
-            ion = kind_ion[k]
-            efflux_rate, influx_rate = unidirectional_rates(
-                kind_permeation[k], kind_unitary[k], valence[ion], c_in[ion], c_out[ion], v_bar,
-                thermal_v, avogadro, charge)
-            mean_efflux = open_count[k] * efflux_rate * dt
-            mean_influx = open_count[k] * influx_rate * dt
-            if kind_mode[k] == MEAN_FIELD:
-                flux_carry[k, 0] += mean_efflux
-                flux_carry[k, 1] += mean_influx
-                n_efflux = np.int64(math.floor(flux_carry[k, 0]))
-                n_influx = np.int64(math.floor(flux_carry[k, 1]))
-                flux_carry[k, 0] -= n_efflux
-                flux_carry[k, 1] -= n_influx
-            else:
-                n_efflux, flux_state = poisson(mean_efflux, flux_state)
-                n_influx, flux_state = poisson(mean_influx, flux_state)
-            n_efflux = min(n_efflux, counts_in[ion])
-            if volume_out > 0.0:
-                n_influx = min(n_influx, counts_out[ion])
-            counts_in[ion] += n_influx - n_efflux
-            counts_out[ion] += n_efflux - n_influx
-            efflux_total[ion] += n_efflux
-            influx_total[ion] += n_influx
-        for k in range(n_kinds):
-            n_states = kind_n_states[k]
-            if n_states < 2:
-                continue
-            transition_matrix(table, k, n_states, v, v_min, v_step, matrix)
-            key = stream_key(seed, global_step, 1 + k)
-            if kind_mode[k] == AGENT:
-                cumulative_rows(matrix, n_states, cumulative)
-                states = agent_states[agent_offset[k]:agent_offset[k + 1]]
-                if states.shape[0] >= parallel_threshold:
-                    open_count[k] = agent_step_parallel(states, cumulative, n_states, conducting[k], key)
-                else:
-                    open_count[k] = agent_step_serial(states, cumulative, n_states, conducting[k], key)
-            elif kind_mode[k] == POPULATION:
-                population_step(population[k], matrix, n_states, key)
-                n_open = 0
-                for s in range(n_states):
-                    n_open += conducting[k, s] * population[k, s]
-                open_count[k] = n_open
-            else:
-                mean_field_step(occupancy[k], matrix, n_states)
-                fraction = 0.0
-                for s in range(n_states):
-                    fraction += conducting[k, s] * occupancy[k, s]
-                open_count[k] = kind_count[k] * fraction
+        v = voltage_of(compartments, membrane)
+        _concentrations(compartments, membrane, c_in, c_out)
+        clamp = drive.clamp_voltage[step]
+        clamped = not math.isnan(clamp)
+        injected = drive.injected_charge[step] / membrane.dt  # A, inward
+        if clamped:
+            v_bar = clamp  # an ideal clamp holds V through the step
+        else:
+            v_bar = _step_averaged_voltage(v, injected, membrane, kinds, c_in, c_out)
+        flux_state = _permeate(kinds, membrane, compartments, v_bar, c_in, c_out,
+                               stream_key(membrane.seed, global_step, 0))
+        if clamped:
+            # the clamp supplies the charge that brings V back to the command, as whole ions
+            missing = (clamp - voltage_of(compartments, membrane)) * membrane.capacitance
+            _deliver(compartments, membrane, np.int64(round(missing / (electrode_valence * membrane.charge))))
+        elif drive.injected_charge[step] != 0.0:
+            carry = compartments.electrode_carry
+            carry[0] += drive.injected_charge[step] / (electrode_valence * membrane.charge)
+            whole = np.int64(math.floor(carry[0]))
+            carry[0] -= whole
+            _deliver(compartments, membrane, whole)
+        for k in range(kinds.mode.shape[0]):
+            _gate(kinds, k, v_bar if clamped else v, membrane.seed, global_step, membrane, matrix, cumulative)
+        v_end = voltage_of(compartments, membrane)
+        armed = compartments.spike_armed
+        if armed[0] == 1 and v_end >= membrane.spike_threshold:
+            if records.spike_count[0] < records.spike_steps.shape[0]:
+                records.spike_steps[records.spike_count[0]] = global_step + 1
+            records.spike_count[0] += 1
+            armed[0] = 0
+        elif armed[0] == 0 and v_end < membrane.spike_rearm:
+            armed[0] = 1
         if (step + 1) % record_every == 0:
-            rec_v[row] = membrane_voltage(counts_in, valence, fixed_charge, capacitance, charge)
-            rec_in[row] = counts_in
-            rec_out[row] = counts_out
-            rec_open[row] = open_count
-            rec_efflux[row] = efflux_total
-            rec_influx[row] = influx_total
+            records.membrane_potential[row] = v_end
+            records.ions_inside[row] = compartments.counts_in
+            records.ions_outside[row] = compartments.counts_out
+            records.open_channels[row] = kinds.open_count
+            records.efflux[row] = compartments.efflux_total
+            records.influx[row] = compartments.influx_total
+            records.electrode[row] = compartments.electrode_total
             row += 1

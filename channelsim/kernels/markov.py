@@ -52,18 +52,18 @@ def _next_state(state, u, cumulative, n_states):
 
 
 @njit(cache=True)
-def agent_step_serial(states, cumulative, n_states, conducting, key):
-    """Advance each agent's state with one uniform; return how many end in a conducting state."""
+def agent_step_serial(states, blocked, cumulative, n_states, conducting, key):
+    """Advance each agent's state with one uniform; return how many end open and unblocked."""
     n_open = 0
     for i in range(states.shape[0]):
         new = _next_state(states[i], uniform_at(key, i), cumulative, n_states)
         states[i] = new
-        n_open += conducting[new]
+        n_open += conducting[new] * (1 - blocked[i])
     return n_open
 
 
 @njit(cache=True, parallel=True)
-def agent_step_parallel(states, cumulative, n_states, conducting, key):
+def agent_step_parallel(states, blocked, cumulative, n_states, conducting, key):
     """As `agent_step_serial`, split over threads; identical results for any thread count."""
     n = states.shape[0]
     block = 16384
@@ -74,7 +74,7 @@ def agent_step_parallel(states, cumulative, n_states, conducting, key):
         for i in range(b * block, min(n, (b + 1) * block)):
             new = _next_state(states[i], uniform_at(key, i), cumulative, n_states)
             states[i] = new
-            count += conducting[new]
+            count += conducting[new] * (1 - blocked[i])
         n_open += count
     return n_open
 

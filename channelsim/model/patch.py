@@ -16,18 +16,28 @@ import numpy as np
 
 from channelsim.channels import KINDS, MarkovScheme
 from channelsim.config.schema import ChannelEntry, Config
-from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, IONS, VALENCE
+from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, VALENCE
 from channelsim.errors import ConfigError
 from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION, membrane_voltage
 from channelsim.kernels.markov import agent_step_serial, cumulative_rows, population_step
 from channelsim.kernels.permeation import GHK, OHMIC
 from channelsim.kernels.rng import stream_key
+from channelsim.kernels.state import Compartments, Kinds, Membrane
 from channelsim.model.tables import V_MIN, V_POINTS, V_STEP, stationary_distribution, transition_table
 
 TRACKING_CODES = {"agent": AGENT, "population": POPULATION, "mean_field": MEAN_FIELD}
 PERMEATION_CODES = {"ghk": GHK, "ohmic": OHMIC}
 #: Initial-state draws use steps from 2^62 on, beyond any simulated step.
 INITIAL_STEP = 2**62
+#: Agent arrays at least this long are updated in parallel: a parallel region costs ~8 us to
+#: enter (DESIGN.md section 9); measured break-even on 2 cores near 1e5 (tests/benchmarks).
+PARALLEL_THRESHOLD = 100_000
+#: Electrode current is carried by K+: whole-cell pipettes are filled with K+-based solutions
+#: (K-gluconate or KCl) and K+ is the main cytosolic cation, so its counts change least.
+ELECTRODE_ION = "K"
+#: Spike detector: upward crossing of 0 mV, re-armed below -30 mV (as in the peer workloads).
+SPIKE_THRESHOLD_V = 0.0
+SPIKE_REARM_V = -0.030
 
 
 @dataclass(frozen=True)
@@ -52,7 +62,7 @@ class ChannelPopulation(mesa.Agent):
         self.tracking = entry.tracking
         self.count = entry.count
         self.first_identity = first_identity
-        self.scheme: MarkovScheme = KINDS[entry.kind].scheme(entry.open_probability, entry.mean_open_time)
+        self.scheme: MarkovScheme = KINDS[entry.kind].scheme(entry)
         self.ion = KINDS[entry.kind].ion
 
     @property
@@ -61,16 +71,50 @@ class ChannelPopulation(mesa.Agent):
         return self.entry.permeability if self.entry.permeation == "ghk" else self.entry.conductance
 
     @property
+    def _agent_slice(self) -> slice:
+        offsets = self.model.kinds.agent_offset
+        return slice(offsets[self.index], offsets[self.index + 1])
+
+    @property
     def states(self) -> np.ndarray | None:
         """Per-channel state indices (agent tracking only), a view into the patch's array."""
-        if self.tracking != "agent":
-            return None
-        offsets = self.model.agent_offset
-        return self.model.agent_states[offsets[self.index]:offsets[self.index + 1]]
+        return self.model.kinds.agent_states[self._agent_slice] if self.tracking == "agent" else None
+
+    @property
+    def blocked(self) -> np.ndarray | None:
+        """Per-channel blocked flags (agent tracking only), a view into the patch's array."""
+        return self.model.kinds.agent_blocked[self._agent_slice] if self.tracking == "agent" else None
 
     @property
     def open_count(self) -> float:
-        return float(self.model.open_count[self.index])
+        return float(self.model.kinds.open_count[self.index])
+
+    def open_now(self, kinds) -> float:
+        """Open, unblocked channels, counted from the state arrays."""
+        k, n = self.index, len(self.scheme.states)
+        conducting = kinds.conducting[k, :n]
+        if self.tracking == "agent":
+            return float(np.count_nonzero(conducting[self.states] & (1 - self.blocked)))
+        if self.tracking == "population":
+            return float(conducting @ kinds.population[k, :n])
+        return (self.count - kinds.blocked[k]) * float(conducting @ kinds.occupancy[k, :n])
+
+    def set_blocked(self, kinds, blocked: int, rng: np.random.Generator) -> None:
+        """Block or unblock channels (chosen at random) until `blocked` of them are blocked."""
+        k, n = self.index, len(self.scheme.states)
+        change = blocked - int(kinds.blocked[k])
+        if self.tracking == "agent":
+            candidates = np.flatnonzero(self.blocked == (0 if change > 0 else 1))
+            chosen = rng.choice(candidates, size=abs(change), replace=False)
+            self.blocked[chosen] = 1 if change > 0 else 0
+        elif self.tracking == "population":
+            source, target = ((kinds.population, kinds.population_blocked) if change > 0
+                              else (kinds.population_blocked, kinds.population))
+            moved = rng.multivariate_hypergeometric(source[k, :n], abs(change))
+            source[k, :n] -= moved
+            target[k, :n] += moved
+        kinds.blocked[k] = blocked
+        kinds.open_count[k] = self.open_now(kinds)
 
     @cached_property
     def positions_um(self) -> np.ndarray:
@@ -100,41 +144,49 @@ class ChannelPopulation(mesa.Agent):
 class MembranePatch(mesa.Model):
     """The membrane, its two compartments (integer ion counts) and its channel populations.
 
-    Arrays named like the kernel's arguments are the simulation state; `voltage` is always
-    computed from the counts, never stored.
+    The simulation state lives in the kernel's NamedTuples (`membrane`, `compartments`,
+    `kinds`); `voltage` is always computed from the counts, never stored.
     """
 
     def __init__(self, config: Config, seed: int):
         super().__init__(seed=seed)
         self.config = config
         self.run_seed = seed
-        cell, run = config.cell, config.run
-        self.capacitance = cell.capacitance_F
-        self.volume_in = cell.volume_m3
-        self.volume_out = config.outside.volume or 0.0  # 0: a clamped bath
-        self.valence = np.array([VALENCE[ion] for ion in IONS], dtype=np.int64)
-        self.bath = np.array([getattr(config.outside, ion) for ion in IONS])
-        self.counts_in = np.array([round(getattr(config.inside, ion) * AVOGADRO * self.volume_in)
-                                   for ion in IONS], dtype=np.int64)
-        self.counts_out = (np.zeros(len(IONS), dtype=np.int64) if self.volume_out == 0.0 else
-                           np.round(self.bath * AVOGADRO * self.volume_out).astype(np.int64))
-        self.impermeant_count, self.fixed_charge = self._impermeant_anions()
-        self.efflux_total = np.zeros(len(IONS), dtype=np.int64)
-        self.influx_total = np.zeros(len(IONS), dtype=np.int64)
+        cell = config.cell
         self.step_index = 0
-
         self.populations: list[ChannelPopulation] = []
         identity = 0
         for index, entry in enumerate(config.channels):
             self.populations.append(ChannelPopulation(self, index, entry, identity))
             identity += entry.count
-        self._build_kernel_arrays(run.dt)
+        volume_out = config.outside.volume or 0.0  # 0: a clamped bath
+        bath = np.array([getattr(config.outside, ion) for ion in IONS])
+        zeros = np.zeros(len(IONS), dtype=np.int64)
+        self.compartments = Compartments(
+            counts_in=np.array([round(getattr(config.inside, ion) * AVOGADRO * cell.volume_m3) for ion in IONS],
+                               dtype=np.int64),
+            counts_out=zeros.copy() if volume_out == 0.0 else np.round(bath * AVOGADRO * volume_out).astype(np.int64),
+            bath=bath, efflux_total=zeros.copy(), influx_total=zeros.copy(), electrode_total=zeros.copy(),
+            electrode_carry=np.zeros(1), spike_armed=np.ones(1, dtype=np.int64),
+        )
+        valence = np.array([VALENCE[ion] for ion in IONS], dtype=np.int64)
+        self.impermeant_count, fixed_charge = self._impermeant_anions(valence, cell.capacitance_F)
+        self.membrane = Membrane(
+            dt=config.run.dt, seed=seed, capacitance=cell.capacitance_F, fixed_charge=fixed_charge,
+            valence=valence, volume_in=cell.volume_m3, volume_out=volume_out,
+            thermal_v=GAS_CONSTANT * cell.temperature / FARADAY, avogadro=AVOGADRO, charge=ELEMENTARY_CHARGE,
+            electrode_ion=IONS.index(ELECTRODE_ION), spike_threshold=SPIKE_THRESHOLD_V,
+            spike_rearm=SPIKE_REARM_V, parallel_threshold=PARALLEL_THRESHOLD, v_min=V_MIN, v_step=V_STEP,
+        )
+        self._build_kinds()
+        if self.voltage >= SPIKE_THRESHOLD_V:
+            self.compartments.spike_armed[0] = 0  # a spike is a crossing from below
 
-    def _impermeant_anions(self) -> tuple[int, int]:
+    def _impermeant_anions(self, valence: np.ndarray, capacitance: float) -> tuple[int, int]:
         """Amount of A (valence z_A < 0) that makes the inside's net charge C V0 / e."""
         z = self.config.inside.impermeant_valence
-        target = self.capacitance * self.config.cell.initial_voltage / ELEMENTARY_CHARGE
-        mobile = int(self.valence @ self.counts_in)
+        target = capacitance * self.config.cell.initial_voltage / ELEMENTARY_CHARGE
+        mobile = int(valence @ self.compartments.counts_in)
         count = round((target - mobile) / z)
         if count < 0:
             raise ConfigError("inside", "the listed anions outweigh the cations, so no amount of "
@@ -142,52 +194,66 @@ class MembranePatch(mesa.Model):
                               "raise inside K or Na, or lower inside Cl")
         return count, z * count
 
-    def _build_kernel_arrays(self, dt: float) -> None:
+    def _build_kinds(self) -> None:
+        """Create `self.kinds` with the tables and the channels in their initial states."""
         pops = self.populations
         n_kinds = len(pops)
         max_states = max([len(p.scheme.states) for p in pops], default=1)
         temperature = self.config.cell.temperature
-        v0 = self.voltage
-        self.kind_mode = np.array([TRACKING_CODES[p.tracking] for p in pops], dtype=np.int64)
-        self.kind_ion = np.array([IONS.index(p.ion) for p in pops], dtype=np.int64)
-        self.kind_permeation = np.array([PERMEATION_CODES[p.entry.permeation] for p in pops], dtype=np.int64)
-        self.kind_unitary = np.array([p.unitary for p in pops], dtype=np.float64)
-        self.kind_n_states = np.array([len(p.scheme.states) for p in pops], dtype=np.int64)
-        self.kind_count = np.array([p.count for p in pops], dtype=np.int64)
-        self.conducting = np.zeros((n_kinds, max_states), dtype=np.int64)
-        self.table = np.zeros((n_kinds, V_POINTS if n_kinds else 2, max_states, max_states))
-        self.population = np.zeros((n_kinds, max_states), dtype=np.int64)
-        self.occupancy = np.zeros((n_kinds, max_states))
-        self.v_min, self.v_step = V_MIN, V_STEP
-        self.flux_carry = np.zeros((n_kinds, 2))
-        self.open_count = np.zeros(n_kinds)
         agent_sizes = [p.count if p.tracking == "agent" else 0 for p in pops]
-        self.agent_offset = np.concatenate([[0], np.cumsum(agent_sizes)]).astype(np.int64)
-        self.agent_states = np.zeros(self.agent_offset[-1], dtype=np.uint8)
+        offsets = np.concatenate([[0], np.cumsum(agent_sizes)]).astype(np.int64)
+        kinds = Kinds(
+            mode=np.array([TRACKING_CODES[p.tracking] for p in pops], dtype=np.int64),
+            ion=np.array([IONS.index(p.ion) for p in pops], dtype=np.int64),
+            permeation=np.array([PERMEATION_CODES[p.entry.permeation] for p in pops], dtype=np.int64),
+            unitary=np.array([p.unitary for p in pops], dtype=np.float64),
+            n_states=np.array([len(p.scheme.states) for p in pops], dtype=np.int64),
+            count=np.array([p.count for p in pops], dtype=np.int64),
+            conducting=np.zeros((n_kinds, max_states), dtype=np.int64),
+            table=np.zeros((n_kinds, V_POINTS if n_kinds else 2, max_states, max_states)),
+            agent_states=np.zeros(offsets[-1], dtype=np.uint8),
+            agent_blocked=np.zeros(offsets[-1], dtype=np.uint8),
+            agent_offset=offsets,
+            population=np.zeros((n_kinds, max_states), dtype=np.int64),
+            population_blocked=np.zeros((n_kinds, max_states), dtype=np.int64),
+            occupancy=np.zeros((n_kinds, max_states)),
+            blocked=np.zeros(n_kinds, dtype=np.int64),
+            flux_carry=np.zeros((n_kinds, 2)),
+            open_count=np.zeros(n_kinds),
+        )
+        self.kinds = kinds
+        v0 = self.voltage_of_counts(self.compartments.counts_in)
         for k, p in enumerate(pops):
             n = len(p.scheme.states)
-            self.conducting[k, :n] = p.scheme.conducting_mask
-            self.table[k, :, :n, :n] = transition_table(p.scheme, temperature, dt)
-            pi = stationary_distribution(p.scheme, v0, temperature)
+            kinds.conducting[k, :n] = p.scheme.conducting_mask
+            kinds.table[k, :, :n, :n] = transition_table(p.scheme, temperature, self.membrane.dt)
             # channels start in their steady state at the initial voltage
+            pi = stationary_distribution(p.scheme, v0, temperature)
             key = np.uint64(stream_key(self.run_seed, INITIAL_STEP + k, 0))  # keep uint64 typing
             if p.tracking == "agent":
                 cumulative = np.zeros((max_states, max_states))
                 cumulative_rows(np.tile(pi, (max_states, 1)), n, cumulative)
-                self.open_count[k] = agent_step_serial(p.states, cumulative, n, self.conducting[k], key)
+                agent_step_serial(p.states, p.blocked, cumulative, n, kinds.conducting[k], key)
             elif p.tracking == "population":
-                self.population[k, 0] = p.count
-                population_step(self.population[k], np.tile(pi, (n, 1)), n, key)
-                self.open_count[k] = self.conducting[k] @ self.population[k]
+                kinds.population[k, 0] = p.count
+                population_step(kinds.population[k], np.tile(pi, (n, 1)), n, key)
             else:
-                self.occupancy[k, :n] = pi
-                self.open_count[k] = p.count * (self.conducting[k, :n] @ pi)
+                kinds.occupancy[k, :n] = pi
+            kinds.open_count[k] = p.open_now(kinds)
+
+    def block(self, kind: str, blocked: int, rng: np.random.Generator) -> None:
+        """Set the number of blocked channels of `kind`, choosing which at random."""
+        population = self.population_of(kind)
+        population.set_blocked(self.kinds, blocked, rng)
+
+    def voltage_of_counts(self, counts_in: np.ndarray) -> float:
+        return membrane_voltage(counts_in, self.membrane.valence, self.membrane.fixed_charge,
+                                self.membrane.capacitance, ELEMENTARY_CHARGE)
 
     @property
     def voltage(self) -> float:
         """Membrane potential (V) from the net charge inside: e * q / C."""
-        return membrane_voltage(self.counts_in, self.valence, self.fixed_charge, self.capacitance,
-                                ELEMENTARY_CHARGE)
+        return self.voltage_of_counts(self.compartments.counts_in)
 
     def agent(self, identity: int) -> ChannelView:
         """The channel with this identity (identities run over populations in config order)."""

@@ -23,7 +23,18 @@ SERIES = {
     "efflux": Variable(("time", "ion"), "i8", "count", "cumulative ions that left the cell"),
     "influx": Variable(("time", "ion"), "i8", "count", "cumulative ions that entered the cell"),
     "open_channels": Variable(("time", "kind"), "f8", "count",
-                              "open channels per kind (fractional in mean_field tracking)"),
+                              "open, unblocked channels per kind (fractional in mean_field tracking)"),
+    "ions_electrode": Variable(("time", "ion"), "i8", "count",
+                               "cumulative net ions delivered into the cell by the electrode"),
+    "electrode_current": Variable(("time",), "f8", "A",
+                                  "electrode current into the cell (current or voltage clamp), "
+                                  "mean over the preceding recording interval"),
+    "command_potential": Variable(("time",), "f8", "V", "voltage clamp command; NaN when not clamped"),
+}
+
+#: Events, one row per event.
+EVENTS = {
+    "spike_time": Variable(("spike",), "f8", "s", "upward crossings of 0 mV (re-armed below -30 mV)"),
 }
 
 #: Constants of the run, written once.

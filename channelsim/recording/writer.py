@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from channelsim.recording.layout import CONSTANTS, SERIES, STATUSES
+from channelsim.recording.layout import CONSTANTS, EVENTS, SERIES, STATUSES
 
 _CHUNK_ROWS = 4096
 
@@ -24,12 +24,14 @@ class RunWriter:
         f = self.file
         f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(_CHUNK_ROWS,))
         f["time"].attrs["units"] = "s"
+        f.create_dataset("spike", shape=(0,), maxshape=(None,), dtype="i8", chunks=(_CHUNK_ROWS,))
+        f["spike"].attrs["long_name"] = "spike number"
         f.create_dataset("ion", data=np.array(ions, dtype=object), dtype=h5py.string_dtype())
         f.create_dataset("kind", data=np.array(kinds, dtype=object), dtype=h5py.string_dtype())
-        for name in ("time", "ion", "kind"):
+        for name in ("time", "spike", "ion", "kind"):
             f[name].make_scale(name)
         sizes = {"ion": len(ions), "kind": len(kinds)}
-        for name, var in SERIES.items():
+        for name, var in {**SERIES, **EVENTS}.items():
             width = tuple(sizes[d] for d in var.dims[1:])
             f.create_dataset(name, shape=(0, *width), maxshape=(None, *width), dtype=var.dtype,
                              chunks=(_CHUNK_ROWS, *width) if all(width) or not width else None,
@@ -51,15 +53,19 @@ class RunWriter:
         for axis, dim in enumerate(var.dims):
             dataset.dims[axis].attach_scale(self.file[dim])
 
-    def append(self, time: np.ndarray, series: dict[str, np.ndarray]) -> None:
-        """Append rows (one per recording) and flush them to disk."""
-        n = len(time)
-        start = self.file["time"].shape[0]
-        for name, values in (("time", time), *series.items()):
-            dataset = self.file[name]
-            dataset.resize(start + n, axis=0)
-            dataset[start:] = values
+    def append(self, time: np.ndarray, series: dict[str, np.ndarray], spike_time: np.ndarray) -> None:
+        """Append rows (one per recording) and spikes, and flush them to disk."""
+        start = self.file["spike"].shape[0]
+        self._extend({"spike": np.arange(start, start + len(spike_time)), "spike_time": spike_time})
+        self._extend({"time": time, **{name: series[name] for name in SERIES}})
         self.file.flush()
+
+    def _extend(self, columns: dict[str, np.ndarray]) -> None:
+        for name, values in columns.items():
+            dataset = self.file[name]
+            start = dataset.shape[0]
+            dataset.resize(start + len(values), axis=0)
+            dataset[start:] = values
 
     def close(self, status: str) -> None:
         if status not in STATUSES:

@@ -50,5 +50,5 @@ def test_shapes_give_area_volume_and_capacitance():
 def test_divalent_impermeant_anions_balance_the_charge():
     config = make_config([], ["inside.impermeant_valence=-2"])
     patch = simulate(config)["patch"]
-    assert patch.fixed_charge == -2 * patch.impermeant_count
+    assert patch.membrane.fixed_charge == -2 * patch.impermeant_count
     assert abs(patch.voltage) <= 1.602176634e-19 / config.cell.capacitance_F  # within one A2- of 0 mV

@@ -1,0 +1,84 @@
+"""The kernel's arguments, grouped: numba takes these NamedTuples of scalars and arrays.
+
+Arrays are the live simulation state, updated in place; scalars are constants of a run.
+Counts are int64; one-element arrays hold scalars that change (carries, detector state).
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Membrane(NamedTuple):
+    """Constants of the run (SI units)."""
+
+    dt: float
+    seed: int
+    capacitance: float
+    fixed_charge: int  # elementary charges of the impermeant anions
+    valence: np.ndarray  # (ions,) int64
+    volume_in: float
+    volume_out: float  # 0: a clamped bath
+    thermal_v: float  # RT/F
+    avogadro: float
+    charge: float  # e
+    electrode_ion: int  # the ion that carries electrode current (K+)
+    spike_threshold: float
+    spike_rearm: float
+    parallel_threshold: int
+    v_min: float  # voltage grid of the transition tables
+    v_step: float
+
+
+class Compartments(NamedTuple):
+    counts_in: np.ndarray  # (ions,) int64
+    counts_out: np.ndarray  # (ions,) int64; for a bath, the net ions it received
+    bath: np.ndarray  # (ions,) float64, mol/m^3
+    efflux_total: np.ndarray  # (ions,) int64, cumulative through channels
+    influx_total: np.ndarray
+    electrode_total: np.ndarray  # (ions,) int64, cumulative ions delivered by the electrode
+    electrode_carry: np.ndarray  # (1,) float64, fractional ion of injected charge
+    spike_armed: np.ndarray  # (1,) int64
+
+
+class Kinds(NamedTuple):
+    """Channel populations, one row per kind (padded to the largest scheme)."""
+
+    mode: np.ndarray  # (K,) int64: AGENT, POPULATION, MEAN_FIELD
+    ion: np.ndarray  # (K,) int64
+    permeation: np.ndarray  # (K,) int64: GHK, OHMIC
+    unitary: np.ndarray  # (K,) float64: permeability (m^3/s) or conductance (S)
+    n_states: np.ndarray  # (K,) int64
+    count: np.ndarray  # (K,) int64
+    conducting: np.ndarray  # (K, S) int64 0/1
+    table: np.ndarray  # (K, grid, S, S) float64 one-step transition matrices
+    agent_states: np.ndarray  # (sum of agent-tracked counts,) uint8
+    agent_blocked: np.ndarray  # same shape, uint8 1 = blocked
+    agent_offset: np.ndarray  # (K + 1,) int64
+    population: np.ndarray  # (K, S) int64 unblocked channels per state
+    population_blocked: np.ndarray  # (K, S) int64 blocked channels per state
+    occupancy: np.ndarray  # (K, S) float64 mean-field state fractions
+    blocked: np.ndarray  # (K,) int64 blocked channels
+    flux_carry: np.ndarray  # (K, 2) float64 mean-field fractional efflux, influx
+    open_count: np.ndarray  # (K,) float64 open, unblocked channels
+
+
+class Drive(NamedTuple):
+    """What the protocol imposes on each step of a segment."""
+
+    injected_charge: np.ndarray  # (steps,) C delivered into the cell by current clamp
+    clamp_voltage: np.ndarray  # (steps,) V held by voltage clamp, NaN where free
+
+
+class Records(NamedTuple):
+    """Rows written every `record_every` steps, and the spikes of the segment."""
+
+    membrane_potential: np.ndarray
+    ions_inside: np.ndarray
+    ions_outside: np.ndarray
+    open_channels: np.ndarray
+    efflux: np.ndarray
+    influx: np.ndarray
+    electrode: np.ndarray
+    spike_steps: np.ndarray  # global step index of each upward threshold crossing
+    spike_count: np.ndarray  # (1,) int64
