@@ -65,8 +65,7 @@ def advance(patch: MembranePatch, n_steps: int, schedule: Schedule | None = None
     rows["ions_electrode"] = rows.pop("electrode")
     rows["ions_moved"] = rows["influx"] - rows["efflux"]
     row_steps = every * np.arange(first // every + 1, (first + n_steps) // every + 1)
-    rows["command_potential"] = schedule.clamp_voltage(0, row_steps[-1] + 1, run.dt)[row_steps - 1] \
-        if n_rows else np.zeros(0)
+    rows["command_potential"] = schedule.command_at(run.dt * (row_steps - 0.5))  # of each row's last step
     return {"time": row_steps * run.dt, "rows": rows, "spike_time": spikes * run.dt}
 
 

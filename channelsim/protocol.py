@@ -67,12 +67,16 @@ class Schedule:
         edges = dt * np.arange(first_step, first_step + n_steps + 1)
         return np.diff(self.charge_until(edges))
 
-    def clamp_voltage(self, first_step: int, n_steps: int, dt: float) -> np.ndarray:
-        command = np.full(n_steps, np.nan)
-        middle = dt * (np.arange(first_step, first_step + n_steps) + 0.5)
+    def command_at(self, t: np.ndarray) -> np.ndarray:
+        """Voltage clamp command (V) at times t; NaN where the membrane is free."""
+        command = np.full(len(t), np.nan)
         for start, end, potential in self.clamps:
-            command[(middle >= start) & (middle < end)] = potential
+            command[(t >= start) & (t < end)] = potential
         return command
+
+    def clamp_voltage(self, first_step: int, n_steps: int, dt: float) -> np.ndarray:
+        """Command of each step, taken at the step's midpoint."""
+        return self.command_at(dt * (np.arange(first_step, first_step + n_steps) + 0.5))
 
     def events_at(self, step: int) -> list[Event]:
         return [e for e in self.events if e.step == step]

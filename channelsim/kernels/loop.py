@@ -31,7 +31,7 @@ from channelsim.kernels.markov import (
     population_step,
     transition_matrix,
 )
-from channelsim.kernels.permeation import outward_current, unidirectional_rates
+from channelsim.kernels.permeation import OHMIC, outward_current, unidirectional_rates
 from channelsim.kernels.rng import poisson, stream_key
 
 AGENT = 0
@@ -48,13 +48,13 @@ def membrane_voltage(counts_in, valence, fixed_charge, capacitance, charge):
     return net * charge / capacitance
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def voltage_of(compartments, membrane):
     return membrane_voltage(compartments.counts_in, membrane.valence, membrane.fixed_charge,
                             membrane.capacitance, membrane.charge)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _concentrations(compartments, membrane, c_in, c_out):
     for i in range(c_in.shape[0]):
         c_in[i] = compartments.counts_in[i] / (membrane.avogadro * membrane.volume_in)
@@ -64,7 +64,7 @@ def _concentrations(compartments, membrane, c_in, c_out):
             c_out[i] = compartments.counts_out[i] / (membrane.avogadro * membrane.volume_out)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _step_averaged_voltage(v, injected, membrane, kinds, c_in, c_out):
     """V_bar of the linearised membrane over one step (see module docstring)."""
     h = 1e-5  # V; central difference for the slope conductance of the GHK/ohmic laws
@@ -78,8 +78,11 @@ def _step_averaged_voltage(v, injected, membrane, kinds, c_in, c_out):
         args = (kinds.permeation[k], kinds.unitary[k], membrane.valence[ion], c_in[ion], c_out[ion])
         constants = (membrane.thermal_v, membrane.avogadro, membrane.charge)
         current += open_count * outward_current(*args, v, *constants)
-        slope += open_count * (outward_current(*args, v + h, *constants)
-                               - outward_current(*args, v - h, *constants)) / (2 * h)
+        if kinds.permeation[k] == OHMIC:  # linear: the slope is the conductance
+            slope += open_count * kinds.unitary[k]
+        else:
+            slope += open_count * (outward_current(*args, v + h, *constants)
+                                   - outward_current(*args, v - h, *constants)) / (2 * h)
     if slope <= 0.0:
         return v - 0.5 * current * membrane.dt / membrane.capacitance
     x = slope * membrane.dt / membrane.capacitance
@@ -87,8 +90,8 @@ def _step_averaged_voltage(v, injected, membrane, kinds, c_in, c_out):
     return v - current / slope * (1.0 - phi)
 
 
-@njit(cache=True)
-def _gate(kinds, k, v, seed, global_step, membrane, matrix, cumulative):
+@njit(cache=True, inline="always")
+def _gate(kinds, k, v, seed, global_step, membrane, matrix, edges):
     """Advance the gating of kind k by one step at voltage v; update its open count."""
     n_states = kinds.n_states[k]
     if n_states < 2:
@@ -99,13 +102,13 @@ def _gate(kinds, k, v, seed, global_step, membrane, matrix, cumulative):
     mode = kinds.mode[k]
     conducting = kinds.conducting[k]
     if mode == AGENT:
-        cumulative_rows(matrix, n_states, cumulative)
+        cumulative_rows(matrix, n_states, edges)
         lo, hi = kinds.agent_offset[k], kinds.agent_offset[k + 1]
         states, blocked = kinds.agent_states[lo:hi], kinds.agent_blocked[lo:hi]
         if hi - lo >= membrane.parallel_threshold:
-            kinds.open_count[k] = agent_step_parallel(states, blocked, cumulative, n_states, conducting, key)
+            kinds.open_count[k] = agent_step_parallel(states, blocked, edges, n_states, conducting, key)
         else:
-            kinds.open_count[k] = agent_step_serial(states, blocked, cumulative, n_states, conducting, key)
+            kinds.open_count[k] = agent_step_serial(states, blocked, edges, n_states, conducting, key)
     elif mode == POPULATION:
         key = population_step(kinds.population[k], matrix, n_states, key)
         if kinds.blocked[k] > 0:  # blocked channels keep gating, so unblocking finds them in step
@@ -122,7 +125,7 @@ def _gate(kinds, k, v, seed, global_step, membrane, matrix, cumulative):
         kinds.open_count[k] = (kinds.count[k] - kinds.blocked[k]) * fraction
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
     """Unidirectional ion counts through the open channels of every kind over one step."""
     counts_in, counts_out = compartments.counts_in, compartments.counts_out
@@ -154,10 +157,9 @@ def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
         counts_out[ion] += n_efflux - n_influx
         compartments.efflux_total[ion] += n_efflux
         compartments.influx_total[ion] += n_influx
-    return flux_state
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _deliver(compartments, membrane, n_ions):
     """Move n ions of the electrode's ion into (n > 0) or out of (n < 0) the cell."""
     ion = membrane.electrode_ion
@@ -176,7 +178,7 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
     n_ions = compartments.counts_in.shape[0]
     max_states = kinds.table.shape[2]
     matrix = np.zeros((max_states, max_states))
-    cumulative = np.zeros((max_states, max_states))
+    edges = np.zeros((max_states, max_states + 1), dtype=np.int64)
     c_in = np.zeros(n_ions)
     c_out = np.zeros(n_ions)
     electrode_valence = membrane.valence[membrane.electrode_ion]
@@ -192,8 +194,7 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
             v_bar = clamp  # an ideal clamp holds V through the step
         else:
             v_bar = _step_averaged_voltage(v, injected, membrane, kinds, c_in, c_out)
-        flux_state = _permeate(kinds, membrane, compartments, v_bar, c_in, c_out,
-                               stream_key(membrane.seed, global_step, 0))
+        _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, stream_key(membrane.seed, global_step, 0))
         if clamped:
             # the clamp supplies the charge that brings V back to the command, as whole ions
             missing = (clamp - voltage_of(compartments, membrane)) * membrane.capacitance
@@ -205,7 +206,7 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
             carry[0] -= whole
             _deliver(compartments, membrane, whole)
         for k in range(kinds.mode.shape[0]):
-            _gate(kinds, k, v_bar if clamped else v, membrane.seed, global_step, membrane, matrix, cumulative)
+            _gate(kinds, k, v_bar if clamped else v, membrane.seed, global_step, membrane, matrix, edges)
         v_end = voltage_of(compartments, membrane)
         armed = compartments.spike_armed
         if armed[0] == 1 and v_end >= membrane.spike_threshold:

@@ -6,10 +6,12 @@ run. Between grid points the matrices are interpolated linearly (a convex combin
 stochastic matrices is stochastic).
 """
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
-from channelsim.kernels.rng import binomial, uniform_at
+from channelsim.kernels.rng import binomial, bits53_at, next_uniform
 
 
 @njit(cache=True)
@@ -31,39 +33,49 @@ def transition_matrix(table, kind, n_states, v, v_min, v_step, out):
 
 @njit(cache=True)
 def cumulative_rows(matrix, n_states, out):
-    """Row-wise cumulative sums of the leading n_states block, last entry exactly 1 (so
-    round-off can never send an agent past its last state)."""
+    """Edges of the inverse-CDF lookup, as integers on the 53-bit grid of `bits53_at`.
+
+    Row i's interval for destination j is [out[i, j], out[i, j + 1]): a draw r lands there
+    exactly when the uniform (r + 0.5) / 2^53 falls in [C_ij, C_i(j+1)) with C the cumulative
+    sums of row i, i.e. out = ceil(C 2^53 - 0.5). The last edge is exactly 2^53, so round-off
+    can never send an agent past its last state; `out` needs n_states + 1 columns.
+    """
+    scale = 9007199254740992.0  # 2^53
     for i in range(n_states):
         total = 0.0
-        for j in range(n_states):
+        out[i, 0] = 0
+        for j in range(n_states - 1):
             total += matrix[i, j]
-            out[i, j] = total
-        out[i, n_states - 1] = 1.0
+            out[i, j + 1] = min(np.int64(math.ceil(total * scale - 0.5)), np.int64(scale))
+        out[i, n_states] = np.int64(scale)
 
 
 @njit(cache=True, inline="always")
-def _next_state(state, u, cumulative, n_states):
-    """Inverse-CDF lookup, branch-free: the number of thresholds of the row that u passes.
-    (A `while u >= cdf` search mispredicts per agent and runs 2-4x slower.)"""
+def _next_state(state, r, edges, n_states):
+    """Inverse-CDF lookup. Most agents keep their state in a step, so that interval is tested
+    first (a well-predicted branch); otherwise count the edges r passes, branch-free (a
+    `while r >= edge` search mispredicts per agent and runs 2-4x slower)."""
+    if edges[state, state] <= r < edges[state, state + 1]:
+        return state
     target = 0
-    for j in range(n_states - 1):
-        target += np.int64(u >= cumulative[state, j])
+    for j in range(1, n_states):
+        target += np.int64(r >= edges[state, j])
     return target
 
 
 @njit(cache=True)
-def agent_step_serial(states, blocked, cumulative, n_states, conducting, key):
+def agent_step_serial(states, blocked, edges, n_states, conducting, key):
     """Advance each agent's state with one uniform; return how many end open and unblocked."""
     n_open = 0
     for i in range(states.shape[0]):
-        new = _next_state(states[i], uniform_at(key, i), cumulative, n_states)
+        new = _next_state(states[i], bits53_at(key, i), edges, n_states)
         states[i] = new
         n_open += conducting[new] * (1 - blocked[i])
     return n_open
 
 
 @njit(cache=True, parallel=True)
-def agent_step_parallel(states, blocked, cumulative, n_states, conducting, key):
+def agent_step_parallel(states, blocked, edges, n_states, conducting, key):
     """As `agent_step_serial`, split over threads; identical results for any thread count."""
     n = states.shape[0]
     block = 16384
@@ -72,7 +84,7 @@ def agent_step_parallel(states, blocked, cumulative, n_states, conducting, key):
     for b in prange(n_blocks):
         count = 0
         for i in range(b * block, min(n, (b + 1) * block)):
-            new = _next_state(states[i], uniform_at(key, i), cumulative, n_states)
+            new = _next_state(states[i], bits53_at(key, i), edges, n_states)
             states[i] = new
             count += conducting[new] * (1 - blocked[i])
         n_open += count
@@ -83,21 +95,45 @@ def agent_step_parallel(states, blocked, cumulative, n_states, conducting, key):
 def population_step(counts, matrix, n_states, state):
     """Multinomial update of state occupancy counts (exact for independent identical agents).
 
-    Each state's occupants are split over destinations by sequential conditional binomials.
-    Returns the new random-stream state; `counts[:n_states]` is updated in place.
+    For each state, the number that leave is Binomial(n_i, 1 - P_ii); up to 16 leavers each
+    draw a destination, more are split by sequential conditional binomials. Leaving is rare
+    in a short step, so most states cost one draw. Returns the new random-stream state;
+    `counts[:n_states]` is updated in place.
     """
     new_counts = np.zeros(n_states, dtype=np.int64)
     for i in range(n_states):
-        remaining = counts[i]
-        mass_left = 1.0
+        if counts[i] == 0:
+            continue
+        leave = 0.0
+        for j in range(n_states):
+            if j != i:
+                leave += matrix[i, j]  # summed, not 1 - P_ii, to keep precision when P_ii ~ 1
+        remaining, state = binomial(counts[i], min(1.0, leave), state)
+        new_counts[i] += counts[i] - remaining
+        if remaining <= 16:  # few leavers: a categorical draw each
+            for _ in range(remaining):
+                u, state = next_uniform(state)
+                target = u * leave
+                destination = i
+                for j in range(n_states):
+                    if j != i:
+                        destination = j
+                        target -= matrix[i, j]
+                        if target < 0.0:
+                            break
+                new_counts[destination] += 1
+            continue
+        mass_left = leave
+        last = n_states - 1 if i != n_states - 1 else n_states - 2
         for j in range(n_states):
             if remaining == 0:
                 break
-            if j == n_states - 1 or mass_left <= 0.0:
+            if j == i:
+                continue
+            if j == last or mass_left <= matrix[i, j]:
                 moved = remaining
             else:
-                p = min(1.0, max(0.0, matrix[i, j] / mass_left))
-                moved, state = binomial(remaining, p, state)
+                moved, state = binomial(remaining, matrix[i, j] / mass_left, state)
             new_counts[j] += moved
             remaining -= moved
             mass_left -= matrix[i, j]

@@ -37,10 +37,10 @@ def stream_key(seed, step, stream):
 
 
 @njit(cache=True, inline="always")
-def uniform_at(key, index):
-    """The index-th uniform of a stream, in the open interval (0, 1)."""
-    z = mix64(key + (np.uint64(index) + np.uint64(1)) * golden_gamma())
-    return ((z >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+def bits53_at(key, index):
+    """The index-th draw of a stream as an integer r in [0, 2^53), standing for the uniform
+    (r + 0.5) / 2^53; the agent loop compares integers and skips the conversion."""
+    return np.int64(mix64(key + (np.uint64(index) + np.uint64(1)) * golden_gamma()) >> np.uint64(11))
 
 
 @njit(cache=True, inline="always")
@@ -77,7 +77,8 @@ def gamma_variate(shape, state):
 
 @njit(cache=True)
 def _binomial_inversion(n, p, state):
-    """Binomial(n, p <= 0.5) by sequential inversion; expected n p + 1 iterations."""
+    """Binomial(n, p <= 0.5) by sequential inversion; expected n p + 1 iterations (used for
+    n p < 64, where it beats the O(log n) split; q^n >= e^-64 cannot underflow)."""
     q = 1.0 - p
     ratio = p / q
     a = (n + 1) * ratio
@@ -106,7 +107,7 @@ def binomial(n, p, state):
         if p >= 1.0:
             return k + n, state
         small = p if p <= 0.5 else 1.0 - p
-        if n * small < 16.0:
+        if n * small < 64.0:
             j, state = _binomial_inversion(n, small, state)
             return (k + j if p <= 0.5 else k + n - j), state
         i = (n + 1) // 2

@@ -231,9 +231,9 @@ class MembranePatch(mesa.Model):
             pi = stationary_distribution(p.scheme, v0, temperature)
             key = np.uint64(stream_key(self.run_seed, INITIAL_STEP + k, 0))  # keep uint64 typing
             if p.tracking == "agent":
-                cumulative = np.zeros((max_states, max_states))
-                cumulative_rows(np.tile(pi, (max_states, 1)), n, cumulative)
-                agent_step_serial(p.states, p.blocked, cumulative, n, kinds.conducting[k], key)
+                edges = np.zeros((max_states, max_states + 1), dtype=np.int64)
+                cumulative_rows(np.tile(pi, (max_states, 1)), n, edges)
+                agent_step_serial(p.states, p.blocked, edges, n, kinds.conducting[k], key)
             elif p.tracking == "population":
                 kinds.population[k, 0] = p.count
                 population_step(kinds.population[k], np.tile(pi, (n, 1)), n, key)

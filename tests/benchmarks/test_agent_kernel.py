@@ -66,7 +66,7 @@ MODELS = {"flicker, 2 states": flicker(), "K n0..n4, 5 states": potassium()}
 
 
 def cumulative_of(matrix):
-    out = np.zeros_like(matrix)
+    out = np.zeros((matrix.shape[0], matrix.shape[0] + 1), dtype=np.int64)
     cumulative_rows(matrix, matrix.shape[0], out)
     return out
 
@@ -95,7 +95,7 @@ def numpy_runner(matrix, conducting, states):
     thresholds (the last cumulative entry is 1 > u, so it never counts).
     """
     n = states.shape[0]
-    thresholds = np.ascontiguousarray(cumulative_of(matrix)[:, :-1].T)  # (S-1, S)
+    thresholds = np.ascontiguousarray(cumulative_of(matrix)[:, 1:-1].T) / 2.0**53  # (S-1, S) inner edges
     is_open = conducting.astype(bool)
     rng = np.random.default_rng(SEED)
     u, row = np.empty(n), np.empty(n)
