@@ -86,3 +86,12 @@ def predicted_potential(ds: xr.Dataset, index: int = -1) -> tuple[float, str]:
     if ghk and all(ion in ("K", "Na", "Cl") for ion in weights):
         return ghk_potential(weights, inside, outside, float(ds.temperature)), "GHK"
     return chord_conductance_potential(weights, reversal), "chord conductance"
+
+
+def ionic_currents(ds: xr.Dataset) -> xr.DataArray:
+    """Membrane current carried by each ion (A, outward positive), mean over each recording
+    interval: -z e (change of the net ions entered) / interval. The first row is 0."""
+    entered = ds.ions_moved.astype(float)
+    change = entered.diff("time", label="upper") / ds.time.diff("time", label="upper")
+    current = (-ELEMENTARY_CHARGE * ds.valence * change).reindex(time=ds.time, fill_value=0.0)
+    return current.assign_attrs(units="A")

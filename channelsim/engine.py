@@ -83,8 +83,8 @@ def segments(patch: MembranePatch, schedule: Schedule) -> Iterator[dict]:
     run = patch.config.run
     total = run.n_records * run.steps_per_record
     per_segment = min(MAX_SEGMENT_STEPS, max(run.steps_per_record, total // 100))
+    last_row = patch.compartments.electrode_total.copy()  # electrode ions at the last recorded row
     while patch.step_index < total:
-        before = patch.compartments.electrode_total.copy()
         end = min(total, patch.step_index + per_segment)
         upcoming = schedule.next_event_step(patch.step_index)
         if upcoming is not None:
@@ -92,8 +92,10 @@ def segments(patch: MembranePatch, schedule: Schedule) -> Iterator[dict]:
         n = end - patch.step_index
         segment = advance(patch, n, schedule)
         rows = segment["rows"]
-        rows["electrode_current"] = electrode_current(rows["ions_electrode"], before,
+        rows["electrode_current"] = electrode_current(rows["ions_electrode"], last_row,
                                                       patch.membrane.valence, run.record_every)
+        if len(rows["ions_electrode"]):
+            last_row = rows["ions_electrode"][-1]
         segment["steps"] = n
         yield segment
         apply_events(patch, schedule)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from channelsim.analysis import predicted_potential, reversal_potentials
+import numpy as np
+
+from channelsim.analysis import ionic_currents, predicted_potential, reversal_potentials
 from channelsim.physics import ions_for_voltage_change
 from channelsim.recording.reader import open_run
 
@@ -24,7 +26,6 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
     duration = float(ds.time[-1])
     scale, unit = (1e3, "ms") if duration < 10 else (1.0, "s")
     t = ds.time.values * scale
-    moved = ds.ions_moved.isel(time=-1)
     active = [ion for ion in ds.ion.values if (ds.efflux.sel(ion=ion)[-1] + ds.influx.sel(ion=ion)[-1]) > 0]
 
     fig, axes = plt.subplots(3, 1, figsize=(8, 9), sharex=True, constrained_layout=True)
@@ -42,6 +43,26 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
     ax.legend(fontsize=8, loc="best")
 
     ax = axes[1]
+    if np.isfinite(ds.command_potential.values).any():
+        _plot_clamp_currents(ax, ds, t, active)
+    else:
+        _plot_ions_moved(ax, ds, t, active)
+
+    ax = axes[2]
+    for kind, count in zip(ds.kind.values, ds.channel_count.values):
+        ax.plot(t, ds.open_channels.sel(kind=kind), lw=0.8, label=f"{kind} (of {int(count):,d})")
+    ax.set_ylabel("open channels")
+    ax.set_xlabel(f"time ({unit})")
+    if ds.sizes["kind"]:
+        ax.legend(fontsize=8, loc="best")
+    fig.savefig(output, dpi=120)
+    plt.close(fig)
+    return output
+
+
+def _plot_ions_moved(ax, ds, t, active) -> None:
+    """How many ions of each kind entered the cell, against C |dV| / e."""
+    moved = ds.ions_moved.isel(time=-1)
     capacitance = float(ds.membrane_capacitance)
     delta_v = float(ds.membrane_potential[-1] - ds.membrane_potential[0])
     for ion in active:
@@ -55,13 +76,13 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
               title=f"C|$\\Delta$V|/e = {ions_for_voltage_change(capacitance, delta_v):,.0f} charges",
               title_fontsize=8)
 
-    ax = axes[2]
-    for kind, count in zip(ds.kind.values, ds.channel_count.values):
-        ax.plot(t, ds.open_channels.sel(kind=kind), lw=0.8, label=f"{kind} (of {int(count):,d})")
-    ax.set_ylabel("open channels")
-    ax.set_xlabel(f"time ({unit})")
-    if ds.sizes["kind"]:
-        ax.legend(fontsize=8, loc="best")
-    fig.savefig(output, dpi=120)
-    plt.close(fig)
-    return output
+
+def _plot_clamp_currents(ax, ds, t, active) -> None:
+    """Under voltage clamp: the current each ion carries and the clamp current (pA)."""
+    currents = ionic_currents(ds)
+    for ion in active:
+        ax.plot(t, currents.sel(ion=ion) * 1e12, lw=0.8, label=f"I$_{{{ion}}}$ (outward +)")
+    ax.plot(t, -ds.electrode_current * 1e12, color="black", lw=0.6, ls=":", label="clamp current (-)")
+    ax.axhline(0, color="black", lw=0.5)
+    ax.set_ylabel("membrane current (pA)")
+    ax.legend(fontsize=8, loc="best")

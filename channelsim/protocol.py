@@ -48,7 +48,7 @@ class Schedule:
                 self.events.append(Event(math.ceil(step.at / dt - 1e-9), index, step))
         self.clamps.sort()
         for (_, end, _), (start, _, _) in zip(self.clamps, self.clamps[1:]):
-            if start < end:
+            if start < end - 1e-12:  # s; contiguous clamps may differ by round-off
                 raise ConfigError("protocol", f"voltage clamps overlap at t = {start:g} s",
                                   "give each voltage_clamp a duration that ends before the next starts")
         self.events.sort(key=lambda e: (e.step, e.index))

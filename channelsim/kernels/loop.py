@@ -172,8 +172,8 @@ def _deliver(compartments, membrane, n_ions):
 def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds, drive, records):
     """Advance `n_steps` steps from global step `first_step`, recording every `record_every`.
 
-    All state is updated in place; row r of `records` holds the state after step
-    (r + 1) * record_every of this segment.
+    All state is updated in place; a row is recorded after every global step that is a
+    multiple of `record_every`, so segments may start and end anywhere.
     """
     n_ions = compartments.counts_in.shape[0]
     max_states = kinds.table.shape[2]
@@ -216,7 +216,7 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
             armed[0] = 0
         elif armed[0] == 0 and v_end < membrane.spike_rearm:
             armed[0] = 1
-        if (step + 1) % record_every == 0:
+        if (global_step + 1) % record_every == 0:
             records.membrane_potential[row] = v_end
             records.ions_inside[row] = compartments.counts_in
             records.ions_outside[row] = compartments.counts_out
