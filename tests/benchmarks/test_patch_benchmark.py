@@ -110,8 +110,7 @@ def _na_structure() -> np.ndarray:
                 c[0, s, s + 1] = 3 - i  # an m gate opens
             if i > 0:
                 c[1, s, s - 1] = i  # an m gate closes
-        # the h gate
-    for i in range(4):
+    for i in range(4):  # the h gate opens / closes
         c[2, i, i + 4] = 1.0
         c[3, i + 4, i] = 1.0
     return c
@@ -134,7 +133,7 @@ class ChannelSet:
     Per step: one uniform u per channel; the channel in state s leaves with probability
     p_s = 1 - exp(-R_s dt), R_s its total exit rate; a leaver goes to exit j with probability
     q_sj / R_s, chosen with the same uniform rescaled, u / p_s, against the cumulative exit
-    fractions. Vectorised over channels; only the leavers (a few percent) take the second part.
+    fractions. Vectorised over channels; only the leavers (a small fraction per step) take the second part.
     """
 
     def __init__(self, structure: np.ndarray, open_state: int, n: int, rates: tuple, dt: float,
@@ -267,29 +266,34 @@ def test_stochastic_patch_benchmark():
     median_setup = {name: statistics.median(times) for name, times in setup.items()}
 
     print(f"\nW2 stochastic HH patch ({CONFIG.name}): 6000 Na + 1800 K channels, dt 10 us, 6.3 degC")
-    print(f"median of {REPEATS} interleaved runs (seeds {', '.join(map(str, SEEDS))}); numba {numba.__version__} "
-          f"({numba.get_num_threads()} threads), numpy {np.__version__}")
+    print(f"median of {REPEATS} interleaved runs (seeds {', '.join(map(str, SEEDS))}); "
+          f"numba {numba.__version__} ({numba.get_num_threads()} threads), numpy {np.__version__}")
     print(f"{'implementation':<34}{'sim s':>7}{'wall s':>9}{'wall s/sim s':>14}{'numpy/this':>12}"
           f"{'spikes/sim s':>14}  spikes per run")
     labels = {"numpy": "numpy per-channel (this file)*", "agent": "channelsim agent",
               "population": "channelsim population"}
     for name in names:
         ratio = per_sim_s["numpy"] / per_sim_s[name]
+        rate = sum(spikes[name]) / (REPEATS * simulated[name])
         print(f"{labels[name]:<34}{simulated[name]:>7.3g}{median_wall[name]:>9.3f}{per_sim_s[name]:>14.3f}"
-              f"{ratio:>12.1f}{sum(spikes[name]) / (REPEATS * simulated[name]):>14.1f}  {', '.join(map(str, spikes[name]))}")
-    print("peer results measured 2026-11-25 (not rerun here):")
+              f"{ratio:>12.1f}{rate:>14.1f}  {', '.join(map(str, spikes[name]))}")
+    print("peer results measured 2026-11-25 (not rerun here; another day's load, so no ratio):")
     for name, value in PEER_RESULTS.items():
-        print(f"  {name:<32}{'':>16}{value:>14.3f}{per_sim_s['numpy'] / value:>12.1f}")
-    print(f"* numpy timed over {NUMPY_DURATION_S * 1e3:g} ms simulated, scaled to 1 simulated second "
-          f"(its spikes are per {NUMPY_DURATION_S * 1e3:g} ms run).")
+        print(f"  {name:<32}{'':>16}{value:>14.3f}{'-':>12}")
+    print(f"* numpy timed over {NUMPY_DURATION_S * 1e3:g} ms simulated per run and scaled to one "
+          f"simulated second; its spikes are per {NUMPY_DURATION_S * 1e3:g} ms run.")
     for tracking in ("agent", "population"):
         marginal = (median_wall[tracking] - median_setup[tracking]) / simulated_s
         print(f"channelsim {tracking}: fixed per-run setup {median_setup[tracking]:.3f} s "
-              f"(a {SETUP_DURATION} run), marginal {marginal:.3f} s per simulated second; "
-              f"first run in this process (compile/cache load) {warmup[tracking]:.2f} s")
+              f"(median {SETUP_DURATION} run), marginal {marginal:.3f} s per simulated second")
+    print(f"first {SETUP_DURATION} runs in this process (numba cache load or compile): "
+          f"agent {warmup['agent']:.2f} s, then population {warmup['population']:.2f} s")
     print(f"targets (not asserted): agent >= 10x faster than numpy: "
           f"{per_sim_s['numpy'] / per_sim_s['agent']:.1f}x; "
           f"population < 0.5 s per simulated second: {per_sim_s['population']:.3f} s")
+    print(f"indicative only (different day): numpy peer / channelsim agent = "
+          f"{PEER_RESULTS['numpy per-channel peer'] / per_sim_s['agent']:.1f}x; NEURON binomial / "
+          f"channelsim population = {PEER_RESULTS['NEURON + stochhh.mod (binomial)'] / per_sim_s['population']:.1f}x")
 
     # Physics sanity checks only (about 10-12 spikes per simulated second expected):
     # P(no spike in 1 s) ~ e^-10, P(> 6 spikes in 100 ms) ~ 1e-4.

@@ -1,0 +1,81 @@
+"""Protocols: current clamp delivers exact charge whatever dt, voltage clamp holds V to one ion,
+blockers remove channels from conduction, and the electrode's ions keep the ledger exact."""
+
+import math
+
+import numpy as np
+import pytest
+
+from channelsim.constants import ELEMENTARY_CHARGE
+from tests.helpers import simulate
+from tests.validation.test_hodgkin_huxley import hh_config
+
+
+def with_protocol(config, *steps):
+    return config.model_validate(config.model_dump(mode="json") | {"protocol": list(steps)})
+
+
+@pytest.mark.parametrize("dt_us", [10, 7, 3])
+def test_current_clamp_delivers_its_charge_exactly_whatever_dt(dt_us):
+    """A 1.234 ms pulse of 56.7 pA starting off the step grid: Q = I t as whole K+ ions."""
+    config = with_protocol(hh_config(dt_us, 21 * dt_us * 1e-3 * 100, tracking="mean_field"),
+                           {"action": "current_clamp", "at": "0.1234 ms", "amplitude": "56.7 pA", "duration": "1.234 ms"})
+    out = simulate(config)
+    delivered = out["ions_electrode"][-1]
+    assert delivered[1:].tolist() == [0, 0, 0]  # only K+ carries the electrode current
+    assert abs(delivered[0] - 56.7e-12 * 1.234e-3 / ELEMENTARY_CHARGE) <= 1
+
+
+@pytest.mark.parametrize("tracking", ["agent", "population", "mean_field"])
+def test_voltage_clamp_holds_the_command_and_conserves_every_ion(tracking):
+    config = with_protocol(hh_config(10, 12, tracking=tracking),
+                           {"action": "voltage_clamp", "at": "1 ms", "potential": "-20 mV", "duration": "6 ms"},
+                           {"action": "current_clamp", "at": "8 ms", "amplitude": "30 uA/cm^2", "duration": "1 ms"})
+    out = simulate(config)
+    clamped = ~np.isnan(out["command_potential"])
+    quantum = ELEMENTARY_CHARGE / config.cell.capacitance_F
+    held = out["membrane_potential"][clamped] - out["command_potential"][clamped]
+    assert clamped.sum() > 500 and np.all(np.abs(held) <= quantum)
+    # at -20 mV after 5 ms a large K+ current flows out; the clamp replaces that charge
+    assert out["electrode_current"][np.flatnonzero(clamped)[-1]] > 5e-10
+    inside, outside, electrode = out["ions_inside"], out["ions_outside"], out["ions_electrode"]
+    np.testing.assert_array_equal(inside + outside - electrode, np.broadcast_to(inside[0] + outside[0], inside.shape))
+    np.testing.assert_array_equal(inside - inside[0], out["ions_moved"] + electrode)
+
+
+@pytest.mark.parametrize("tracking", ["agent", "population"])
+def test_block_and_unblock_change_conduction_not_gating(tracking):
+    """Half the Na+ channels blocked under clamp: the open, unblocked count halves on average;
+    unblocking restores it. Blocked channels keep gating, so nothing jumps back."""
+    config = with_protocol(hh_config(100, 6000, tracking=tracking),
+                           {"action": "voltage_clamp", "at": "0 ms", "potential": "-30 mV"},
+                           {"action": "block", "at": "2000 ms", "target": "hh_na", "fraction": 0.5},
+                           {"action": "unblock", "at": "4000 ms", "target": "hh_na", "fraction": 0.5})
+    config = config.model_validate(config.model_dump(mode="json") | {"run": {**config.model_dump(mode="json")["run"],
+                                                                           "record_every": "20 ms"}})
+    out = simulate(config)
+    opened = out["open_channels"][:, 0]
+    before, blocked, after = opened[10:100], opened[101:200], opened[201:300]
+    assert out["patch"].kinds.blocked[0] == 0
+    for sample, share in ((before, 1.0), (blocked, 0.5), (after, 1.0)):
+        p = 6000 * share
+        expected = before.mean() * share
+        # the open count of p channels is binomial: variance <= mean
+        assert abs(sample.mean() - expected) < 5 * math.sqrt(expected / len(sample) + before.var() / len(before))
+        assert p > 0
+
+
+def test_ttx_abolishes_the_action_potential_and_tea_prolongs_it():
+    stimulus = {"action": "current_clamp", "at": "2 ms", "amplitude": "20 uA/cm^2", "duration": "1 ms"}
+    control = simulate(with_protocol(hh_config(10, 15), stimulus))
+    ttx = simulate(with_protocol(hh_config(10, 15), stimulus,
+                                 {"action": "block", "at": "0 ms", "target": "hh_na", "fraction": 1.0}))
+    tea = simulate(with_protocol(hh_config(10, 15), stimulus,
+                                 {"action": "block", "at": "0 ms", "target": "hh_k", "fraction": 0.9}))
+    assert len(control["spike_time"]) == 1 and len(ttx["spike_time"]) == 0
+    assert np.all(ttx["open_channels"][:, 0] == 0) and np.all(ttx["ions_moved"][:, 1] == 0)  # no Na+ moves
+
+    def width(v):  # time above 0 mV
+        return np.count_nonzero(v > 0.0)
+
+    assert width(tea["membrane_potential"]) > 1.5 * width(control["membrane_potential"])
