@@ -23,6 +23,7 @@ import math
 import numpy as np
 from numba import njit
 
+from channelsim.kernels.agent_events import agent_step_events, expected_transitions, group_by_state
 from channelsim.kernels.markov import (
     agent_step_parallel,
     agent_step_serial,
@@ -102,13 +103,21 @@ def _gate(kinds, k, v, seed, global_step, membrane, matrix, edges):
     mode = kinds.mode[k]
     conducting = kinds.conducting[k]
     if mode == AGENT:
-        cumulative_rows(matrix, n_states, edges)
         lo, hi = kinds.agent_offset[k], kinds.agent_offset[k + 1]
         states, blocked = kinds.agent_states[lo:hi], kinds.agent_blocked[lo:hi]
+        order, position, groups = kinds.agent_order[lo:hi], kinds.agent_position[lo:hi], kinds.agent_group_start[k]
+        # measured break-even (tests/benchmarks): events win below ~3% of agents changing per step
+        if expected_transitions(groups, matrix, n_states) * 32 < hi - lo:
+            n_open, _ = agent_step_events(states, blocked, order, position, groups, matrix, n_states, conducting,
+                                          np.int64(kinds.open_count[k]), key)
+            kinds.open_count[k] = n_open
+            return
+        cumulative_rows(matrix, n_states, edges)  # many changes: one uniform per agent
         if hi - lo >= membrane.parallel_threshold:
             kinds.open_count[k] = agent_step_parallel(states, blocked, edges, n_states, conducting, key)
         else:
             kinds.open_count[k] = agent_step_serial(states, blocked, edges, n_states, conducting, key)
+        group_by_state(states, n_states, order, position, groups)
     elif mode == POPULATION:
         key = population_step(kinds.population[k], matrix, n_states, key)
         if kinds.blocked[k] > 0:  # blocked channels keep gating, so unblocking finds them in step

@@ -55,6 +55,9 @@ class Kinds(NamedTuple):
     agent_states: np.ndarray  # (sum of agent-tracked counts,) uint8
     agent_blocked: np.ndarray  # same shape, uint8 1 = blocked
     agent_offset: np.ndarray  # (K + 1,) int64
+    agent_order: np.ndarray  # agents grouped by state, per kind (see agent_events)
+    agent_position: np.ndarray  # each agent's index in agent_order, per kind
+    agent_group_start: np.ndarray  # (K, S + 1) int64 start of each state's group
     population: np.ndarray  # (K, S) int64 unblocked channels per state
     population_blocked: np.ndarray  # (K, S) int64 blocked channels per state
     occupancy: np.ndarray  # (K, S) float64 mean-field state fractions

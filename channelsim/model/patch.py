@@ -18,6 +18,7 @@ from channelsim.channels import KINDS, MarkovScheme
 from channelsim.config.schema import ChannelEntry, Config
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, VALENCE
 from channelsim.errors import ConfigError
+from channelsim.kernels.agent_events import group_by_state
 from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION, membrane_voltage
 from channelsim.kernels.markov import agent_step_serial, cumulative_rows, population_step
 from channelsim.kernels.permeation import GHK, OHMIC
@@ -214,6 +215,9 @@ class MembranePatch(mesa.Model):
             agent_states=np.zeros(offsets[-1], dtype=np.uint8),
             agent_blocked=np.zeros(offsets[-1], dtype=np.uint8),
             agent_offset=offsets,
+            agent_order=np.zeros(offsets[-1], dtype=np.int64),
+            agent_position=np.zeros(offsets[-1], dtype=np.int64),
+            agent_group_start=np.zeros((n_kinds, max_states + 1), dtype=np.int64),
             population=np.zeros((n_kinds, max_states), dtype=np.int64),
             population_blocked=np.zeros((n_kinds, max_states), dtype=np.int64),
             occupancy=np.zeros((n_kinds, max_states)),
@@ -234,6 +238,8 @@ class MembranePatch(mesa.Model):
                 edges = np.zeros((max_states, max_states + 1), dtype=np.int64)
                 cumulative_rows(np.tile(pi, (max_states, 1)), n, edges)
                 agent_step_serial(p.states, p.blocked, edges, n, kinds.conducting[k], key)
+                group_by_state(p.states, n, kinds.agent_order[p._agent_slice], kinds.agent_position[p._agent_slice],
+                               kinds.agent_group_start[k])
             elif p.tracking == "population":
                 kinds.population[k, 0] = p.count
                 population_step(kinds.population[k], np.tile(pi, (n, 1)), n, key)

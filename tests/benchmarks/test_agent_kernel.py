@@ -9,7 +9,10 @@ driven from Python one step at a time, as `channelsim.model.patch` does, so per-
 
 Agents start from the stationary distribution. Each implementation is compiled/warmed up,
 its step count sized to ~0.7 s, then timed 3 times, interleaved with the others; the median
-is reported. Both lookups are branch-free (a per-agent `while u >= cdf` search mispredicts
+is reported. "numba events" is the transition-only update of `channelsim.kernels.agent_events`
+(cost per transition, not per agent), which the loop picks when fewer than ~1/32 of the agents
+are expected to change state in a step; the rows show where each path wins. The lookups are
+branch-free (a per-agent `while u >= cdf` search mispredicts
 and was 2-4x slower), so the rates do not depend on how often agents change state.
 
 Why ratios: the machines this runs on are shared and noisy, so absolute rates drift from
@@ -29,6 +32,7 @@ import numba
 import numpy as np
 import pytest
 
+from channelsim.kernels.agent_events import agent_step_events, group_by_state
 from channelsim.kernels.markov import agent_step_parallel, agent_step_serial, cumulative_rows
 from channelsim.kernels.rng import stream_key
 
@@ -75,13 +79,36 @@ def numba_runner(kernel, matrix, conducting, states):
     """Return advance(n_steps) -> open count after the last step, advancing `states` in place."""
     cumulative = cumulative_of(matrix)
     conducting = conducting.astype(np.int64)
+    blocked = np.zeros(states.shape[0], dtype=np.uint8)
     step = 0
 
     def advance(n_steps):
         nonlocal step
         for _ in range(n_steps):
             key = np.uint64(stream_key(SEED, step, 0))  # a Python int would type as int64
-            n_open = kernel(states, cumulative, matrix.shape[0], conducting, key)
+            n_open = kernel(states, blocked, cumulative, matrix.shape[0], conducting, key)
+            step += 1
+        return n_open
+
+    return advance
+
+
+def events_runner(matrix, conducting, states):
+    """The transition-only update (agent_events), used when few agents change per step."""
+    n, n_states = states.shape[0], matrix.shape[0]
+    order, position = np.zeros(n, np.int64), np.zeros(n, np.int64)
+    groups = np.zeros(n_states + 1, np.int64)
+    group_by_state(states, n_states, order, position, groups)
+    blocked, conducting = np.zeros(n, np.uint8), conducting.astype(np.int64)
+    n_open = int(np.count_nonzero(conducting[states]))
+    step = 0
+
+    def advance(n_steps):
+        nonlocal step, n_open
+        for _ in range(n_steps):
+            key = np.uint64(stream_key(SEED, step, 0))
+            n_open, _ = agent_step_events(states, blocked, order, position, groups, matrix, n_states, conducting,
+                                          n_open, key)
             step += 1
         return n_open
 
@@ -120,6 +147,7 @@ IMPLEMENTATIONS = {
     "numpy": numpy_runner,
     "numba serial": lambda *args: numba_runner(agent_step_serial, *args),
     "numba parallel": lambda *args: numba_runner(agent_step_parallel, *args),
+    "numba events": events_runner,
 }
 
 
@@ -166,7 +194,7 @@ def test_agent_kernel_throughput():
     print(f"\nagent-steps/s (millions), median of {REPEATS} interleaved repeats; numba "
           f"{numba.__version__} ({numba.get_num_threads()} threads), numpy {np.__version__}")
     header = f"{'model':<20}{'N':>10}" + "".join(f"{name:>16}" for name in names)
-    print(header + f"{'serial/numpy':>14}{'parallel/numpy':>16}")
+    print(header + f"{'serial/numpy':>14}{'parallel/numpy':>16}{'events/numpy':>14}")
     for model, (matrix, conducting, stationary) in MODELS.items():
         for n in SIZES:
             start = np.random.default_rng(0).choice(len(stationary), n, p=stationary)
@@ -182,4 +210,5 @@ def test_agent_kernel_throughput():
             rate = {name: n * steps[name] / statistics.median(times[name]) for name in names}
             line = f"{model:<20}{n:>10.0e}" + "".join(f"{rate[k] / 1e6:>16.1f}" for k in names)
             line += f"{rate['numba serial'] / rate['numpy']:>14.2f}"
-            print(line + f"{rate['numba parallel'] / rate['numpy']:>16.2f}")
+            print(line + f"{rate['numba parallel'] / rate['numpy']:>16.2f}"
+                  f"{rate['numba events'] / rate['numpy']:>14.2f}")
