@@ -39,6 +39,12 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
     if v_pred == v_pred:
         ax.axhline(v_pred * 1e3, ls=":", lw=1.2, color="grey", label=f"{law}: {v_pred * 1e3:.2f} mV")
     ax.set_ylabel("membrane potential (mV)")
+    injected = ds.electrode_current.where(np.isnan(ds.command_potential), 0.0)
+    if np.any(injected.values != 0):  # current clamp: show the stimulus under the voltage
+        stimulus = ax.twinx()
+        stimulus.fill_between(t, injected.values * 1e12, step="pre", color="grey", alpha=0.3, lw=0)
+        stimulus.set_ylabel("injected current (pA)", color="grey")
+        stimulus.set_ylim(0, 4 * max(1e-3, float(injected.max()) * 1e12))
     ax.set_title(f"{ds.attrs['experiment']}  (seed {ds.attrs['seed']}, {ds.attrs['status']})")
     ax.legend(fontsize=8, loc="best")
 
