@@ -56,7 +56,7 @@ def summary(path: str | Path) -> str:
         f"  membrane: C = {float(ds.membrane_capacitance) * 1e12:.4g} pF, "
         f"area = {float(ds.membrane_area) * 1e12:.4g} um^2, volume = {float(ds.volume_inside) * 1e15:.4g} pL",
         f"  V: {float(v[0]) * 1e3:.3f} mV -> {float(v[-1]) * 1e3:.3f} mV",
-        "  channels: " + ", ".join(f"{k} x {int(n)}" for k, n in zip(ds.kind.values, ds.channel_count.values)),
+        "  channels and pumps: " + ", ".join(f"{k} x {int(n)}" for k, n in zip(ds.kind.values, ds.agent_count.values)),
         "  net ions entered: " + ", ".join(f"{ion} {int(n):+d}" for ion, n in zip(ds.ion.values, moved.values)),
     ]
     return "\n".join(lines)
@@ -95,3 +95,19 @@ def ionic_currents(ds: xr.Dataset) -> xr.DataArray:
     change = entered.diff("time", label="upper") / ds.time.diff("time", label="upper")
     current = (-ELEMENTARY_CHARGE * ds.valence * change).reindex(time=ds.time, fill_value=0.0)
     return current.assign_attrs(units="A")
+
+
+def donnan_prediction(ds: xr.Dataset) -> tuple[float, dict[str, float]]:
+    """The Gibbs-Donnan equilibrium this cell tends to once its pumps are stopped: the ions with
+    channels equilibrate with the bath, the others and the impermeant anions stay (V, mM)."""
+    from channelsim.physics import donnan_equilibrium
+
+    config = parse_config(tomllib.loads(ds.attrs["config"]))
+    permeant = {KINDS[entry.kind].ion for entry in config.channels if entry.count > 0}
+    last = ds.isel(time=-1)
+    outside = dict(zip(ds.ion.values, last.concentration_outside.values))
+    inside = dict(zip(ds.ion.values, last.concentration_inside.values))
+    impermeant = float(ds.impermeant_valence * ds.impermeant_anions) / (AVOGADRO * float(ds.volume_inside))
+    return donnan_equilibrium({ion: outside[ion] for ion in permeant},
+                              {ion: c for ion, c in inside.items() if ion not in permeant},
+                              impermeant, float(ds.temperature))

@@ -53,17 +53,19 @@ def advance(patch: MembranePatch, n_steps: int, schedule: Schedule | None = None
         efflux=np.zeros((n_rows, n_ions), dtype=np.int64),
         influx=np.zeros((n_rows, n_ions), dtype=np.int64),
         electrode=np.zeros((n_rows, n_ions), dtype=np.int64),
+        pump_cycles=np.zeros((n_rows, len(patch.pump_populations)), dtype=np.int64),
         spike_steps=np.zeros(n_steps // 2 + 1, dtype=np.int64),  # a spike takes >= 2 steps
         spike_count=np.zeros(1, dtype=np.int64),
     )
     drive = Drive(injected_charge=schedule.injected_charge(first, n_steps, run.dt),
                   clamp_voltage=schedule.clamp_voltage(first, n_steps, run.dt))
-    run_segment(first, n_steps, every, patch.membrane, patch.compartments, patch.kinds, drive, records)
+    run_segment(first, n_steps, every, patch.membrane, patch.compartments, patch.kinds, patch.pumps, drive, records)
     patch.step_index += n_steps
     rows = records._asdict()
     spikes = rows.pop("spike_steps")[: rows.pop("spike_count")[0]]
     rows["ions_electrode"] = rows.pop("electrode")
     rows["ions_moved"] = rows["influx"] - rows["efflux"]
+    _by_kind(patch, rows)
     row_steps = every * np.arange(first // every + 1, (first + n_steps) // every + 1)
     rows["command_potential"] = schedule.command_at(run.dt * (row_steps - 0.5))  # of each row's last step
     return {"time": row_steps * run.dt, "rows": rows, "spike_time": spikes * run.dt}
@@ -102,21 +104,36 @@ def segments(patch: MembranePatch, schedule: Schedule) -> Iterator[dict]:
 
 
 def apply_events(patch: MembranePatch, schedule: Schedule) -> None:
-    """Carry out the protocol events (block, unblock) due at the patch's current step."""
+    """Carry out the protocol events (block, unblock, ouabain, set_outside) due now."""
     for event in schedule.events_at(patch.step_index):
         action = event.action
-        population = patch.population_of(action.target)
-        already = int(patch.kinds.blocked[population.index])
-        share = round(action.fraction * population.count)
-        blocked = share if action.action == "block" else max(0, already - share)
-        rng = np.random.default_rng([patch.run_seed, 2, event.index])
-        patch.block(action.target, blocked, rng)
+        rng = np.random.default_rng([patch.run_seed, 2, event.index])  # which agents: seeded per event
+        if action.action in ("block", "unblock"):
+            patch.block(action.target, action.fraction, rng, unblock=action.action == "unblock")
+        elif action.action == "ouabain":
+            patch.apply_ouabain(action.target, action.concentration, rng)
+        else:
+            patch.set_outside(action.ion, action.concentration)
+
+
+def _by_kind(patch: MembranePatch, rows: dict) -> None:
+    """Per-kind columns over channel kinds then pump kinds; concentrations of every row."""
+    n_rows, n_channels, n_pumps = len(rows["membrane_potential"]), len(patch.populations), len(patch.pump_populations)
+    rows["open_channels"] = np.hstack([rows["open_channels"], np.zeros((n_rows, n_pumps))])
+    rows["pump_cycles"] = np.hstack([np.zeros((n_rows, n_channels), dtype=np.int64), rows["pump_cycles"]])
+    rows["blocked_fraction"] = np.tile(patch.blocked_fraction(), (n_rows, 1))  # events fall between segments
+    per_mM = 1.0 / (patch.membrane.avogadro * patch.membrane.volume_in)
+    rows["concentration_inside"] = rows["ions_inside"] * per_mM
+    if patch.membrane.volume_out > 0:
+        rows["concentration_outside"] = rows["ions_outside"] / (patch.membrane.avogadro * patch.membrane.volume_out)
+    else:
+        rows["concentration_outside"] = np.tile(patch.compartments.bath, (n_rows, 1))
 
 
 def snapshot(patch: MembranePatch, schedule: Schedule) -> dict:
     """The current state as one recorded row."""
     c = patch.compartments
-    return {
+    row = {
         "membrane_potential": np.array([patch.voltage]),
         "ions_inside": c.counts_in[None, :].copy(),
         "ions_outside": c.counts_out[None, :].copy(),
@@ -126,7 +143,10 @@ def snapshot(patch: MembranePatch, schedule: Schedule) -> dict:
         "ions_electrode": c.electrode_total[None, :].copy(),
         "ions_moved": (c.influx_total - c.efflux_total)[None, :],
         "command_potential": schedule.clamp_voltage(patch.step_index, 1, patch.config.run.dt),
+        "pump_cycles": patch.pumps.cycles_total[None, :].copy(),
     }
+    _by_kind(patch, row)
+    return row
 
 
 def electrode_current(ions_electrode: np.ndarray, previous: np.ndarray, valence: np.ndarray,
@@ -149,7 +169,7 @@ def _constants(patch: MembranePatch) -> dict:
         "impermeant_valence": config.inside.impermeant_valence,
         "valence": patch.membrane.valence,
         "bath_concentration": patch.compartments.bath,
-        "channel_count": patch.kinds.count,
+        "agent_count": patch.counts_by_kind(),
     }
 
 
@@ -176,7 +196,7 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
     output.parent.mkdir(parents=True, exist_ok=True)
     attributes = {"config": resolved_toml(config), "seed": seed, "channelsim_version": __version__,
                   "command": command, "experiment": config.experiment.name}
-    writer = RunWriter(output, list(IONS), [p.kind for p in patch.populations], _constants(patch), attributes)
+    writer = RunWriter(output, list(IONS), patch.kind_names, _constants(patch), attributes)
     previous_handler = signal.getsignal(signal.SIGTERM)
     is_main = threading.current_thread() is threading.main_thread()
     if is_main:

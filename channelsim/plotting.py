@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from channelsim.analysis import ionic_currents, predicted_potential, reversal_potentials
+from channelsim.analysis import donnan_prediction, ionic_currents, predicted_potential, reversal_potentials
 from channelsim.physics import ions_for_voltage_change
 from channelsim.recording.reader import open_run
 
@@ -26,6 +26,9 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
     duration = float(ds.time[-1])
     scale, unit = (1e3, "ms") if duration < 10 else (1.0, "s")
     t = ds.time.values * scale
+    long_run = duration > 60  # minutes to hours: log time axis, concentrations
+    pumps_stopped = bool(np.any(ds.pump_cycles.values[-1] > 0)) and bool(
+        np.all(ds.blocked_fraction.values[-1][ds.pump_cycles.values[-1] > 0] > 0.99))
     active = [ion for ion in ds.ion.values if (ds.efflux.sel(ion=ion)[-1] + ds.influx.sel(ion=ion)[-1]) > 0]
 
     fig, axes = plt.subplots(3, 1, figsize=(8, 9), sharex=True, constrained_layout=True)
@@ -48,22 +51,54 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
     ax.set_title(f"{ds.attrs['experiment']}  (seed {ds.attrs['seed']}, {ds.attrs['status']})")
     ax.legend(fontsize=8, loc="best")
 
+    if pumps_stopped:
+        v_final, _ = donnan_prediction(ds)
+        ax.axhline(v_final * 1e3, color="red", ls="-.", lw=1,
+                   label=f"Donnan equilibrium (pumps stopped): {v_final * 1e3:.2f} mV")
+        ax.legend(fontsize=8, loc="best")
+
     ax = axes[1]
-    if np.isfinite(ds.command_potential.values).any():
+    if long_run:
+        _plot_concentrations(ax, ds, t, active, pumps_stopped)
+    elif np.isfinite(ds.command_potential.values).any():
         _plot_clamp_currents(ax, ds, t, active)
     else:
         _plot_ions_moved(ax, ds, t, active)
 
     ax = axes[2]
-    for kind, count in zip(ds.kind.values, ds.channel_count.values):
-        ax.plot(t, ds.open_channels.sel(kind=kind), lw=0.8, label=f"{kind} (of {int(count):,d})")
+    for kind, count, cycles in zip(ds.kind.values, ds.agent_count.values, ds.pump_cycles.values[-1]):
+        if cycles == 0:  # channels (pumps are drawn below)
+            ax.plot(t, ds.open_channels.sel(kind=kind), lw=0.8, label=f"{kind} (of {int(count):,d})")
+    if np.any(ds.pump_cycles.values[-1] > 0):
+        rate = ds.pump_cycles.diff("time") / ds.time.diff("time")
+        for kind in ds.kind.values[ds.pump_cycles.values[-1] > 0]:
+            ax.plot(t[1:], rate.sel(kind=kind) / 1e6, lw=0.8, color="black", ls="--",
+                    label=f"{kind} cycles (1e6/s)")
     ax.set_ylabel("open channels")
     ax.set_xlabel(f"time ({unit})")
+    if long_run:
+        for a in axes:
+            a.set_xscale("log")
+            a.set_xlim(t[1], t[-1])
     if ds.sizes["kind"]:
         ax.legend(fontsize=8, loc="best")
     fig.savefig(output, dpi=120)
     plt.close(fig)
     return output
+
+
+def _plot_concentrations(ax, ds, t, active, pumps_stopped) -> None:
+    """Inside concentrations over a long run, with the final state predicted in closed form."""
+    prediction = donnan_prediction(ds)[1] if pumps_stopped else {}
+    for i, ion in enumerate(ds.ion.values):
+        if ion not in active:
+            continue
+        ax.plot(t, ds.concentration_inside.sel(ion=ion), color=f"C{i}", label=f"[{_ION_LABEL[ion]}]$_i$")
+        if ion in prediction:
+            ax.axhline(prediction[ion], color=f"C{i}", ls="-.", lw=0.8,
+                       label=f"Donnan: {prediction[ion]:.1f} mM")
+    ax.set_ylabel("inside concentration (mM)")
+    ax.legend(fontsize=8, loc="best")
 
 
 def _plot_ions_moved(ax, ds, t, active) -> None:

@@ -2,8 +2,8 @@
 
 Current clamp: the cumulative injected charge Q(t) is piecewise linear; each step receives
 Q(t + dt) - Q(t), so the total charge of a pulse is exact whatever dt is. Voltage clamp: a
-step is clamped when its midpoint lies in a clamp interval. Block and unblock are events
-applied at the first step boundary at or after their time.
+step is clamped when its midpoint lies in a clamp interval. Block, unblock, ouabain and
+set_outside are events applied at the first step boundary at or after their time.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from channelsim.config.schema import Block, Config, CurrentClamp, VoltageClamp
+from channelsim.config.schema import Block, Config, CurrentClamp, Ouabain, SetOutside, VoltageClamp
 from channelsim.errors import ConfigError
 
 
@@ -21,7 +21,7 @@ from channelsim.errors import ConfigError
 class Event:
     step: int
     index: int  # position in config.protocol
-    action: Block
+    action: Block | Ouabain | SetOutside
 
 
 class Schedule:

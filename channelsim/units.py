@@ -27,6 +27,7 @@ _UNITS: dict[str, tuple[str, dict[str, float]]] = {
     "current": ("A", {"A": 1.0, "mA": 1e-3, "uA": 1e-6, "µA": 1e-6, "nA": 1e-9, "pA": 1e-12}),
     "current_density": ("A/m^2", {"A/m^2": 1.0, "mA/cm^2": 10.0, "uA/cm^2": 1e-2, "µA/cm^2": 1e-2,
                                   "nA/cm^2": 1e-5, "pA/um^2": 1.0}),
+    "rate": ("/s", {"/s": 1.0, "1/s": 1.0, "Hz": 1.0, "/min": 1.0 / 60.0}),
     "density": ("/m^2", {"/m^2": 1.0, "/um^2": 1e12, "/µm^2": 1e12, "/cm^2": 1e4}),
     "temperature": ("K", {"K": 1.0, "degC": 1.0}),
 }

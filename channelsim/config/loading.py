@@ -14,10 +14,11 @@ import tomli_w
 from pydantic import ValidationError
 
 from channelsim.channels import KINDS
+from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config.schema import Config
 from channelsim.errors import ConfigError
 
-_LIST_SECTIONS = ("channels",)
+_LIST_SECTIONS = ("channels", "pumps")
 
 
 def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
@@ -138,7 +139,17 @@ def _resolve(config: Config) -> Config:
         entries.append(entry.model_copy(update={
             "count": count, "density": None, "permeation": entry.permeation or defaults.permeation,
             **defaults.parameters(), **given}))
-    return config.model_copy(update={"channels": entries})
+    pumps = []
+    for entry in config.pumps:
+        kind = PUMP_KINDS[entry.kind]
+        defaults = {"max_turnover": kind.max_turnover_per_s, "half_saturation_na": kind.half_saturation_na_mM,
+                    "half_saturation_k": kind.half_saturation_k_mM, "ouabain_ic50": kind.ouabain_ic50_mM,
+                    "ouabain_hill": kind.ouabain_hill}
+        given = {name: getattr(entry, name) for name in defaults if getattr(entry, name) is not None}
+        density = entry.density if entry.density is not None else kind.density_per_m2
+        count = entry.count if entry.count is not None else round(density * area)
+        pumps.append(entry.model_copy(update={"count": count, "density": None, **defaults, **given}))
+    return config.model_copy(update={"channels": entries, "pumps": pumps})
 
 
 def resolved_toml(config: Config) -> str:

@@ -12,6 +12,8 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictInt, model_validator
 
 from channelsim.channels import KINDS
+from channelsim.channels.pump import PUMP_KINDS
+from channelsim.constants import IONS
 from channelsim.units import format_quantity, parse_quantity
 
 
@@ -36,6 +38,7 @@ SpecificCapacitance = _quantity("specific_capacitance", gt=0)
 Conductance = _quantity("conductance", gt=0)
 Permeability = _quantity("permeability", gt=0)
 Density = _quantity("density", ge=0)
+Rate = _quantity("rate", ge=0)
 
 
 def _current_or_density(value: object) -> tuple[str, float]:
@@ -193,6 +196,26 @@ class ChannelEntry(Strict):
         return self
 
 
+class PumpEntry(Strict):
+    kind: str
+    count: StrictInt | None = Field(None, ge=0)
+    density: Density | None = None
+    tracking: Literal["agent", "population", "mean_field"] = "population"
+    max_turnover: Rate | None = None
+    half_saturation_na: Concentration | None = None
+    half_saturation_k: Concentration | None = None
+    ouabain_ic50: Concentration | None = None
+    ouabain_hill: float | None = Field(None, gt=0.0)
+
+    @model_validator(mode="after")
+    def _known_kind_and_one_amount(self) -> PumpEntry:
+        if self.kind not in PUMP_KINDS:
+            raise ValueError(f"kind: unknown pump kind {self.kind!r}; use one of {', '.join(PUMP_KINDS)}")
+        if self.count is not None and self.density is not None:
+            raise ValueError("count: give count or density, not both; remove one")
+        return self
+
+
 class CurrentClamp(Strict):
     """Current injected into the cell (positive inward): one pulse, or `count` pulses every `period`."""
 
@@ -234,7 +257,27 @@ class Block(Strict):
     fraction: float = Field(1.0, ge=0.0, le=1.0)
 
 
-ProtocolStep = Annotated[Union[CurrentClamp, VoltageClamp, Block], Field(discriminator="action")]
+class Ouabain(Strict):
+    """Ouabain at `concentration` from `at` on: each pump of `target` is blocked independently
+    with probability c^n / (c^n + IC50^n) (0 washes it out)."""
+
+    action: Literal["ouabain"]
+    at: Instant
+    concentration: Concentration
+    target: str = "na_k_atpase"
+
+
+class SetOutside(Strict):
+    """Step the outside concentration of one ion (e.g. hyperkalaemia: K to 10 mM)."""
+
+    action: Literal["set_outside"]
+    at: Instant
+    ion: Literal[IONS]
+    concentration: Concentration
+
+
+ProtocolStep = Annotated[Union[CurrentClamp, VoltageClamp, Block, Ouabain, SetOutside],
+                         Field(discriminator="action")]
 
 
 class Config(Strict):
@@ -244,6 +287,7 @@ class Config(Strict):
     inside: Inside = Field(default_factory=Inside)
     outside: Outside = Field(default_factory=Outside)
     channels: list[ChannelEntry] = Field(default_factory=list)
+    pumps: list[PumpEntry] = Field(default_factory=list)
     protocol: list[ProtocolStep] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -253,11 +297,15 @@ class Config(Strict):
             if kinds.count(kind) > 1:
                 raise ValueError(f"channels: kind {kind!r} appears {kinds.count(kind)} times in [[channels]]; "
                                  "merge them into one entry")
+        pumps = [entry.kind for entry in self.pumps]
+        if len(set(pumps)) < len(pumps):
+            raise ValueError("pumps: a pump kind appears twice in [[pumps]]; merge the entries into one")
         for index, step in enumerate(self.protocol):
             if step.at > self.run.duration:
                 raise ValueError(f"protocol.{index}.at: {step.at:g} s is after the end of the run "
                                  f"({self.run.duration:g} s); give a time within run.duration")
-            if isinstance(step, Block) and step.target not in kinds:
-                raise ValueError(f"protocol.{index}.target: no [[channels]] entry of kind {step.target!r}; "
-                                 f"use one of {', '.join(kinds) or '(none configured)'}")
+            targets = kinds + pumps if isinstance(step, Block) else pumps
+            if isinstance(step, (Block, Ouabain)) and step.target not in targets:
+                raise ValueError(f"protocol.{index}.target: no [[channels]] or [[pumps]] entry of kind "
+                                 f"{step.target!r}; use one of {', '.join(targets) or '(none configured)'}")
         return self

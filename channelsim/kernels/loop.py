@@ -13,6 +13,8 @@ One step, for every kind k with open count o_k (start-of-step values):
    next step so counts stay integers). Counts are capped at the ions available.
 4. Electrode: current clamp delivers its charge as whole K+ ions (fraction carried); voltage
    clamp delivers the K+ ions that bring V back to the command.
+   Pumps: Poisson cycle counts (mean_field: carried means), 3 Na+ out and 2 K+ in per cycle;
+   their current is part of the linearised membrane.
 5. Gating at V (clamp: at the command): agent, population or mean_field update.
 6. Spike detector: an upward crossing of the threshold, re-armed below the re-arm level.
 Counts are int64 and every ion taken from one place is added to another.
@@ -33,6 +35,7 @@ from channelsim.kernels.markov import (
     transition_matrix,
 )
 from channelsim.kernels.permeation import OHMIC, outward_current, unidirectional_rates
+from channelsim.kernels.pump import cycle_rate
 from channelsim.kernels.rng import poisson, stream_key
 
 AGENT = 0
@@ -66,11 +69,24 @@ def _concentrations(compartments, membrane, c_in, c_out):
 
 
 @njit(cache=True, inline="always")
-def _step_averaged_voltage(v, injected, membrane, kinds, c_in, c_out):
+def _pump_current(pumps, p, v, membrane, c_in, c_out):
+    """Outward current (A) of kind p's active pumps: one net charge out per cycle."""
+    na, k = 1, 0  # ion order K, Na, Cl, Ca
+    rate = cycle_rate(pumps.max_rate[p], pumps.km_na[p], pumps.km_k[p], c_in[na], c_out[na], c_out[k], v,
+                      membrane.thermal_v)
+    return pumps.active[p] * rate * membrane.charge
+
+
+@njit(cache=True, inline="always")
+def _step_averaged_voltage(v, injected, membrane, kinds, pumps, c_in, c_out):
     """V_bar of the linearised membrane over one step (see module docstring)."""
     h = 1e-5  # V; central difference for the slope conductance of the GHK/ohmic laws
     current = -injected
     slope = 0.0
+    for p in range(pumps.mode.shape[0]):
+        current += _pump_current(pumps, p, v, membrane, c_in, c_out)
+        slope += (_pump_current(pumps, p, v + h, membrane, c_in, c_out)
+                  - _pump_current(pumps, p, v - h, membrane, c_in, c_out)) / (2 * h)
     for k in range(kinds.mode.shape[0]):
         open_count = kinds.open_count[k]
         if open_count <= 0.0:
@@ -84,7 +100,7 @@ def _step_averaged_voltage(v, injected, membrane, kinds, c_in, c_out):
         else:
             slope += open_count * (outward_current(*args, v + h, *constants)
                                    - outward_current(*args, v - h, *constants)) / (2 * h)
-    if slope <= 0.0:
+    if slope <= 0.0:  # no conductance (the pump's slope is small and may be negative)
         return v - 0.5 * current * membrane.dt / membrane.capacitance
     x = slope * membrane.dt / membrane.capacitance
     phi = 1.0 - 0.5 * x if x < 1e-8 else -math.expm1(-x) / x
@@ -166,6 +182,34 @@ def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
         counts_out[ion] += n_efflux - n_influx
         compartments.efflux_total[ion] += n_efflux
         compartments.influx_total[ion] += n_influx
+    return flux_state
+
+
+@njit(cache=True, inline="always")
+def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
+    """Completed pump cycles over one step: 3 Na+ out and 2 K+ in each, never more than the
+    ions available allow (a cycle is atomic)."""
+    counts_in, counts_out = compartments.counts_in, compartments.counts_out
+    k, na = 0, 1
+    for p in range(pumps.mode.shape[0]):
+        rate = cycle_rate(pumps.max_rate[p], pumps.km_na[p], pumps.km_k[p], c_in[na], c_out[na], c_out[k],
+                          v_bar, membrane.thermal_v)
+        mean = pumps.active[p] * rate * membrane.dt
+        if pumps.mode[p] == MEAN_FIELD:
+            pumps.carry[p] += mean
+            cycles = np.int64(math.floor(pumps.carry[p]))
+            pumps.carry[p] -= cycles
+        else:
+            cycles, flux_state = poisson(mean, flux_state)
+        cycles = min(cycles, counts_in[na] // 3)
+        if membrane.volume_out > 0.0:
+            cycles = min(cycles, counts_out[k] // 2)
+        counts_in[na] -= 3 * cycles
+        counts_out[na] += 3 * cycles
+        counts_in[k] += 2 * cycles
+        counts_out[k] -= 2 * cycles
+        pumps.cycles_total[p] += cycles
+    return flux_state
 
 
 @njit(cache=True, inline="always")
@@ -178,7 +222,7 @@ def _deliver(compartments, membrane, n_ions):
 
 
 @njit(cache=True)
-def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds, drive, records):
+def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds, pumps, drive, records):
     """Advance `n_steps` steps from global step `first_step`, recording every `record_every`.
 
     All state is updated in place; a row is recorded after every global step that is a
@@ -202,8 +246,10 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
         if clamped:
             v_bar = clamp  # an ideal clamp holds V through the step
         else:
-            v_bar = _step_averaged_voltage(v, injected, membrane, kinds, c_in, c_out)
-        _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, stream_key(membrane.seed, global_step, 0))
+            v_bar = _step_averaged_voltage(v, injected, membrane, kinds, pumps, c_in, c_out)
+        flux_state = _permeate(kinds, membrane, compartments, v_bar, c_in, c_out,
+                               stream_key(membrane.seed, global_step, 0))
+        _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state)
         if clamped:
             # the clamp supplies the charge that brings V back to the command, as whole ions
             missing = (clamp - voltage_of(compartments, membrane)) * membrane.capacitance
@@ -233,4 +279,5 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
             records.efflux[row] = compartments.efflux_total
             records.influx[row] = compartments.influx_total
             records.electrode[row] = compartments.electrode_total
+            records.pump_cycles[row] = pumps.cycles_total
             row += 1

@@ -66,6 +66,19 @@ class Kinds(NamedTuple):
     open_count: np.ndarray  # (K,) float64 open, unblocked channels
 
 
+class Pumps(NamedTuple):
+    """Pump populations, one row per kind. Independent pumps cycling as Poisson processes: the
+    cycles of all active pumps of a kind in a step are one Poisson draw."""
+
+    mode: np.ndarray  # (P,) int64: AGENT, POPULATION, MEAN_FIELD
+    active: np.ndarray  # (P,) int64 pumps not blocked
+    max_rate: np.ndarray  # (P,) float64 1/s
+    km_na: np.ndarray  # (P,) float64 mol/m^3
+    km_k: np.ndarray  # (P,) float64 mol/m^3
+    cycles_total: np.ndarray  # (P,) int64 cumulative completed cycles
+    carry: np.ndarray  # (P,) float64 mean-field fractional cycle
+
+
 class Drive(NamedTuple):
     """What the protocol imposes on each step of a segment."""
 
@@ -83,5 +96,6 @@ class Records(NamedTuple):
     efflux: np.ndarray
     influx: np.ndarray
     electrode: np.ndarray
+    pump_cycles: np.ndarray
     spike_steps: np.ndarray  # global step index of each upward threshold crossing
     spike_count: np.ndarray  # (1,) int64

@@ -15,7 +15,7 @@ import mesa
 import numpy as np
 
 from channelsim.channels import KINDS, MarkovScheme
-from channelsim.config.schema import ChannelEntry, Config
+from channelsim.config.schema import ChannelEntry, Config, PumpEntry
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, VALENCE
 from channelsim.errors import ConfigError
 from channelsim.kernels.agent_events import group_by_state
@@ -23,7 +23,7 @@ from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION, membrane_volt
 from channelsim.kernels.markov import agent_step_serial, cumulative_rows, population_step
 from channelsim.kernels.permeation import GHK, OHMIC
 from channelsim.kernels.rng import stream_key
-from channelsim.kernels.state import Compartments, Kinds, Membrane
+from channelsim.kernels.state import Compartments, Kinds, Membrane, Pumps
 from channelsim.model.tables import V_MIN, V_POINTS, V_STEP, stationary_distribution, transition_table
 
 TRACKING_CODES = {"agent": AGENT, "population": POPULATION, "mean_field": MEAN_FIELD}
@@ -142,6 +142,50 @@ class ChannelPopulation(mesa.Agent):
         return self.count
 
 
+class PumpPopulation(mesa.Agent):
+    """All pumps of one kind. With agent tracking each pump has its own blocked flag, so a
+    drug's stochastic binding is a property of individual pumps; their cycles are independent
+    Poisson processes whatever the tracking (see kernels.state.Pumps)."""
+
+    def __init__(self, model: MembranePatch, index: int, entry: PumpEntry):
+        super().__init__(model)
+        self.index = index
+        self.entry = entry
+        self.kind = entry.kind
+        self.tracking = entry.tracking
+        self.count = entry.count
+        self.blocked = np.zeros(entry.count if entry.tracking == "agent" else 0, dtype=np.uint8)
+
+    def set_blocked_probability(self, pumps, old: float, new: float, rng: np.random.Generator) -> None:
+        """Each pump's chance of being blocked changes from `old` to `new` (drug binding):
+        unblocked pumps bind with probability (new - old)/(1 - old), or blocked ones unbind with
+        (old - new)/old, so the blocked count stays Binomial(N, new)."""
+        p = self.index
+        if self.tracking == "agent":
+            if new > old:
+                free = np.flatnonzero(self.blocked == 0)
+                self.blocked[free[rng.random(len(free)) < (new - old) / (1.0 - old)]] = 1
+            elif new < old:
+                bound = np.flatnonzero(self.blocked == 1)
+                self.blocked[bound[rng.random(len(bound)) < (old - new) / old]] = 0
+            pumps.active[p] = self.count - int(self.blocked.sum())
+        else:
+            blocked = self.count - int(pumps.active[p])
+            if new > old:
+                blocked += rng.binomial(self.count - blocked, (new - old) / (1.0 - old))
+            elif new < old:
+                blocked -= rng.binomial(blocked, (old - new) / old)
+            pumps.active[p] = self.count - blocked
+
+    def set_blocked(self, pumps, blocked: int, rng: np.random.Generator) -> None:
+        """Block or unblock pumps (chosen at random) until `blocked` of them are blocked."""
+        if self.tracking == "agent":
+            change = blocked - int(self.blocked.sum())
+            candidates = np.flatnonzero(self.blocked == (0 if change > 0 else 1))
+            self.blocked[rng.choice(candidates, size=abs(change), replace=False)] = 1 if change > 0 else 0
+        pumps.active[self.index] = self.count - blocked
+
+
 class MembranePatch(mesa.Model):
     """The membrane, its two compartments (integer ion counts) and its channel populations.
 
@@ -160,6 +204,17 @@ class MembranePatch(mesa.Model):
         for index, entry in enumerate(config.channels):
             self.populations.append(ChannelPopulation(self, index, entry, identity))
             identity += entry.count
+        self.pump_populations = [PumpPopulation(self, index, entry) for index, entry in enumerate(config.pumps)]
+        self.ouabain_blocked = np.zeros(len(config.pumps))  # each pump kind's current binding probability
+        self.pumps = Pumps(
+            mode=np.array([TRACKING_CODES[e.tracking] for e in config.pumps], dtype=np.int64),
+            active=np.array([e.count for e in config.pumps], dtype=np.int64),
+            max_rate=np.array([e.max_turnover for e in config.pumps], dtype=np.float64),
+            km_na=np.array([e.half_saturation_na for e in config.pumps], dtype=np.float64),
+            km_k=np.array([e.half_saturation_k for e in config.pumps], dtype=np.float64),
+            cycles_total=np.zeros(len(config.pumps), dtype=np.int64),
+            carry=np.zeros(len(config.pumps)),
+        )
         volume_out = config.outside.volume or 0.0  # 0: a clamped bath
         bath = np.array([getattr(config.outside, ion) for ion in IONS])
         zeros = np.zeros(len(IONS), dtype=np.int64)
@@ -247,10 +302,48 @@ class MembranePatch(mesa.Model):
                 kinds.occupancy[k, :n] = pi
             kinds.open_count[k] = p.open_now(kinds)
 
-    def block(self, kind: str, blocked: int, rng: np.random.Generator) -> None:
-        """Set the number of blocked channels of `kind`, choosing which at random."""
-        population = self.population_of(kind)
-        population.set_blocked(self.kinds, blocked, rng)
+    @property
+    def kind_names(self) -> list[str]:
+        """Channel kinds then pump kinds: the `kind` dimension of the run file."""
+        return [p.kind for p in self.populations] + [p.kind for p in self.pump_populations]
+
+    def counts_by_kind(self) -> np.ndarray:
+        return np.concatenate([self.kinds.count, [p.count for p in self.pump_populations]]).astype(np.int64)
+
+    def blocked_fraction(self) -> np.ndarray:
+        sizes = self.counts_by_kind()
+        blocked = np.concatenate([self.kinds.blocked, sizes[len(self.populations):] - self.pumps.active])
+        return np.divide(blocked, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
+
+    def block(self, kind: str, blocked_share: float, rng: np.random.Generator, unblock: bool = False) -> None:
+        """`block`: the blocked share of `kind` becomes `blocked_share`; `unblock`: that share of
+        all its channels or pumps is freed. Which ones is chosen at random."""
+        target = next((p for p in [*self.populations, *self.pump_populations] if p.kind == kind))
+        share = round(blocked_share * target.count)
+        if isinstance(target, PumpPopulation):
+            already = target.count - int(self.pumps.active[target.index])
+            target.set_blocked(self.pumps, max(0, already - share) if unblock else share, rng)
+        else:
+            already = int(self.kinds.blocked[target.index])
+            target.set_blocked(self.kinds, max(0, already - share) if unblock else share, rng)
+
+    def apply_ouabain(self, kind: str, concentration: float, rng: np.random.Generator) -> None:
+        """Drug binding at equilibrium: each pump blocked with probability c^n / (c^n + IC50^n)."""
+        population = next(p for p in self.pump_populations if p.kind == kind)
+        entry = population.entry
+        c, ic50, n = concentration, entry.ouabain_ic50, entry.ouabain_hill
+        probability = c**n / (c**n + ic50**n) if c > 0 else 0.0
+        population.set_blocked_probability(self.pumps, self.ouabain_blocked[population.index], probability, rng)
+        self.ouabain_blocked[population.index] = probability
+
+    def set_outside(self, ion: str, concentration: float) -> None:
+        """Step an outside concentration: the bath's, or the counts of a finite outside volume
+        (the ions come from or go to the wider extracellular space, recorded as a change of
+        `ions_outside` without a matching inside change)."""
+        i = IONS.index(ion)
+        self.compartments.bath[i] = concentration
+        if self.membrane.volume_out > 0:
+            self.compartments.counts_out[i] = round(concentration * AVOGADRO * self.membrane.volume_out)
 
     def voltage_of_counts(self, counts_in: np.ndarray) -> float:
         return membrane_voltage(counts_in, self.membrane.valence, self.membrane.fixed_charge,

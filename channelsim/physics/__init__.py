@@ -7,6 +7,7 @@ tests compare the two.
 from channelsim.physics.closed_forms import (
     charge_for_voltage,
     chord_conductance_potential,
+    donnan_equilibrium,
     ghk_current,
     ghk_potential,
     ions_for_voltage_change,
@@ -18,6 +19,7 @@ from channelsim.physics.closed_forms import (
 __all__ = [
     "charge_for_voltage",
     "chord_conductance_potential",
+    "donnan_equilibrium",
     "ghk_current",
     "ghk_potential",
     "ions_for_voltage_change",

@@ -70,3 +70,25 @@ def ions_for_voltage_change(capacitance_F: float, delta_v: float, valence: int =
 def thermal_voltage_noise(capacitance_F: float, temperature_K: float) -> float:
     """Standard deviation of V at equilibrium, sqrt(kT/C) (equipartition on the capacitor)."""
     return math.sqrt(BOLTZMANN * temperature_K / capacitance_F)
+
+
+def donnan_equilibrium(outside_mM: Mapping[str, float], fixed_inside_mM: Mapping[str, float],
+                       impermeant_charge_mM: float, temperature_K: float) -> tuple[float, dict[str, float]]:
+    """Gibbs-Donnan equilibrium of a cell with impermeant charge, against a fixed bath.
+
+    Every permeant ion (the keys of `outside_mM`) is at its Nernst equilibrium with one V:
+    c_in = c_out r^z with r = exp(-V F / RT). Ions that cannot cross keep `fixed_inside_mM`.
+    Electroneutrality inside, sum z c + impermeant_charge = 0 (capacitive charge neglected:
+    ~1e-5 of the ions), fixes r. The cell volume is held constant (no osmotic swelling).
+    Returns V (volts) and the inside concentrations of the permeant ions.
+    """
+    from scipy.optimize import brentq
+
+    fixed = sum(VALENCE[ion] * c for ion, c in fixed_inside_mM.items()) + impermeant_charge_mM
+
+    def net_charge(log_r: float) -> float:
+        return fixed + sum(VALENCE[ion] * c * math.exp(VALENCE[ion] * log_r) for ion, c in outside_mM.items())
+
+    log_r = brentq(net_charge, -50.0, 50.0, xtol=1e-14)
+    inside = {ion: c * math.exp(VALENCE[ion] * log_r) for ion, c in outside_mM.items()}
+    return -thermal_voltage(temperature_K) * log_r, inside

@@ -30,6 +30,10 @@ SERIES = {
                                   "electrode current into the cell (current or voltage clamp), "
                                   "mean over the preceding recording interval"),
     "command_potential": Variable(("time",), "f8", "V", "voltage clamp command; NaN when not clamped"),
+    "pump_cycles": Variable(("time", "kind"), "i8", "count", "cumulative completed pump cycles per kind"),
+    "blocked_fraction": Variable(("time", "kind"), "f8", "1", "share of each kind's channels or pumps blocked"),
+    "concentration_inside": Variable(("time", "ion"), "f8", "mol/m^3", "inside concentrations (mM)"),
+    "concentration_outside": Variable(("time", "ion"), "f8", "mol/m^3", "outside concentrations (mM)"),
 }
 
 #: Events, one row per event.
@@ -48,7 +52,7 @@ CONSTANTS = {
     "impermeant_valence": Variable((), "i8", "1", "valence of A"),
     "valence": Variable(("ion",), "i8", "1", "valence of each ion"),
     "bath_concentration": Variable(("ion",), "f8", "mol/m^3", "outside concentrations at t = 0"),
-    "channel_count": Variable(("kind",), "i8", "count", "channels of each kind"),
+    "agent_count": Variable(("kind",), "i8", "count", "channels or pumps of each kind"),
 }
 
 STATUSES = ("running", "complete", "interrupted", "failed")
