@@ -89,8 +89,9 @@ def predicted_potential(ds: xr.Dataset, index: int = -1) -> tuple[float, str]:
 
 
 def ionic_currents(ds: xr.Dataset) -> xr.DataArray:
-    """Membrane current carried by each ion (A, outward positive), mean over each recording
-    interval: -z e (change of the net ions entered) / interval. The first row is 0."""
+    """Membrane current carried by each ion through channels and pumps (A, outward positive),
+    mean over each recording interval: -z e (change of the net ions entered) / interval.
+    The first row is 0."""
     entered = ds.ions_moved.astype(float)
     change = entered.diff("time", label="upper") / ds.time.diff("time", label="upper")
     current = (-ELEMENTARY_CHARGE * ds.valence * change).reindex(time=ds.time, fill_value=0.0)

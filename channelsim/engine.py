@@ -64,7 +64,7 @@ def advance(patch: MembranePatch, n_steps: int, schedule: Schedule | None = None
     rows = records._asdict()
     spikes = rows.pop("spike_steps")[: rows.pop("spike_count")[0]]
     rows["ions_electrode"] = rows.pop("electrode")
-    rows["ions_moved"] = rows["influx"] - rows["efflux"]
+    rows["ions_moved"] = _net_entered(rows["influx"], rows["efflux"], rows["pump_cycles"])
     _by_kind(patch, rows)
     row_steps = every * np.arange(first // every + 1, (first + n_steps) // every + 1)
     rows["command_potential"] = schedule.command_at(run.dt * (row_steps - 0.5))  # of each row's last step
@@ -116,6 +116,16 @@ def apply_events(patch: MembranePatch, schedule: Schedule) -> None:
             patch.set_outside(action.ion, action.concentration)
 
 
+def _net_entered(influx: np.ndarray, efflux: np.ndarray, pump_cycles: np.ndarray) -> np.ndarray:
+    """Net ions that crossed the membrane into the cell: channels, and 2 K+ in and 3 Na+ out per
+    pump cycle (the electrode's ions are counted apart)."""
+    moved = influx - efflux
+    cycles = pump_cycles.sum(axis=1)
+    moved[:, IONS.index("K")] += 2 * cycles
+    moved[:, IONS.index("Na")] -= 3 * cycles
+    return moved
+
+
 def _by_kind(patch: MembranePatch, rows: dict) -> None:
     """Per-kind columns over channel kinds then pump kinds; concentrations of every row."""
     n_rows, n_channels, n_pumps = len(rows["membrane_potential"]), len(patch.populations), len(patch.pump_populations)
@@ -141,7 +151,7 @@ def snapshot(patch: MembranePatch, schedule: Schedule) -> dict:
         "efflux": c.efflux_total[None, :].copy(),
         "influx": c.influx_total[None, :].copy(),
         "ions_electrode": c.electrode_total[None, :].copy(),
-        "ions_moved": (c.influx_total - c.efflux_total)[None, :],
+        "ions_moved": _net_entered(c.influx_total[None, :], c.efflux_total[None, :], patch.pumps.cycles_total[None, :]),
         "command_potential": schedule.clamp_voltage(patch.step_index, 1, patch.config.run.dt),
         "pump_cycles": patch.pumps.cycles_total[None, :].copy(),
     }

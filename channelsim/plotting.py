@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import numpy as np
 
 from channelsim.analysis import donnan_prediction, ionic_currents, predicted_potential, reversal_potentials
-from channelsim.physics import ions_for_voltage_change
+from channelsim.channels import KINDS
+from channelsim.config import parse_config
+from channelsim.physics import ghk_potential, ions_for_voltage_change, nernst_potential
 from channelsim.recording.reader import open_run
 
 _ION_LABEL = {"K": "K$^+$", "Na": "Na$^+$", "Cl": "Cl$^-$", "Ca": "Ca$^{2+}$"}
@@ -31,7 +34,11 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
         np.all(ds.blocked_fraction.values[-1][ds.pump_cycles.values[-1] > 0] > 0.99))
     active = [ion for ion in ds.ion.values if (ds.efflux.sel(ion=ion)[-1] + ds.influx.sel(ion=ion)[-1]) > 0]
 
-    fig, axes = plt.subplots(3, 1, figsize=(8, 9), sharex=True, constrained_layout=True)
+    config = parse_config(tomllib.loads(ds.attrs["config"]))
+    k_steps = [step for step in config.protocol if step.action == "set_outside" and step.ion == "K"]
+    fig, axes = plt.subplots(3 + bool(k_steps), 1, figsize=(8, 9 + 3 * bool(k_steps)), constrained_layout=True)
+    for a in axes[1:3]:
+        a.sharex(axes[0])
     ax = axes[0]
     ax.plot(t, ds.membrane_potential * 1e3, color="black", lw=1, label="V (simulated)")
     reversal = reversal_potentials(ds.isel(time=-1))
@@ -76,15 +83,40 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
                     label=f"{kind} cycles (1e6/s)")
     ax.set_ylabel("open channels")
     ax.set_xlabel(f"time ({unit})")
-    if long_run:
+    if long_run and not k_steps:
         for a in axes:
             a.set_xscale("log")
             a.set_xlim(t[1], t[-1])
     if ds.sizes["kind"]:
         ax.legend(fontsize=8, loc="best")
+    if k_steps:
+        _plot_potassium_dependence(axes[3], ds, config, k_steps)
     fig.savefig(output, dpi=120)
     plt.close(fig)
     return output
+
+
+def _plot_potassium_dependence(ax, ds, config, k_steps) -> None:
+    """Resting V at the end of each [K]o step against [K]o, with the Nernst and GHK curves."""
+    ends = [step.at for step in k_steps[1:]] + [float(ds.time[-1])]
+    k_out = np.array([step.concentration for step in k_steps])
+    v_end = np.array([float(ds.membrane_potential.sel(time=t, method="nearest")) for t in ends])
+    grid = np.geomspace(k_out.min() * 0.8, k_out.max() * 1.25, 100)
+    last = ds.isel(time=-1)
+    inside = dict(zip(ds.ion.values, last.concentration_inside.values))
+    outside = dict(zip(ds.ion.values, last.concentration_outside.values))
+    temperature = float(ds.temperature)
+    permeability = {KINDS[e.kind].ion: e.count * e.permeability for e in config.channels
+                    if e.permeation == "ghk" and KINDS[e.kind].ion in ("K", "Na", "Cl")}
+    e_k = [nernst_potential(1, inside["K"], c, temperature) * 1e3 for c in grid]
+    ax.semilogx(grid, e_k, "--", label="Nernst E$_K$")
+    if permeability:
+        ax.semilogx(grid, [ghk_potential(permeability, inside, {**outside, "K": c}, temperature) * 1e3 for c in grid],
+                    ":", color="grey", label="GHK (leaks)")
+    ax.semilogx(k_out, v_end * 1e3, "o", color="black", label="simulated resting V")
+    ax.set_xlabel("[K$^+$]$_o$ (mM)")
+    ax.set_ylabel("resting potential (mV)")
+    ax.legend(fontsize=8, loc="best")
 
 
 def _plot_concentrations(ax, ds, t, active, pumps_stopped) -> None:

@@ -12,6 +12,8 @@ from channelsim.physics.closed_forms import (
     ghk_potential,
     ions_for_voltage_change,
     nernst_potential,
+    pump_cycle_rate,
+    pump_leak_channel_counts,
     thermal_voltage,
     thermal_voltage_noise,
 )
@@ -24,6 +26,8 @@ __all__ = [
     "ghk_potential",
     "ions_for_voltage_change",
     "nernst_potential",
+    "pump_cycle_rate",
+    "pump_leak_channel_counts",
     "thermal_voltage",
     "thermal_voltage_noise",
 ]

@@ -92,3 +92,30 @@ def donnan_equilibrium(outside_mM: Mapping[str, float], fixed_inside_mM: Mapping
     log_r = brentq(net_charge, -50.0, 50.0, xtol=1e-14)
     inside = {ion: c * math.exp(VALENCE[ion] * log_r) for ion, c in outside_mM.items()}
     return -thermal_voltage(temperature_K) * log_r, inside
+
+
+def pump_cycle_rate(max_rate: float, km_na_mM: float, km_k_mM: float, na_in_mM: float, na_out_mM: float,
+                    k_out_mM: float, v: float, temperature_K: float) -> float:
+    """Na+/K+-ATPase cycles per second per pump, Luo & Rudy (1994) Circ Res 74:1071 (reference copy
+    of the kernel's law; see channelsim/channels/pump.py for the parameters' sources)."""
+    sigma = (math.exp(na_out_mM / 67.3) - 1.0) / 7.0
+    u = v / thermal_voltage(temperature_K)
+    voltage_factor = 1.0 / (1.0 + 0.1245 * math.exp(-0.1 * u) + 0.0365 * sigma * math.exp(-u))
+    return max_rate * voltage_factor / (1.0 + (km_na_mM / na_in_mM) ** 1.5) * k_out_mM / (k_out_mM + km_k_mM)
+
+
+def pump_leak_channel_counts(v: float, inside_mM: Mapping[str, float], outside_mM: Mapping[str, float],
+                             pump_cycles_per_s: float, permeability: Mapping[str, float],
+                             temperature_K: float) -> dict[str, float]:
+    """K+ and Na+ leak channel numbers that make (v, inside) a pump-leak steady state.
+
+    At steady state each ion's leak flux balances the pump: J_K,out = 2 J_pump and
+    J_Na,in = 3 J_pump (Tosteson & Hoffman 1960, J Gen Physiol 44:169), with GHK single-channel
+    fluxes of the given permeabilities (m^3/s). The net current is then zero automatically.
+    """
+    def outward_ions_per_s(ion: str) -> float:
+        current = ghk_current(permeability[ion], VALENCE[ion], inside_mM[ion], outside_mM[ion], v, temperature_K)
+        return current / (VALENCE[ion] * ELEMENTARY_CHARGE)
+
+    return {"K": 2 * pump_cycles_per_s / outward_ions_per_s("K"),
+            "Na": 3 * pump_cycles_per_s / -outward_ions_per_s("Na")}

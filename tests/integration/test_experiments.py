@@ -19,7 +19,8 @@ EXPERIMENTS = sorted((Path(__file__).parents[2] / "experiments").glob("*.toml"))
 @pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda p: p.stem)
 def test_experiment_runs_and_plots(experiment, tmp_path):
     out = tmp_path / f"{experiment.stem}.h5"
-    shorten = [] if "[[protocol]]" in experiment.read_text() else ["--set", 'run.duration="5 ms"']
+    record_every = load_config(experiment).run.record_every
+    shorten = [] if "[[protocol]]" in experiment.read_text() else ["--set", f'run.duration="{50 * record_every} s"']
     result = CliRunner().invoke(main, ["run", str(experiment), "-o", str(out), "--quiet", "--plot", *shorten])
     assert result.exit_code == 0, result.output
     assert out.with_suffix(".png").stat().st_size > 10_000
