@@ -131,7 +131,7 @@ def poisson(lam, state):
     lam < 10: multiplication method (Knuth). Otherwise the transformed rejection method
     PTRS of Hoermann (1993), Insurance: Mathematics and Economics 12:39.
     """
-    if lam <= 0.0:
+    if not lam > 0.0:  # also NaN: no draw rather than an endless rejection loop
         return 0, state
     if lam < 10.0:
         limit = math.exp(-lam)
