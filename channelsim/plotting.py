@@ -10,6 +10,7 @@ import numpy as np
 from channelsim.analysis import donnan_prediction, ionic_currents, predicted_potential, reversal_potentials
 from channelsim.channels import KINDS
 from channelsim.config import parse_config
+from channelsim.errors import ConfigError
 from channelsim.physics import ghk_potential, ions_for_voltage_change, nernst_potential
 from channelsim.recording.reader import open_run
 
@@ -25,6 +26,8 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
 
     path = Path(path)
     output = Path(output) if output else path.with_suffix(".png")
+    if not output.parent.is_dir():
+        raise ConfigError("-o", f"the folder of {output} does not exist", "create it or choose another path")
     ds = open_run(path)
     duration = float(ds.time[-1])
     scale, unit = (1e3, "ms") if duration < 10 else (1.0, "s")

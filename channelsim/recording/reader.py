@@ -30,6 +30,10 @@ def open_run(path: str | Path) -> xr.Dataset:
     if missing:
         raise RunFileError(f"{path}: not a channelsim run file (missing {', '.join(missing)}); "
                            "give a file written by `channelsim run`")
-    with xr.open_dataset(path, engine="h5netcdf", phony_dims="access",
-                         decode_times=False, lock=False) as dataset:
-        return dataset.load()
+    try:
+        with xr.open_dataset(path, engine="h5netcdf", phony_dims="access",
+                             decode_times=False, lock=False) as dataset:
+            return dataset.load()
+    except Exception as error:  # damaged beyond what the checks above see
+        raise RunFileError(f"{path}: cannot be read as a run ({error}); "
+                           "rerun it with channelsim run") from None
