@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from channelsim.errors import ChannelsimError
+from channelsim.errors import ChannelsimError, ConfigError
 
 
 class _Group(click.Group):
@@ -37,7 +37,9 @@ def main(debug: bool) -> None:
 
 
 @main.command()
-@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option("--from", "from_run", type=click.Path(dir_okay=False, path_type=Path),
+              help="Rerun a run file: its stored config and seed (instead of CONFIG).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Run file to write (default: data/runs/<experiment name>.h5).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -46,13 +48,22 @@ def main(debug: bool) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 @click.option("--plot", "make_plot", is_flag=True, help="Also write the figure next to the run file.")
-def run(config: Path, output: Path | None, overrides: tuple[str, ...], seed: int | None,
-        force: bool, quiet: bool, make_plot: bool) -> None:
-    """Run the experiment CONFIG (a TOML file) and write an HDF5 run file."""
-    from channelsim.config import load_config
+def run(config: Path | None, from_run: Path | None, output: Path | None, overrides: tuple[str, ...],
+        seed: int | None, force: bool, quiet: bool, make_plot: bool) -> None:
+    """Run the experiment CONFIG (a TOML file), or rerun --from a run file; write an HDF5 run file."""
+    from channelsim.config import load_config, load_config_text
     from channelsim.engine import RunInterrupted, default_output, run_experiment
+    from channelsim.recording.reader import stored_run
 
-    resolved = load_config(config, list(overrides))
+    if (config is None) == (from_run is None):
+        raise ConfigError("CONFIG", "give a config file or --from RUN.h5, not both or neither",
+                          "e.g. channelsim run experiments/nernst_k.toml")
+    if from_run is not None:
+        text, stored_seed = stored_run(from_run)
+        resolved = load_config_text(text, list(overrides), origin=str(from_run))
+        seed = stored_seed if seed is None else seed
+    else:
+        resolved = load_config(config, list(overrides))
     output = output or default_output(resolved)
     command = shlex.join(["channelsim", *sys.argv[1:]])
     try:

@@ -25,13 +25,20 @@ def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
     """Load, override, validate and resolve the config at `path`."""
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise ConfigError(str(path), "no such config file", "check the path") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(str(path), f"cannot be read ({error})", "give a readable TOML file") from None
+    return load_config_text(text, overrides, origin=str(path))
+
+
+def load_config_text(text: str, overrides: list[str] = (), origin: str = "config") -> Config:
+    """As `load_config`, from TOML text (e.g. the resolved config stored in a run file)."""
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(str(path), f"is not valid TOML ({error})", "fix the syntax there") from None
+        raise ConfigError(origin, f"is not valid TOML ({error})", "fix the syntax there") from None
     return parse_config(apply_overrides(raw, overrides))
 
 

@@ -201,19 +201,23 @@ class MembranePatch(mesa.Model):
         self.step_index = 0
         self.populations: list[ChannelPopulation] = []
         identity = 0
-        for index, entry in enumerate(config.channels):
+        # kinds in a canonical (alphabetical) order: the order of the config's entries cannot
+        # change the random streams, the floating-point sums or the results
+        channels = sorted(config.channels, key=lambda entry: entry.kind)
+        pumps = sorted(config.pumps, key=lambda entry: entry.kind)
+        for index, entry in enumerate(channels):
             self.populations.append(ChannelPopulation(self, index, entry, identity))
             identity += entry.count
-        self.pump_populations = [PumpPopulation(self, index, entry) for index, entry in enumerate(config.pumps)]
+        self.pump_populations = [PumpPopulation(self, index, entry) for index, entry in enumerate(pumps)]
         self.ouabain_blocked = np.zeros(len(config.pumps))  # each pump kind's current binding probability
         self.pumps = Pumps(
-            mode=np.array([TRACKING_CODES[e.tracking] for e in config.pumps], dtype=np.int64),
-            active=np.array([e.count for e in config.pumps], dtype=np.int64),
-            max_rate=np.array([e.max_turnover for e in config.pumps], dtype=np.float64),
-            km_na=np.array([e.half_saturation_na for e in config.pumps], dtype=np.float64),
-            km_k=np.array([e.half_saturation_k for e in config.pumps], dtype=np.float64),
-            cycles_total=np.zeros(len(config.pumps), dtype=np.int64),
-            carry=np.zeros(len(config.pumps)),
+            mode=np.array([TRACKING_CODES[e.tracking] for e in pumps], dtype=np.int64),
+            active=np.array([e.count for e in pumps], dtype=np.int64),
+            max_rate=np.array([e.max_turnover for e in pumps], dtype=np.float64),
+            km_na=np.array([e.half_saturation_na for e in pumps], dtype=np.float64),
+            km_k=np.array([e.half_saturation_k for e in pumps], dtype=np.float64),
+            cycles_total=np.zeros(len(pumps), dtype=np.int64),
+            carry=np.zeros(len(pumps)),
         )
         volume_out = config.outside.volume or 0.0  # 0: a clamped bath
         bath = np.array([getattr(config.outside, ion) for ion in IONS])

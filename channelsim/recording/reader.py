@@ -11,6 +11,17 @@ from channelsim.errors import RunFileError
 from channelsim.recording.layout import SERIES
 
 
+def stored_run(path: str | Path) -> tuple[str, int]:
+    """The resolved config (TOML text) and seed stored in a run file, to rerun it."""
+    path = Path(path)
+    try:
+        with h5py.File(path, "r", locking=False) as f:
+            return str(f.attrs["config"]), int(f.attrs["seed"])
+    except (OSError, KeyError) as error:
+        raise RunFileError(f"{path}: holds no channelsim config to rerun ({error}); "
+                           "give a run file written by `channelsim run`") from None
+
+
 def open_run(path: str | Path) -> xr.Dataset:
     """Load a run file into memory and return it as an `xarray.Dataset`.
 

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -51,3 +52,34 @@ def test_bit_identical_for_one_and_two_threads_and_seed_sensitive(tmp_path):
         np.testing.assert_array_equal(one[name], two[name], err_msg=name)
     assert not np.array_equal(one["open_channels"], other["open_channels"])
     assert not np.array_equal(one["efflux"], other["efflux"])
+
+
+def test_the_order_of_config_entries_does_not_change_the_run():
+    from channelsim.config import load_config
+    from tests.helpers import simulate
+
+    config = load_config(Path(__file__).parents[2] / "experiments/ghk_rest.toml",
+                         ['run.duration="5 ms"', "channels.na_leak.tracking=population",
+                          "channels.k_leak.open_probability=0.5"])
+    shuffled = config.model_copy(update={"channels": config.channels[::-1]})
+    a, b = simulate(config), simulate(shuffled)
+    for name in ("membrane_potential", "ions_inside", "efflux", "open_channels"):
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_rerun_from_a_run_file_is_bit_identical(tmp_path):
+    from click.testing import CliRunner
+
+    from channelsim.cli import main
+
+    first, again = tmp_path / "first.h5", tmp_path / "again.h5"
+    config = Path(__file__).parents[2] / "experiments/ghk_rest.toml"
+    runner = CliRunner()
+    overrides = ["--set", 'run.duration="3 ms"', "--set", "channels.k_leak.open_probability=0.4"]
+    first_run = ["run", str(config), "-o", str(first), "--seed", "9", "--quiet", *overrides]
+    assert runner.invoke(main, first_run).exit_code == 0
+    assert runner.invoke(main, ["run", "--from", str(first), "-o", str(again), "--quiet"]).exit_code == 0
+    with h5py.File(first) as a, h5py.File(again) as b:
+        assert a.attrs["seed"] == b.attrs["seed"] == 9 and a.attrs["config"] == b.attrs["config"]
+        for name in SERIES:
+            np.testing.assert_array_equal(a[name][()], b[name][()], err_msg=name)
