@@ -183,8 +183,30 @@ def _constants(patch: MembranePatch) -> dict:
     }
 
 
-def _raise_interrupted(signum, frame):
-    raise RunInterrupted(f"signal {signum}")
+class _StopRequests:
+    """SIGTERM and Ctrl-C during a run set a flag that the segment loop checks: raising from a
+    signal handler could land anywhere (even inside a callback that swallows it)."""
+
+    def __init__(self):
+        self.signal: int | None = None
+        self._previous: dict = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._request)
+        return self
+
+    def _request(self, signum, frame) -> None:
+        self.signal = signum
+
+    def check(self) -> None:
+        if self.signal is not None:
+            raise RunInterrupted(f"stopped by signal {self.signal}")
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
 
 def run_experiment(config: Config, output: Path, seed: int | None = None, command: str = "",
@@ -207,10 +229,6 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
     attributes = {"config": resolved_toml(config), "seed": seed, "channelsim_version": __version__,
                   "command": command, "experiment": config.experiment.name}
     writer = RunWriter(output, list(IONS), patch.kind_names, _constants(patch), attributes)
-    previous_handler = signal.getsignal(signal.SIGTERM)
-    is_main = threading.current_thread() is threading.main_thread()
-    if is_main:
-        signal.signal(signal.SIGTERM, _raise_interrupted)
     status = "failed"
     try:
         writer.append(np.zeros(1), start(patch, schedule), np.zeros(0))
@@ -218,16 +236,15 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
         with tqdm(total=run.n_records * run.steps_per_record, unit="s", unit_scale=run.dt, delay=2.0,
                   disable=not progress, file=sys.stderr, desc=config.experiment.name,
                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.4g}/{total:.4g} s simulated "
-                             "[{elapsed}<{remaining}]") as bar:
+                             "[{elapsed}<{remaining}]") as bar, _StopRequests() as stop:
             for segment in segments(patch, schedule):
                 writer.append(segment["time"], segment["rows"], segment["spike_time"])
                 bar.update(segment["steps"])
+                stop.check()
         status = "complete"
     except (KeyboardInterrupt, RunInterrupted):
         status = "interrupted"
         raise
     finally:
         writer.close(status)
-        if is_main:
-            signal.signal(signal.SIGTERM, previous_handler)
     return output

@@ -45,6 +45,11 @@ def simulate(config: Config, seed: int | None = None) -> dict:
     return out
 
 
+def open_of(out: dict, kind: str) -> np.ndarray:
+    """The open-channel series of one kind (kinds are stored in alphabetical order)."""
+    return out["open_channels"][:, out["patch"].kind_names.index(kind)]
+
+
 def batch_mean_and_error(samples: np.ndarray, n_batches: int = 20) -> tuple[float, float]:
     """Mean and its standard error from the scatter of batch means (robust to correlation when
     each batch is much longer than the correlation time)."""

@@ -1,4 +1,9 @@
-"""Open a run file as an xarray.Dataset (named dimensions, a `units` attribute per variable)."""
+"""Open a run file as an xarray.Dataset (named dimensions, a `units` attribute per variable).
+
+Files are read in SWMR mode without file locks, so a run that is still being written, or
+whose writer was killed, is read up to its last flush. Closed files also open with
+`xarray.open_dataset(path, engine="h5netcdf")`.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +13,14 @@ import h5py
 import xarray as xr
 
 from channelsim.errors import RunFileError
-from channelsim.recording.layout import SERIES
+from channelsim.recording.layout import CONSTANTS, EVENTS, SERIES
 
 
 def stored_run(path: str | Path) -> tuple[str, int]:
     """The resolved config (TOML text) and seed stored in a run file, to rerun it."""
     path = Path(path)
     try:
-        with h5py.File(path, "r", locking=False) as f:
+        with _open(path) as f:
             return str(f.attrs["config"]), int(f.attrs["seed"])
     except (OSError, KeyError) as error:
         raise RunFileError(f"{path}: holds no channelsim config to rerun ({error}); "
@@ -32,19 +37,47 @@ def open_run(path: str | Path) -> xr.Dataset:
     if not path.is_file():
         raise RunFileError(f"{path}: no such run file; check the path (runs go to data/runs/ by default)")
     try:
-        with h5py.File(path, "r", locking=False) as f:
+        with _open(path) as f:
             missing = [name for name in ("config", "status") if name not in f.attrs]
-            missing += [name for name in SERIES if name not in f]
+            missing += [name for name in (*SERIES, *CONSTANTS, *EVENTS) if name not in f]
+            if missing:
+                raise RunFileError(f"{path}: not a channelsim run file (missing {', '.join(missing)}); "
+                                   "give a file written by `channelsim run`")
+            return _dataset(f)
     except OSError as error:
         raise RunFileError(f"{path}: not a readable HDF5 file ({error}); "
                            "give a file written by `channelsim run`") from None
-    if missing:
-        raise RunFileError(f"{path}: not a channelsim run file (missing {', '.join(missing)}); "
-                           "give a file written by `channelsim run`")
+    except (KeyError, ValueError, TypeError) as error:  # damaged beyond what the checks see
+        raise RunFileError(f"{path}: cannot be read as a run ({error}); rerun it with channelsim run") from None
+
+
+def _open(path: Path) -> h5py.File:
+    """Open for reading; a file still (or last) open for writing is read in SWMR mode. SWMR is
+    only tried then: on a damaged file its reader retries failed reads for a long time."""
     try:
-        with xr.open_dataset(path, engine="h5netcdf", phony_dims="access",
-                             decode_times=False, lock=False) as dataset:
-            return dataset.load()
-    except Exception as error:  # damaged beyond what the checks above see
-        raise RunFileError(f"{path}: cannot be read as a run ({error}); "
-                           "rerun it with channelsim run") from None
+        return h5py.File(path, "r", locking=False)
+    except OSError as error:
+        if "already open for write" not in str(error):
+            raise
+    return h5py.File(path, "r", swmr=True, locking=False)
+
+
+def _dataset(f: h5py.File) -> xr.Dataset:
+    """All variables with their dimensions and attributes; time rows cut to the shortest
+    series (a writer killed mid-append may have extended some and not others)."""
+    rows = min(f[name].shape[0] for name in ("time", *SERIES))
+    spikes = min(f["spike"].shape[0], f["spike_time"].shape[0])
+    length = {"time": rows, "spike": spikes}
+
+    def read(name: str, dims: tuple[str, ...]):
+        data = f[name][: length[dims[0]]] if dims and dims[0] in length else f[name][()]
+        if data.dtype.kind in "OS":
+            data = data.astype(str)
+        return dims, data, {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f[name].attrs.items()
+                            if k in ("units", "long_name")}
+
+    coords = {name: read(name, (name,)) for name in ("time", "spike", "ion", "kind")}
+    variables = {name: read(name, var.dims) for name, var in {**SERIES, **EVENTS, **CONSTANTS}.items()}
+    attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+    attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in attrs.items()}
+    return xr.Dataset(variables, coords=coords, attrs=attrs)

@@ -1,8 +1,15 @@
 """Write a run file incrementally: created before the first step, appended and flushed per
-segment, so a run stopped at any moment leaves a file readable up to its last flush."""
+segment, so a run stopped at any moment leaves a file readable up to its last flush.
+
+The file is written in HDF5's single-writer/multiple-reader (SWMR) mode: its metadata are
+flushed in an order that keeps the file consistent at every instant, so even a writer killed
+mid-write (SIGKILL, power loss) leaves a file that SWMR readers (`open_run`) can open. Attributes
+cannot change in SWMR mode, so `status` is set by reopening the file after it is closed.
+"""
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,8 +26,11 @@ class RunWriter:
 
     def __init__(self, path: Path, ions: list[str], kinds: list[str], constants: dict, attributes: dict):
         self.path = Path(path)
-        # libver: files stay readable by HDF5 1.14 tools (DESIGN.md section 9)
-        self.file = h5py.File(self.path, "w", libver=("v110", "v114"))
+        # built under a hidden name and moved into place once in SWMR mode, so that the run
+        # file never exists in a state an interrupted writer could leave unreadable
+        partial = self.path.with_name(f".{self.path.name}.partial")
+        # libver: files stay readable by HDF5 1.14 tools and allow SWMR (DESIGN.md section 9)
+        self.file = h5py.File(partial, "w", libver=("v110", "v114"))
         f = self.file
         f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(_CHUNK_ROWS,))
         f["time"].attrs["units"] = "s"
@@ -44,7 +54,8 @@ class RunWriter:
             f.attrs[key] = value
         f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         f.attrs["status"] = "running"
-        f.flush()
+        f.swmr_mode = True
+        os.replace(partial, self.path)
 
     def _describe(self, name: str, var) -> None:
         dataset = self.file[name]
@@ -70,5 +81,6 @@ class RunWriter:
     def close(self, status: str) -> None:
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
-        self.file.attrs["status"] = status
         self.file.close()
+        with h5py.File(self.path, "r+") as f:
+            f.attrs["status"] = status

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from channelsim.constants import ELEMENTARY_CHARGE
-from tests.helpers import simulate
+from tests.helpers import open_of, simulate
 from tests.validation.test_hodgkin_huxley import hh_config
 
 
@@ -54,9 +54,9 @@ def test_block_and_unblock_change_conduction_not_gating(tracking):
     config = config.model_validate(config.model_dump(mode="json") | {"run": {**config.model_dump(mode="json")["run"],
                                                                            "record_every": "20 ms"}})
     out = simulate(config)
-    opened = out["open_channels"][:, 0]
+    opened = open_of(out, "hh_na")
     before, blocked, after = opened[10:100], opened[101:200], opened[201:300]
-    assert out["patch"].kinds.blocked[0] == 0
+    assert out["patch"].kinds.blocked[out["patch"].kind_names.index("hh_na")] == 0
     for sample, share in ((before, 1.0), (blocked, 0.5), (after, 1.0)):
         p = 6000 * share
         expected = before.mean() * share
@@ -73,7 +73,7 @@ def test_ttx_abolishes_the_action_potential_and_tea_prolongs_it():
     tea = simulate(with_protocol(hh_config(10, 15), stimulus,
                                  {"action": "block", "at": "0 ms", "target": "hh_k", "fraction": 0.9}))
     assert len(control["spike_time"]) == 1 and len(ttx["spike_time"]) == 0
-    assert np.all(ttx["open_channels"][:, 0] == 0) and np.all(ttx["ions_moved"][:, 1] == 0)  # no Na+ moves
+    assert np.all(open_of(ttx, "hh_na") == 0) and np.all(ttx["ions_moved"][:, 1] == 0)  # no Na+ moves
 
     def width(v):  # time above 0 mV
         return np.count_nonzero(v > 0.0)

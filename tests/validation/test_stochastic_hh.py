@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from channelsim.config import apply_overrides
-from tests.helpers import batch_mean_and_error, simulate
+from tests.helpers import batch_mean_and_error, open_of, simulate
 from tests.validation import hh_reference as hh
 from tests.validation.test_hodgkin_huxley import hh_config
 
@@ -25,8 +25,8 @@ def test_open_counts_under_clamp_are_binomial_m3h_and_n4(tracking):
             {"action": "voltage_clamp", "at": "0 ms", "potential": f"{CLAMP_MV} mV"}]})
     out = simulate(config)
     m, h, n = hh.steady_gates(CLAMP_MV)
-    for column, count, p in ((0, 6000, m**3 * h), (1, 1800, n**4)):
-        samples = out["open_channels"][5:, column]  # skip 100 ms of relaxation from -65 mV
+    for kind, count, p in (("hh_na", 6000, m**3 * h), ("hh_k", 1800, n**4)):
+        samples = open_of(out, kind)[5:]  # skip 100 ms of relaxation from -65 mV
         mean, variance = count * p, count * p * (1 - p)
         k = len(samples)
         assert abs(samples.mean() - mean) < 5 * math.sqrt(variance / k)
@@ -70,7 +70,7 @@ def test_na_ions_entering_in_a_spike_match_the_integral_of_the_na_current():
     trapezoid integral differs from it by O(dt) terms of the size of the half-step shift."""
     config = hh_config(10, 12, amplitude=20.0, start=2.0, length=1.0, tracking="agent", area="1000 um^2")
     out = simulate(config)
-    v, n_open = out["membrane_potential"], out["open_channels"][:, 0]
+    v, n_open = out["membrane_potential"], open_of(out, "hh_na")
     per_volt = 20e-12 / 1.602176634e-19 * config.run.dt  # ions per step per open channel per volt
     inward = -per_volt * n_open * (v - hh.E_NA * 1e-3)  # per step, at each recording
     step_quadrature = -per_volt * np.sum(n_open[:-1] * (0.5 * (v[:-1] + v[1:]) - hh.E_NA * 1e-3))
