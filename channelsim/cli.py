@@ -40,6 +40,8 @@ def main(debug: bool) -> None:
 @click.argument("config", type=click.Path(dir_okay=False, path_type=Path), required=False)
 @click.option("--from", "from_run", type=click.Path(dir_okay=False, path_type=Path),
               help="Rerun a run file: its stored config and seed (instead of CONFIG).")
+@click.option("--resume", "resume_run", type=click.Path(dir_okay=False, path_type=Path),
+              help="Continue an interrupted run file in place (instead of CONFIG).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Run file to write (default: data/runs/<experiment name>.h5).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
@@ -48,16 +50,28 @@ def main(debug: bool) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.option("--quiet", is_flag=True, help="No progress bar or summary.")
 @click.option("--plot", "make_plot", is_flag=True, help="Also write the figure next to the run file.")
-def run(config: Path | None, from_run: Path | None, output: Path | None, overrides: tuple[str, ...],
-        seed: int | None, force: bool, quiet: bool, make_plot: bool) -> None:
-    """Run the experiment CONFIG (a TOML file), or rerun --from a run file; write an HDF5 run file."""
+def run(config: Path | None, from_run: Path | None, resume_run: Path | None, output: Path | None,
+        overrides: tuple[str, ...], seed: int | None, force: bool, quiet: bool, make_plot: bool) -> None:
+    """Run the experiment CONFIG (a TOML file), rerun --from a run file, or --resume one."""
     from channelsim.config import load_config, load_config_text
-    from channelsim.engine import RunInterrupted, default_output, run_experiment
+    from channelsim.engine import RunInterrupted, default_output, resume_experiment, run_experiment
     from channelsim.recording.reader import stored_run
 
-    if (config is None) == (from_run is None):
-        raise ConfigError("CONFIG", "give a config file or --from RUN.h5, not both or neither",
+    if sum(x is not None for x in (config, from_run, resume_run)) != 1:
+        raise ConfigError("CONFIG", "give one of a config file, --from RUN.h5 or --resume RUN.h5",
                           "e.g. channelsim run experiments/nernst_k.toml")
+    command = shlex.join(["channelsim", *sys.argv[1:]])
+    if resume_run is not None:
+        if overrides or seed is not None or output is not None:
+            raise ConfigError("--resume", "continues the run as it was", "drop --set, --seed and -o")
+        try:
+            path = resume_experiment(resume_run, command=command, progress=not quiet)
+        except (KeyboardInterrupt, RunInterrupted):
+            click.echo(f"interrupted again: resume {resume_run} once more to continue", err=True)
+            sys.exit(130)
+        if not quiet:
+            click.echo(f"wrote {path}")
+        return
     if from_run is not None:
         text, stored_seed = stored_run(from_run)
         resolved = load_config_text(text, list(overrides), origin=str(from_run))
@@ -65,7 +79,6 @@ def run(config: Path | None, from_run: Path | None, output: Path | None, overrid
     else:
         resolved = load_config(config, list(overrides))
     output = output or default_output(resolved)
-    command = shlex.join(["channelsim", *sys.argv[1:]])
     try:
         path = run_experiment(resolved, output, seed=seed, command=command, force=force, progress=not quiet)
     except (KeyboardInterrupt, RunInterrupted):

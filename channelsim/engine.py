@@ -16,13 +16,14 @@ import numpy as np
 from tqdm import tqdm
 
 from channelsim import __version__
-from channelsim.config import Config, resolved_toml
+from channelsim.config import Config, load_config_text, resolved_toml
 from channelsim.constants import ELEMENTARY_CHARGE, IONS
 from channelsim.errors import ConfigError
 from channelsim.kernels.loop import run_segment
 from channelsim.kernels.state import Drive, Records
 from channelsim.model import MembranePatch, build
 from channelsim.protocol import Schedule
+from channelsim.recording.reader import read_checkpoint
 from channelsim.recording.writer import RunWriter
 
 #: A segment is at most this many steps (bounds the per-step protocol arrays: 16 MB).
@@ -85,7 +86,6 @@ def segments(patch: MembranePatch, schedule: Schedule) -> Iterator[dict]:
     run = patch.config.run
     total = run.n_records * run.steps_per_record
     per_segment = min(MAX_SEGMENT_STEPS, max(run.steps_per_record, total // 100))
-    last_row = patch.compartments.electrode_total.copy()  # electrode ions at the last recorded row
     while patch.step_index < total:
         end = min(total, patch.step_index + per_segment)
         upcoming = schedule.next_event_step(patch.step_index)
@@ -94,10 +94,10 @@ def segments(patch: MembranePatch, schedule: Schedule) -> Iterator[dict]:
         n = end - patch.step_index
         segment = advance(patch, n, schedule)
         rows = segment["rows"]
-        rows["electrode_current"] = electrode_current(rows["ions_electrode"], last_row,
+        rows["electrode_current"] = electrode_current(rows["ions_electrode"], patch.electrode_at_last_row,
                                                       patch.membrane.valence, run.record_every)
         if len(rows["ions_electrode"]):
-            last_row = rows["ions_electrode"][-1]
+            patch.electrode_at_last_row[:] = rows["ions_electrode"][-1]
         segment["steps"] = n
         yield segment
         apply_events(patch, schedule)
@@ -214,7 +214,8 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
     """Simulate `config` and write the run file `output`; return its path.
 
     Nothing is written when the config or output path is unusable. The file's status ends as
-    `complete`, `interrupted` (Ctrl-C, SIGTERM) or `failed`; the data up to then are kept.
+    `complete`, `interrupted` (Ctrl-C, SIGTERM) or `failed`; the data up to then are kept, with a
+    checkpoint from which `resume_experiment` continues.
     """
     output = Path(output)
     if output.suffix != ".h5":
@@ -228,17 +229,42 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
     output.parent.mkdir(parents=True, exist_ok=True)
     attributes = {"config": resolved_toml(config), "seed": seed, "channelsim_version": __version__,
                   "command": command, "experiment": config.experiment.name}
-    writer = RunWriter(output, list(IONS), patch.kind_names, _constants(patch), attributes)
+    first = start(patch, schedule)
+    writer = RunWriter(output, list(IONS), patch.kind_names, _constants(patch), attributes, patch.state())
+    return _continue(writer, patch, schedule, [(np.zeros(1), first, np.zeros(0))], progress)
+
+
+def resume_experiment(path: Path, command: str = "", progress: bool = True) -> Path:
+    """Continue an interrupted or killed run from its checkpoint, in place. The result is
+    bit-identical to the uninterrupted run: random numbers depend only on (seed, step, stream)."""
+    path = Path(path)
+    saved = read_checkpoint(path)
+    if saved["status"] == "complete":
+        raise ConfigError("--resume", f"{path} is already complete", "there is nothing to resume")
+    config = load_config_text(saved["config"], origin=str(path))
+    patch = build(config, saved["seed"])
+    patch.restore(saved["state"])
+    schedule = Schedule(config)
+    apply_events(patch, schedule)  # those due at the checkpoint were not yet applied
+    attributes = {**saved["attributes"], "resumed": command or "channelsim run --resume"}
+    writer = RunWriter(path, list(IONS), patch.kind_names, _constants(patch), attributes, patch.state())
+    return _continue(writer, patch, schedule, [(saved["time"], saved["rows"], saved["spike_time"])], progress)
+
+
+def _continue(writer: RunWriter, patch: MembranePatch, schedule: Schedule, done: list, progress: bool) -> Path:
+    """Write the rows already `done`, then simulate to the end; close with the final status."""
     status = "failed"
     try:
-        writer.append(np.zeros(1), start(patch, schedule), np.zeros(0))
-        run = config.run
-        with tqdm(total=run.n_records * run.steps_per_record, unit="s", unit_scale=run.dt, delay=2.0,
-                  disable=not progress, file=sys.stderr, desc=config.experiment.name,
+        for time, rows, spikes in done:
+            writer.append(time, rows, spikes, patch.state())
+        run = patch.config.run
+        with tqdm(total=run.n_records * run.steps_per_record, initial=patch.step_index, unit="s",
+                  unit_scale=run.dt, delay=2.0, disable=not progress, file=sys.stderr,
+                  desc=patch.config.experiment.name,
                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.4g}/{total:.4g} s simulated "
                              "[{elapsed}<{remaining}]") as bar, _StopRequests() as stop:
             for segment in segments(patch, schedule):
-                writer.append(segment["time"], segment["rows"], segment["spike_time"])
+                writer.append(segment["time"], segment["rows"], segment["spike_time"], patch.state())
                 bar.update(segment["steps"])
                 stop.check()
         status = "complete"
@@ -247,4 +273,4 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
         raise
     finally:
         writer.close(status)
-    return output
+    return writer.path

@@ -285,6 +285,7 @@ class MembranePatch(mesa.Model):
             open_count=np.zeros(n_kinds),
         )
         self.kinds = kinds
+        self.electrode_at_last_row = np.zeros(len(IONS), dtype=np.int64)  # for the electrode current
         v0 = self.voltage_of_counts(self.compartments.counts_in)
         for k, p in enumerate(pops):
             n = len(p.scheme.states)
@@ -305,6 +306,31 @@ class MembranePatch(mesa.Model):
             else:
                 kinds.occupancy[k, :n] = pi
             kinds.open_count[k] = p.open_now(kinds)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything that evolves during a run, by name (the transition tables are rebuilt from
+        the config): saved in the run file's checkpoint after every segment."""
+        arrays = {f"compartments.{k}": v for k, v in self.compartments._asdict().items()}
+        arrays |= {f"kinds.{k}": v for k, v in self.kinds._asdict().items() if k != "table"}
+        arrays |= {f"pumps.{k}": v for k, v in self.pumps._asdict().items()}
+        flags = [p.blocked for p in self.pump_populations]
+        arrays["pump_agents_blocked"] = np.concatenate([np.zeros(0, np.uint8), *flags])
+        arrays["ouabain_blocked"] = self.ouabain_blocked
+        arrays["electrode_at_last_row"] = self.electrode_at_last_row
+        arrays["step_index"] = np.array([self.step_index], dtype=np.int64)
+        return arrays
+
+    def restore(self, saved: dict[str, np.ndarray]) -> None:
+        """Put a saved `state()` back (the patch was built from the same config)."""
+        current = self.state()
+        for name, array in current.items():
+            if name != "pump_agents_blocked":
+                array[...] = saved[name]
+        offset = 0
+        for population in self.pump_populations:
+            population.blocked[:] = saved["pump_agents_blocked"][offset:offset + len(population.blocked)]
+            offset += len(population.blocked)
+        self.step_index = int(saved["step_index"][0])
 
     @property
     def kind_names(self) -> list[str]:

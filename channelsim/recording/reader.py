@@ -51,6 +51,35 @@ def open_run(path: str | Path) -> xr.Dataset:
         raise RunFileError(f"{path}: cannot be read as a run ({error}); rerun it with channelsim run") from None
 
 
+def read_checkpoint(path: str | Path) -> dict:
+    """What `--resume` needs: config, seed, root attributes, the saved state and the rows and
+    spikes recorded up to it (rows a killed writer appended after it are dropped)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunFileError(f"{path}: no such run file; check the path")
+    try:
+        with _open(path) as f:
+            active = int(f["checkpoint/active"][0])
+            if active < 0:
+                raise RunFileError(f"{path}: was stopped before its first row; rerun it instead")
+            checkpoint = f[f"checkpoint/{active}"]
+            rows, spikes = int(checkpoint["rows"][0]), int(checkpoint["spikes"][0])
+            if rows < 1:
+                raise RunFileError(f"{path}: was stopped before its first row; rerun it instead")
+            return {
+                "config": str(f.attrs["config"]), "seed": int(f.attrs["seed"]), "status": str(f.attrs["status"]),
+                "attributes": {k: f.attrs[k] for k in ("config", "seed", "channelsim_version", "command",
+                                                       "experiment", "created")},
+                "state": {name: checkpoint[name][()] for name in checkpoint if name not in ("rows", "spikes")},
+                "time": f["time"][:rows],
+                "rows": {name: f[name][:rows] for name in SERIES},
+                "spike_time": f["spike_time"][:spikes],
+            }
+    except (OSError, KeyError) as error:
+        raise RunFileError(f"{path}: holds no checkpoint to resume from ({error}); "
+                           "rerun it with channelsim run") from None
+
+
 def _open(path: Path) -> h5py.File:
     """Open for reading; a file still (or last) open for writing is read in SWMR mode. SWMR is
     only tried then: on a damaged file its reader retries failed reads for a long time."""

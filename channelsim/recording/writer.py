@@ -24,7 +24,8 @@ _CHUNK_ROWS = 4096
 class RunWriter:
     """An open run file. Use as a context manager; `close(status)` records how the run ended."""
 
-    def __init__(self, path: Path, ions: list[str], kinds: list[str], constants: dict, attributes: dict):
+    def __init__(self, path: Path, ions: list[str], kinds: list[str], constants: dict, attributes: dict,
+                 state: dict[str, np.ndarray]):
         self.path = Path(path)
         # built under a hidden name and moved into place once in SWMR mode, so that the run
         # file never exists in a state an interrupted writer could leave unreadable
@@ -50,9 +51,20 @@ class RunWriter:
         for name, var in CONSTANTS.items():
             f.create_dataset(name, data=np.asarray(constants[name], dtype=var.dtype))
             self._describe(name, var)
+        # two checkpoint slots, written alternately; `active` is switched only after a slot is
+        # complete and flushed, so a writer killed mid-checkpoint leaves the previous one whole
+        checkpoint = f.create_group("checkpoint")
+        checkpoint.attrs["long_name"] = "simulation state after the last flushed segment (for --resume)"
+        checkpoint.create_dataset("active", data=np.array([-1], dtype=np.int64))
+        for slot in ("0", "1"):
+            group = checkpoint.create_group(slot)
+            for name, array in state.items():
+                group.create_dataset(name, data=array)
+            for name in ("rows", "spikes"):
+                group.create_dataset(name, data=np.zeros(1, dtype=np.int64))
+        f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")  # unless resumed
         for key, value in attributes.items():
             f.attrs[key] = value
-        f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         f.attrs["status"] = "running"
         f.swmr_mode = True
         os.replace(partial, self.path)
@@ -64,11 +76,21 @@ class RunWriter:
         for axis, dim in enumerate(var.dims):
             dataset.dims[axis].attach_scale(self.file[dim])
 
-    def append(self, time: np.ndarray, series: dict[str, np.ndarray], spike_time: np.ndarray) -> None:
-        """Append rows (one per recording) and spikes, and flush them to disk."""
+    def append(self, time: np.ndarray, series: dict[str, np.ndarray], spike_time: np.ndarray,
+               state: dict[str, np.ndarray]) -> None:
+        """Append rows (one per recording) and spikes, save the state they end in, and flush."""
         start = self.file["spike"].shape[0]
         self._extend({"spike": np.arange(start, start + len(spike_time)), "spike_time": spike_time})
         self._extend({"time": time, **{name: series[name] for name in SERIES}})
+        self.file.flush()
+        active = self.file["checkpoint/active"]
+        slot = self.file[f"checkpoint/{1 - max(int(active[0]), 0)}"]
+        for name, array in state.items():
+            slot[name][...] = array
+        slot["rows"][0] = self.file["time"].shape[0]
+        slot["spikes"][0] = self.file["spike"].shape[0]
+        self.file.flush()
+        active[0] = int(slot.name[-1])
         self.file.flush()
 
     def _extend(self, columns: dict[str, np.ndarray]) -> None:
