@@ -12,6 +12,7 @@ independent per-agent draws, at a cost proportional to the number of transitions
 import numpy as np
 from numba import njit
 
+from channelsim.kernels.markov import other_state
 from channelsim.kernels.rng import binomial, next_uniform
 
 
@@ -88,16 +89,8 @@ def agent_step_events(states, blocked, order, position, group_start, matrix, n_s
             u, state = next_uniform(state)
             _swap(order, position, first + np.int64(u * (n - j)), first + n - 1 - j)  # chosen to the end
             u, state = next_uniform(state)
-            remaining = u * leave[s]
-            target = s
-            for t in range(n_states):
-                if t != s:
-                    target = t
-                    remaining -= matrix[s, t]
-                    if remaining < 0.0:
-                        break
             movers[m] = order[first + n - 1 - j]
-            targets[m] = target
+            targets[m] = other_state(matrix, s, n_states, u * leave[s])
             m += 1
     for q in range(total):  # apply after choosing, so that no agent moves twice in a step
         agent, target = movers[q], targets[q]

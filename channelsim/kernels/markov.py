@@ -91,6 +91,20 @@ def agent_step_parallel(states, blocked, edges, n_states, conducting, key):
     return n_open
 
 
+@njit(cache=True, inline="always")
+def other_state(matrix, source, n_states, mass):
+    """The destination of a leaver: the first state j != source at which the running sum of
+    row `source`'s off-diagonal probabilities exceeds `mass` (a uniform times their total)."""
+    target = source
+    for j in range(n_states):
+        if j != source:
+            target = j
+            mass -= matrix[source, j]
+            if mass < 0.0:
+                break
+    return target
+
+
 @njit(cache=True)
 def population_step(counts, matrix, n_states, state):
     """Multinomial update of state occupancy counts (exact for independent identical agents).
@@ -113,15 +127,7 @@ def population_step(counts, matrix, n_states, state):
         if remaining <= 16:  # few leavers: a categorical draw each
             for _ in range(remaining):
                 u, state = next_uniform(state)
-                target = u * leave
-                destination = i
-                for j in range(n_states):
-                    if j != i:
-                        destination = j
-                        target -= matrix[i, j]
-                        if target < 0.0:
-                            break
-                new_counts[destination] += 1
+                new_counts[other_state(matrix, i, n_states, u * leave)] += 1
             continue
         mass_left = leave
         last = n_states - 1 if i != n_states - 1 else n_states - 2

@@ -52,16 +52,23 @@ class ChannelView:
     is_open: bool | None
 
 
-class ChannelPopulation(mesa.Agent):
-    """All channels of one kind on the patch, tracked as individuals, counts or a mean field."""
+class Population(mesa.Agent):
+    """All channels or pumps of one kind (one config entry): the Mesa agent that holds them."""
 
-    def __init__(self, model: MembranePatch, index: int, entry: ChannelEntry, first_identity: int):
+    def __init__(self, model: MembranePatch, index: int, entry: ChannelEntry | PumpEntry):
         super().__init__(model)
         self.index = index
         self.entry = entry
         self.kind = entry.kind
         self.tracking = entry.tracking
         self.count = entry.count
+
+
+class ChannelPopulation(Population):
+    """All channels of one kind on the patch, tracked as individuals, counts or a mean field."""
+
+    def __init__(self, model: MembranePatch, index: int, entry: ChannelEntry, first_identity: int):
+        super().__init__(model, index, entry)
         self.first_identity = first_identity
         self.scheme: MarkovScheme = KINDS[entry.kind].scheme(entry)
         self.ion = KINDS[entry.kind].ion
@@ -142,18 +149,13 @@ class ChannelPopulation(mesa.Agent):
         return self.count
 
 
-class PumpPopulation(mesa.Agent):
+class PumpPopulation(Population):
     """All pumps of one kind. With agent tracking each pump has its own blocked flag, so a
     drug's stochastic binding is a property of individual pumps; their cycles are independent
     Poisson processes whatever the tracking (see kernels.state.Pumps)."""
 
     def __init__(self, model: MembranePatch, index: int, entry: PumpEntry):
-        super().__init__(model)
-        self.index = index
-        self.entry = entry
-        self.kind = entry.kind
-        self.tracking = entry.tracking
-        self.count = entry.count
+        super().__init__(model, index, entry)
         self.blocked = np.zeros(entry.count if entry.tracking == "agent" else 0, dtype=np.uint8)
 
     def set_blocked_probability(self, pumps, old: float, new: float, rng: np.random.Generator) -> None:
