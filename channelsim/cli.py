@@ -119,5 +119,15 @@ def info(run_file: Path) -> None:
     click.echo(summary(run_file))
 
 
+@main.command()
+def validate() -> None:
+    """Physics self-check: short runs against closed forms (Nernst, GHK, Q = C V, pump 3:2)."""
+    from channelsim.validation import validate as run_checks
+
+    table, passed = run_checks()
+    click.echo(table)
+    sys.exit(0 if passed else 1)
+
+
 if __name__ == "__main__":
     main()

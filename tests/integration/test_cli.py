@@ -57,3 +57,10 @@ def test_info_and_plot_reject_a_non_run_file(runner, tmp_path):
     for command in ("info", "plot"):
         result = run(runner, command, junk)
         assert result.exit_code == 2 and "not a readable HDF5 file" in result.output
+
+
+def test_validate_passes_every_check(runner):
+    result = run(runner, "validate")
+    assert result.exit_code == 0, result.output
+    rows = result.output.strip().splitlines()[1:]
+    assert len(rows) >= 6 and all(row.endswith("PASS") for row in rows)
