@@ -103,6 +103,20 @@ def segments(patch: MembranePatch, schedule: Schedule) -> Iterator[dict]:
         apply_events(patch, schedule)
 
 
+def simulate(config: Config, seed: int | None = None) -> dict:
+    """Run a config in memory (no file): the recorded series with t = 0, the spike times and
+    the final patch. For notebooks, `channelsim validate` and the tests."""
+    patch = build(config, seed)
+    schedule = Schedule(config)
+    first = start(patch, schedule)
+    parts = list(segments(patch, schedule))
+    out = {name: np.concatenate([first[name], *(p["rows"][name] for p in parts)]) for name in first}
+    out["time"] = np.concatenate([[0.0], *(p["time"] for p in parts)])
+    out["spike_time"] = np.concatenate([np.zeros(0), *(p["spike_time"] for p in parts)])
+    out["patch"] = patch
+    return out
+
+
 def apply_events(patch: MembranePatch, schedule: Schedule) -> None:
     """Carry out the protocol events (block, unblock, ouabain, set_outside) due now."""
     for event in schedule.events_at(patch.step_index):

@@ -15,10 +15,8 @@ import numpy as np
 
 from channelsim.config import parse_config
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, IONS
-from channelsim.engine import segments, start
-from channelsim.model import build
+from channelsim.engine import simulate
 from channelsim.physics import ghk_potential, ions_for_voltage_change, nernst_potential
-from channelsim.protocol import Schedule
 
 _CELL = {"shape": "sphere", "radius": "5 um", "temperature": "37 degC"}
 _INSIDE = {"K": "140 mM", "Na": "10 mM", "Cl": "10 mM"}
@@ -43,11 +41,8 @@ def _run(channels: list[dict], duration: str = "40 ms", pumps: list[dict] = ()) 
                            "run": {"duration": duration, "dt": "10 us", "record_every": "0.1 ms"},
                            "cell": _CELL, "inside": _INSIDE, "outside": _OUTSIDE,
                            "channels": channels, "pumps": list(pumps)})
-    patch = build(config)
-    schedule = Schedule(config)
-    first = start(patch, schedule)
-    parts = [first] + [s["rows"] for s in segments(patch, schedule)]
-    return {name: np.concatenate([p[name] for p in parts]) for name in first}, patch
+    out = simulate(config)
+    return out, out["patch"]
 
 
 def _nernst(kind: str, ion: str, tracking: str) -> Check:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import numpy as np
 
 from channelsim.config import apply_overrides, parse_config
 from channelsim.config.schema import Config
 from channelsim.constants import BOLTZMANN, ELEMENTARY_CHARGE
-from channelsim.engine import segments, start
-from channelsim.model import build
-from channelsim.protocol import Schedule
+from channelsim.engine import simulate  # noqa: F401  (the tests' in-memory runner)
 
 #: A 5 um-radius cell with textbook mammalian-neuron concentrations (Hille 2001, Table 1.1
 #: rounded), starting electroneutral at 0 mV.
@@ -29,20 +28,6 @@ def make_config(channels: list[dict], overrides: list[str] = ()) -> Config:
     raw = copy.deepcopy(BASE)
     raw["channels"] = copy.deepcopy(channels)
     return parse_config(apply_overrides(raw, list(overrides)))
-
-
-def simulate(config: Config, seed: int | None = None) -> dict:
-    """Run the config in memory; return the recorded series (t = 0 included), the spike
-    times and the patch."""
-    patch = build(config, seed)
-    schedule = Schedule(config)
-    first = start(patch, schedule)
-    parts = list(segments(patch, schedule))
-    out = {name: np.concatenate([first[name], *(p["rows"][name] for p in parts)]) for name in first}
-    out["time"] = np.concatenate([[0.0], *(p["time"] for p in parts)])
-    out["spike_time"] = np.concatenate([np.zeros(0), *(p["spike_time"] for p in parts)])
-    out["patch"] = patch
-    return out
 
 
 def open_of(out: dict, kind: str) -> np.ndarray:
@@ -65,3 +50,17 @@ def thermal_sigma(capacitance_F: float, temperature_K: float) -> float:
 def ion_quantum(capacitance_F: float) -> float:
     """Voltage step of one elementary charge (V)."""
     return ELEMENTARY_CHARGE / capacitance_F
+
+
+def gate_chain(a: float = 0.01, b: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
+    """One-step matrix of 4 independent gates counted by how many are active (forward
+    (4 - i) a, backward i b per step), and its stationary occupancy Binomial(4, a / (a + b))."""
+    matrix = np.zeros((5, 5))
+    for i in range(5):
+        if i < 4:
+            matrix[i, i + 1] = (4 - i) * a
+        if i > 0:
+            matrix[i, i - 1] = i * b
+        matrix[i, i] = 1.0 - matrix[i].sum()
+    p = a / (a + b)
+    return matrix, np.array([math.comb(4, k) * p**k * (1 - p) ** (4 - k) for k in range(5)])

@@ -35,6 +35,7 @@ import pytest
 from channelsim.kernels.agent_events import agent_step_events, group_by_state
 from channelsim.kernels.markov import agent_step_parallel, agent_step_serial, cumulative_rows
 from channelsim.kernels.rng import stream_key
+from tests.helpers import gate_chain
 
 SEED = 12345
 SIZES = (10_000, 100_000, 1_000_000)
@@ -49,20 +50,8 @@ def flicker(a=0.005, b=0.005):
 
 
 def potassium(a=0.01, b=0.02):
-    """HH-like K chain n0..n4 (n4 conducts): forward (4 - i) a, backward i b per step.
-
-    It is four independent gates, each open with probability a / (a + b) at stationarity,
-    so the number of open gates is Binomial(4, a / (a + b)).
-    """
-    matrix = np.zeros((5, 5))
-    for i in range(5):
-        if i < 4:
-            matrix[i, i + 1] = (4 - i) * a
-        if i > 0:
-            matrix[i, i - 1] = i * b
-        matrix[i, i] = 1.0 - matrix[i].sum()
-    p = a / (a + b)
-    stationary = np.array([math.comb(4, k) * p**k * (1 - p) ** (4 - k) for k in range(5)])
+    """HH-like K chain n0..n4 (n4 conducts): four independent gates (tests.helpers.gate_chain)."""
+    matrix, stationary = gate_chain(a, b)
     return matrix, np.array([0, 0, 0, 0, 1]), stationary
 
 

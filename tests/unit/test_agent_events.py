@@ -6,19 +6,10 @@ import numpy as np
 
 from channelsim.kernels.agent_events import agent_step_events, group_by_state
 from channelsim.kernels.rng import stream_key
+from tests.helpers import gate_chain
 
-# a 5-state chain of 4 independent gates, forward (4 - i) a and backward i b per step:
-# stationary occupancy Binomial(4, a / (a + b)) over the number of active gates
-A, B = 0.01, 0.02
-MATRIX = np.zeros((5, 5))
-for i in range(5):
-    if i < 4:
-        MATRIX[i, i + 1] = (4 - i) * A
-    if i > 0:
-        MATRIX[i, i - 1] = i * B
-    MATRIX[i, i] = 1.0 - MATRIX[i].sum()
-P = A / (A + B)
-STATIONARY = np.array([math.comb(4, k) * P**k * (1 - P) ** (4 - k) for k in range(5)])
+# 4 independent gates: stationary occupancy Binomial(4, a / (a + b)) over the active gates
+MATRIX, STATIONARY = gate_chain(0.01, 0.02)
 CONDUCTING = np.array([0, 0, 0, 0, 1], dtype=np.int64)
 
 
