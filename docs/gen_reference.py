@@ -34,6 +34,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 ROOT = Path(__file__).resolve().parent.parent
+NBSP = "\u00a0"  # keeps a number and its unit on one line
 log = logging.getLogger("mkdocs.hooks.gen_reference")
 MARKER = re.compile(r"^<!-- generate: ([a-z-]+) -->$", re.MULTILINE)
 #: Nothing in the docs may point outside the repository.
@@ -212,9 +213,9 @@ def pretty(value: float, dimension: str) -> str:
     """A value in the accepted unit of its dimension that reads best (1 to 1000 if possible)."""
     si, table = _unit_table()[dimension]
     if dimension == "temperature":
-        return f"{value:.6g} K" + (f" ({value - 273.15:.6g} degC)" if value > 0 else "")
+        return f"{value:.6g}{NBSP}K" + (f" ({value - 273.15:.6g}{NBSP}degC)" if value > 0 else "")
     if value == 0:
-        return f"0 {si}"
+        return f"0{NBSP}{si}"
     best, best_score = si, math.inf
     for unit, factor in table.items():
         if not unit.isascii():
@@ -223,7 +224,7 @@ def pretty(value: float, dimension: str) -> str:
         score = 0.0 if 1 <= x <= 1000 else min(abs(math.log10(x)), abs(math.log10(x / 1000)))
         if score < best_score - 1e-12:
             best, best_score = unit, score
-    return f"{_number(value / table[best])} {best}"
+    return f"{_number(value / table[best])}{NBSP}{best}"
 
 
 def units_markdown() -> str:
@@ -295,10 +296,10 @@ def describe_bounds(metadata: list, dimensions: list[str]) -> str:
 
     parts = []
     for m in metadata:
-        for cls, symbol in ((annotated_types.Gt, ">"), (annotated_types.Ge, ">="),
-                            (annotated_types.Lt, "<"), (annotated_types.Le, "<=")):
+        for cls, symbol in ((annotated_types.Gt, ">"), (annotated_types.Ge, "≥"),
+                            (annotated_types.Lt, "<"), (annotated_types.Le, "≤")):
             if isinstance(m, cls):
-                parts.append(f"{symbol} {show(getattr(m, cls.__name__.lower()))}")
+                parts.append(f"{symbol}{NBSP}{show(getattr(m, cls.__name__.lower()))}")
     return ", ".join(parts)
 
 
@@ -687,7 +688,7 @@ def catalogue_markdown() -> str:
                 rows.append(("default mean open time", pretty(d.mean_open_time_s, "time")))
             rows.append(("per-entry parameters", ", ".join(f"`{p}`" for p in d.parameters())))
             rows.append(("sources", d.source))
-            out += [f"#### `{kind}`", "", "| | |", "|---|---|"]
+            out += [f"### `{kind}`", "", "| property | value |", "|---|---|"]
             out += [f"| {a} | {b} |" for a, b in rows]
             out += ["", "**Markov scheme** (with the kind's defaults):", "",
                     scheme_markdown(d.scheme(entry), module)]
@@ -715,7 +716,7 @@ def catalogue_markdown() -> str:
                 ("ouabain IC50", pretty(p.ouabain_ic50_mM, "concentration")),
                 ("ouabain Hill coefficient", _number(p.ouabain_hill)),
                 ("sources", p.source)]
-        out += [f"#### `{kind}`", "", "| | |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows] + [""]
+        out += [f"### `{kind}`", "", "| property | value |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows] + [""]
     return "\n".join(out)
 
 
