@@ -28,10 +28,11 @@ _ION_LABEL = {"K": "K$^+$", "Na": "Na$^+$", "Cl": "Cl$^-$", "Ca": "Ca$^{2+}$"}
 _LONG_RUN_s = 60.0
 #: Runs shorter than this (s) are shown in ms, longer ones in s.
 _MS_AXIS_BELOW_s = 2.0
-#: When V spans less than this (mV) and never spikes, the voltage axis zooms on V and its
-#: predictions; Nernst potentials further away are listed instead of drawn off scale.
+#: When V spans less than this (mV) and never spikes, the voltage axis zooms on V, its
+#: predictions and the references near it; those further away are listed, not drawn off scale.
 _ZOOM_BELOW_mV = 20.0
-#: Smallest voltage span (mV) of a zoomed axis, so that noise is not blown up.
+#: Smallest voltage span (mV) of a zoomed axis, so that noise is not blown up; references
+#: within this distance of V stay on a zoomed axis.
 _MIN_ZOOM_SPAN_mV = 10.0
 #: Descriptions longer than this many characters stay out of the title.
 _MAX_TITLE_DESCRIPTION = 90
@@ -114,6 +115,7 @@ def run_figure(ds: xr.Dataset):
     if long_run:
         for ax in time_axes:
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter("{x:g}")
         time_axes[0].set_xlim(t[1], t[-1])
     else:
         time_axes[0].set_xlim(t[0], t[-1])
@@ -154,14 +156,17 @@ def _active_ions(ds: xr.Dataset) -> list[str]:
     return [ion for ion in ds.ion.values if int(last.efflux.sel(ion=ion) + last.influx.sel(ion=ion)) > 0]
 
 
-def _values_label(name: str, series_mV: np.ndarray) -> str:
-    """"name = x mV" for a constant series, "name: first -> last mV" for a changing one."""
-    finite = series_mV[np.isfinite(series_mV)]
+def _values_label(name: str, series: np.ndarray, unit: str = "mV") -> str:
+    """"name = x unit" for a series constant to the one decimal shown, "name: first -> last unit"
+    for a changing one; potentials with their sign."""
+    finite = series[np.isfinite(series)]
     if finite.size == 0:
         return f"{name}: undefined"
+    number = "{:+.1f}" if unit == "mV" else "{:.1f}"
+    first, last = number.format(finite[0]), number.format(finite[-1])
     if np.ptp(finite) < 0.05:
-        return f"{name} = {finite[-1]:+.1f} mV"
-    return f"{name}: {finite[0]:+.1f} $\\to$ {finite[-1]:+.1f} mV"
+        return f"{name} = {last} {unit}"
+    return f"{name}: {first} $\\to$ {last} {unit}"
 
 
 def _plot_voltage(ax, ds: xr.Dataset, t: np.ndarray, clamped: bool, pulses: list, long_run: bool) -> None:
@@ -200,8 +205,10 @@ def _plot_voltage(ax, ds: xr.Dataset, t: np.ndarray, clamped: bool, pulses: list
 
     spikes = ds.sizes["spike"] > 0
     zoom = not clamped and not spikes and np.ptp(v_mV) < _ZOOM_BELOW_mV
-    if zoom:
-        near = [v_mV] + [series for gid, series, _ in references if gid in ("channels", "pump_leak")]
+    if zoom:  # V, its predictions and the references within _MIN_ZOOM_SPAN_mV of V
+        window = (v_mV.min() - _MIN_ZOOM_SPAN_mV, v_mV.max() + _MIN_ZOOM_SPAN_mV)
+        near = [v_mV] + [series for gid, series, _ in references if gid in ("channels", "pump_leak")
+                         or (np.nanmin(series) >= window[0] and np.nanmax(series) <= window[1])]
         low = min(np.nanmin(series) for series in near)
         high = max(np.nanmax(series) for series in near)
         half = 0.65 * max(high - low, _MIN_ZOOM_SPAN_mV)
@@ -230,8 +237,14 @@ def _plot_voltage(ax, ds: xr.Dataset, t: np.ndarray, clamped: bool, pulses: list
                 fontsize=10, va="top", bbox={"facecolor": "white", "edgecolor": "none"})
     if clamped:
         _label_clamp_steps(ax, ds, config)
-    if block is not None and not long_run and 0 < block < float(ds.time[-1]):
-        _mark_electrogenic_step(ax, ds, block)
+    if block is not None and 0 < block < float(ds.time[-1]):
+        scale, _ = time_unit(ds)
+        ax.axvline(block * scale, color="black", lw=0.6, ls=":")
+        if long_run:  # the step is a few mV on a run-down of tens: name the moment only
+            ax.annotate(" pumps blocked", (block * scale, 1.0), xycoords=("data", "axes fraction"), va="top",
+                        fontsize=8)
+        else:
+            _mark_electrogenic_step(ax, ds, block)
     ax.set_ylabel("membrane potential (mV)")
 
 
@@ -261,7 +274,6 @@ def _mark_electrogenic_step(ax, ds: xr.Dataset, block: float) -> None:
                 f"closed form (pump current): {predicted:+.2f} mV",
                 (block * scale, (before + after) / 2), xytext=(-8, 0), textcoords="offset points", ha="right",
                 va="center", fontsize=9)
-    ax.axvline(block * scale, color="black", lw=0.6, ls=":")
 
 
 def _plot_stimulus(ax, ds: xr.Dataset, t: np.ndarray, pulses: list, scale: float) -> None:
@@ -314,17 +326,24 @@ def _plot_clamp_currents(ax, ds: xr.Dataset, t: np.ndarray) -> None:
     largest = float(max(np.abs(currents.sel(ion=active)).max(), np.abs(ds.electrode_current).max()))
     factor, unit = (1e9, "nA") if largest >= 1e-9 else (1e12, "pA")
     for ion in active:
-        ax.plot(t, currents.sel(ion=ion) * factor, lw=0.9, color=_ion_color(ds, ion),
+        ax.plot(t, currents.sel(ion=ion) * factor, lw=0.9, color=_ion_color(ds, ion), drawstyle="steps-pre",
                 label=f"I$_{{{ion}}}$ (outward +)")
-    ax.plot(t, -ds.electrode_current * factor, color="black", lw=0.6, ls=":", label="clamp current, sign flipped")
+    ax.plot(t, -ds.electrode_current * factor, color="black", lw=0.6, ls=":", drawstyle="steps-pre",
+            label="clamp current, sign flipped")
     ax.axhline(0, color="black", lw=0.5)
     ax.set_ylabel(f"membrane current ({unit})")
 
 
 def _plot_open_channels(ax, ds: xr.Dataset, t: np.ndarray, kinds: list[str]) -> None:
+    """Open channels of each kind, in the colour of the ion it passes (dashed for a second kind
+    of the same ion)."""
+    drawn: list[str] = []
     for kind in kinds:
+        ion = KINDS[kind].ion
         count = int(ds.agent_count.sel(kind=kind))
-        ax.plot(t, ds.open_channels.sel(kind=kind), lw=0.9, label=f"{kind} (of {count:,d})")
+        ax.plot(t, ds.open_channels.sel(kind=kind), lw=0.9, color=_ion_color(ds, ion),
+                ls="--" if ion in drawn else "-", label=f"{kind} (of {count:,d})")
+        drawn.append(ion)
     ax.set_ylabel("open channels (count)")
 
 
@@ -333,8 +352,9 @@ def _plot_pump_rate(ax, ds: xr.Dataset, t: np.ndarray) -> None:
     rate = analysis.pump_rate(ds)
     for kind in ds.kind.values[ds.pump_cycles.values[-1] > 0]:
         count = int(ds.agent_count.sel(kind=kind))
-        ax.plot(t[1:], rate.sel(kind=kind)[1:] / 1e6, lw=0.9, color="black", label=f"{kind} ({count:,d} pumps)")
-    ax.set_ylim(bottom=0)
+        ax.plot(t[1:], rate.sel(kind=kind)[1:] / 1e6, lw=0.9, color="black", drawstyle="steps-pre",
+                label=f"{kind} ({count:,d} pumps)")
+    ax.set_ylim(0, 1.15 * max(float(rate.max()) / 1e6, 1e-6))  # keep a steady rate off the frame
     ax.set_ylabel("pump cycles (10$^6$/s)")
 
 
@@ -343,7 +363,8 @@ def _plot_concentrations(ax, ds: xr.Dataset, t: np.ndarray) -> None:
     block = analysis.pump_block_time(ds)
     prediction = analysis.donnan_prediction(ds)[1] if block is not None else None
     for ion in _active_ions(ds):
-        ax.plot(t, ds.concentration_inside.sel(ion=ion), color=_ion_color(ds, ion), label=f"[{_ION_LABEL[ion]}]$_i$")
+        c = ds.concentration_inside.sel(ion=ion).values
+        ax.plot(t, c, color=_ion_color(ds, ion), label=_values_label(f"[{_ION_LABEL[ion]}]$_i$", c, "mM"))
         if prediction is not None and ion in prediction.ion.values:
             target = prediction.sel(ion=ion).values
             ax.plot(t, target, color=_ion_color(ds, ion), ls=(0, (5, 2, 1, 2)), lw=1.0, drawstyle="steps-pre",
