@@ -1,4 +1,10 @@
-"""Quantities derived from a run (an `xarray.Dataset` from `open_run`), for notebooks and plots."""
+"""Quantities derived from a run (an `xarray.Dataset` from `open_run`), for notebooks and plots.
+
+Every closed-form reference (Nernst, GHK, chord conductance, the pump-leak balance, Donnan) is
+evaluated from the concentrations recorded at each time, so it follows `set_outside` steps and
+the run-down of a cell whose pumps are blocked: a reference line is right at every time, not
+only at the end of the run.
+"""
 
 from __future__ import annotations
 
@@ -7,34 +13,42 @@ from pathlib import Path
 
 import numpy as np
 import xarray as xr
+from scipy.optimize import brentq
 
 from channelsim.channels import KINDS
 from channelsim.config import parse_config
-from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT
-from channelsim.physics import chord_conductance_potential, ghk_potential
+from channelsim.config.schema import Block, Config, CurrentClamp, Ouabain
+from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, VALENCE
+from channelsim.physics import (
+    chord_conductance_potential,
+    donnan_equilibrium,
+    ghk_current,
+    ghk_potential,
+    pump_cycle_rate,
+    thermal_voltage,
+)
+
+#: Bracket (V) searched for the potential where channel and pump currents cancel; every
+#: current is monotonic in V, so the root is unique.
+_ZERO_CURRENT_BRACKET_V = (-0.5, 0.5)
 
 
-def concentrations_inside(ds: xr.Dataset) -> xr.DataArray:
-    """Inside concentrations (mol/m^3 = mM) over time."""
-    c = ds.ions_inside / (AVOGADRO * ds.volume_inside)
-    return c.assign_attrs(units="mol/m^3")
-
-
-def concentrations_outside(ds: xr.Dataset) -> xr.DataArray:
-    """Outside concentrations (mol/m^3): the clamped bath, or counts / volume."""
-    if float(ds.volume_outside) == 0.0:
-        c = ds.bath_concentration.broadcast_like(ds.ions_outside).astype(float)
-    else:
-        c = ds.ions_outside / (AVOGADRO * ds.volume_outside)
-    return c.assign_attrs(units="mol/m^3")
+def run_config(ds: xr.Dataset) -> Config:
+    """The resolved config stored in the run file."""
+    return parse_config(tomllib.loads(ds.attrs["config"]))
 
 
 def reversal_potentials(ds: xr.Dataset) -> xr.DataArray:
-    """Nernst potential of each ion (V) over time, from the current concentrations."""
-    thermal_v = GAS_CONSTANT * float(ds.temperature) / FARADAY
+    """Nernst potential of each ion (V) at every recorded time, from the recorded inside and
+    outside concentrations (which follow `set_outside` steps and the cell's own run-down).
+
+    E = (RT / zF) ln(c_out / c_in); an ion absent on one side has an infinite E (or NaN when
+    absent on both).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
-        e = thermal_v / ds.valence * np.log(concentrations_outside(ds) / concentrations_inside(ds))
-    return e.assign_attrs(units="V")
+        ratio = np.log(ds.concentration_outside / ds.concentration_inside)
+    e = (thermal_voltage(float(ds.temperature)) / ds.valence * ratio).transpose(*ratio.dims)
+    return e.assign_attrs(units="V", long_name="Nernst potential")
 
 
 def charge_moved(ds: xr.Dataset) -> xr.DataArray:
@@ -62,30 +76,114 @@ def summary(path: str | Path) -> str:
     return "\n".join(lines)
 
 
-def predicted_potential(ds: xr.Dataset, index: int = -1) -> tuple[float, str]:
-    """Closed-form steady potential at recording `index` from the open channels then.
+def _uses_ghk(config: Config) -> bool:
+    """Whether the closed form for the channels alone is the GHK voltage equation (every channel
+    GHK-permeant, to monovalent ions) rather than the chord-conductance formula."""
+    return all(entry.permeation == "ghk" and abs(VALENCE[KINDS[entry.kind].ion]) == 1 for entry in config.channels)
 
-    GHK voltage equation when every channel is GHK-permeant and ions are monovalent;
-    otherwise the chord-conductance formula with Nernst potentials (ohmic channels).
-    """
-    config = parse_config(tomllib.loads(ds.attrs["config"]))
-    row = ds.isel(time=index)
-    inside = dict(zip(ds.ion.values, concentrations_inside(row).values))
-    outside = dict(zip(ds.ion.values, concentrations_outside(row).values))
-    reversal = dict(zip(ds.ion.values, reversal_potentials(row).values))
-    open_count = dict(zip(ds.kind.values, row.open_channels.values))
-    weights: dict[str, float] = {}
-    ghk = all(entry.permeation == "ghk" for entry in config.channels)
+
+def voltage_gated(config: Config, temperature_K: float) -> bool:
+    """Whether any channel kind's gating rates depend on the membrane potential (its rate matrix
+    differs between -100 and 0 mV). The channels' steady potential then moves with V itself
+    (during a spike it is the potential V is chasing), so it predicts no resting level."""
     for entry in config.channels:
-        ion = KINDS[entry.kind].ion
-        unitary = entry.permeability if ghk else entry.conductance
-        weights[ion] = weights.get(ion, 0.0) + open_count[entry.kind] * unitary
-    weights = {ion: w for ion, w in weights.items() if w > 0}
-    if not weights:
-        return float("nan"), "no open channels"
-    if ghk and all(ion in ("K", "Na", "Cl") for ion in weights):
-        return ghk_potential(weights, inside, outside, float(ds.temperature)), "GHK"
-    return chord_conductance_potential(weights, reversal), "chord conductance"
+        q = KINDS[entry.kind].scheme(entry).rate_matrix(np.array([-0.1, 0.0]), temperature_K)
+        if not np.allclose(q[0], q[1]):
+            return True
+    return False
+
+
+def _row_dicts(ds: xr.Dataset, name: str) -> list[dict[str, float]]:
+    """One {ion or kind: value} dict per recorded time of a (time, ion) or (time, kind) variable."""
+    labels = ds[name].dims[1]
+    keys = list(ds[labels].values)
+    return [dict(zip(keys, row)) for row in ds[name].values.tolist()]
+
+
+def predicted_potential(ds: xr.Dataset) -> tuple[xr.DataArray, str]:
+    """Steady potential of the open channels alone (V) at every recorded time, and its law.
+
+    The GHK voltage equation when every channel is GHK-permeant to monovalent ions (weights:
+    open channels x single-channel permeability), otherwise the chord-conductance formula
+    (open channels x unitary conductance, with the Nernst potentials of that time). Pump
+    currents are left out: `pump_leak_potential` includes them. NaN where no channel is open.
+    """
+    config = run_config(ds)
+    ghk = _uses_ghk(config)
+    temperature = float(ds.temperature)
+    ion_of = {entry.kind: KINDS[entry.kind].ion for entry in config.channels}
+    unitary = {entry.kind: entry.permeability if ghk else entry.conductance for entry in config.channels}
+    inside, outside = _row_dicts(ds, "concentration_inside"), _row_dicts(ds, "concentration_outside")
+    reversal = _row_dicts(ds.assign(reversal=reversal_potentials(ds)), "reversal")
+    v = np.full(ds.sizes["time"], np.nan)
+    for i, open_count in enumerate(_row_dicts(ds, "open_channels")):
+        weights: dict[str, float] = {}
+        for kind, ion in ion_of.items():
+            weights[ion] = weights.get(ion, 0.0) + open_count[kind] * unitary[kind]
+        weights = {ion: w for ion, w in weights.items() if w > 0}
+        if weights:
+            v[i] = (ghk_potential(weights, inside[i], outside[i], temperature) if ghk
+                    else chord_conductance_potential(weights, reversal[i]))
+    law = "GHK" if ghk else "chord conductance"
+    return xr.DataArray(v, coords={"time": ds.time}, dims="time", attrs={"units": "V", "long_name": law}), law
+
+
+def pump_charge_per_cycle(ds: xr.Dataset) -> float:
+    """Net charge (C) one pump cycle carries into the cell, read from the run's ion ledger:
+    `ions_moved` counts channel and pump transport, `influx - efflux` the channels alone, so
+    their difference over all completed cycles is the pumps' stoichiometry (-e for the
+    Na+/K+-ATPase: 3 Na+ out, 2 K+ in). 0 when no pump has completed a cycle.
+    """
+    last = ds.isel(time=-1)
+    cycles = int(last.pump_cycles.sum())
+    if cycles == 0:
+        return 0.0
+    pumped = last.ions_moved - (last.influx - last.efflux)
+    return ELEMENTARY_CHARGE * float((pumped * ds.valence).sum()) / cycles
+
+
+def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
+    """Potential (V) at which the open channels' currents and the unblocked pumps' current
+    cancel, at every recorded time: the steady state of a pump-leak cell.
+
+    Channel currents are GHK (or ohmic, g (V - E)) single-channel currents times the open
+    count; the pump current is the Luo-Rudy cycle rate (`physics.pump_cycle_rate`) times the
+    unblocked pumps times `pump_charge_per_cycle`. With every pump blocked this is the
+    channels' own steady potential (`predicted_potential`). NaN where no channel is open.
+    """
+    config = run_config(ds)
+    temperature = float(ds.temperature)
+    charge_in = pump_charge_per_cycle(ds)
+    channels = [(entry.kind, KINDS[entry.kind].ion, entry) for entry in config.channels]
+    pumps = [(entry.kind, entry) for entry in config.pumps]
+    count = dict(zip(ds.kind.values, ds.agent_count.values.tolist()))
+    inside, outside = _row_dicts(ds, "concentration_inside"), _row_dicts(ds, "concentration_outside")
+    reversal = _row_dicts(ds.assign(reversal=reversal_potentials(ds)), "reversal")
+    blocked = _row_dicts(ds, "blocked_fraction")
+    v = np.full(ds.sizes["time"], np.nan)
+    for i, open_count in enumerate(_row_dicts(ds, "open_channels")):
+        ci, co = inside[i], outside[i]
+        active = {kind: count[kind] * (1.0 - blocked[i][kind]) for kind, _ in pumps}
+
+        def outward_current(v_try: float) -> float:
+            total = 0.0
+            for kind, ion, entry in channels:
+                if entry.permeation == "ghk":
+                    single = ghk_current(entry.permeability, VALENCE[ion], ci[ion], co[ion], v_try, temperature)
+                else:
+                    single = entry.conductance * (v_try - reversal[i][ion])
+                total += open_count[kind] * single
+            for kind, entry in pumps:
+                rate = pump_cycle_rate(entry.max_turnover, entry.half_saturation_na, entry.half_saturation_k,
+                                       ci["Na"], co["Na"], co["K"], v_try, temperature)
+                total -= charge_in * active[kind] * rate
+            return total
+
+        low, high = _ZERO_CURRENT_BRACKET_V
+        if outward_current(low) < 0.0 < outward_current(high):
+            v[i] = brentq(outward_current, low, high, xtol=1e-12)
+    return xr.DataArray(v, coords={"time": ds.time}, dims="time",
+                        attrs={"units": "V", "long_name": "zero net current, channels and pumps"})
 
 
 def ionic_currents(ds: xr.Dataset) -> xr.DataArray:
@@ -98,17 +196,97 @@ def ionic_currents(ds: xr.Dataset) -> xr.DataArray:
     return current.assign_attrs(units="A")
 
 
-def donnan_prediction(ds: xr.Dataset) -> tuple[float, dict[str, float]]:
-    """The Gibbs-Donnan equilibrium this cell tends to once its pumps are stopped: the ions with
-    channels equilibrate with the bath, the others and the impermeant anions stay (V, mM)."""
-    from channelsim.physics import donnan_equilibrium
+def pump_rate(ds: xr.Dataset) -> xr.DataArray:
+    """Completed pump cycles per second of each pump kind, mean over each recording interval
+    (the first row is 0)."""
+    rate = ds.pump_cycles.astype(float).diff("time", label="upper") / ds.time.diff("time", label="upper")
+    return rate.reindex(time=ds.time, fill_value=0.0).assign_attrs(units="1/s")
 
-    config = parse_config(tomllib.loads(ds.attrs["config"]))
-    permeant = {KINDS[entry.kind].ion for entry in config.channels if entry.count > 0}
-    last = ds.isel(time=-1)
-    outside = dict(zip(ds.ion.values, last.concentration_outside.values))
-    inside = dict(zip(ds.ion.values, last.concentration_inside.values))
-    impermeant = float(ds.impermeant_valence * ds.impermeant_anions) / (AVOGADRO * float(ds.volume_inside))
-    return donnan_equilibrium({ion: outside[ion] for ion in permeant},
-                              {ion: c for ion, c in inside.items() if ion not in permeant},
-                              impermeant, float(ds.temperature))
+
+def donnan_prediction(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
+    """The Gibbs-Donnan equilibrium the cell tends to once its pumps are stopped, at every
+    recorded time: the ions with channels equilibrate with the outside concentrations of that
+    time, the other ions and the impermeant anions keep their inside amounts.
+
+    Returns V (V, over time) and the inside concentrations of the permeant ions (mM, over time
+    and those ions).
+    """
+    config = run_config(ds)
+    permeant = [ion for ion in ds.ion.values if any(KINDS[e.kind].ion == ion and e.count > 0 for e in config.channels)]
+    impermeant_mM = float(ds.impermeant_valence * ds.impermeant_anions) / (AVOGADRO * float(ds.volume_inside))
+    outside = ds.concentration_outside.sel(ion=permeant).values
+    fixed = ds.concentration_inside.drop_sel(ion=permeant)
+    inputs = np.hstack([outside, fixed.values])
+    unique, which = np.unique(inputs, axis=0, return_inverse=True)  # the bath is mostly constant
+    solutions = [donnan_equilibrium(dict(zip(permeant, row[: len(permeant)])),
+                                    dict(zip(fixed.ion.values, row[len(permeant):])),
+                                    impermeant_mM, float(ds.temperature)) for row in unique]
+    which = np.ravel(which)
+    v = xr.DataArray(np.array([s[0] for s in solutions])[which], coords={"time": ds.time}, dims="time",
+                     attrs={"units": "V", "long_name": "Donnan equilibrium potential"})
+    inside = xr.DataArray(np.array([[s[1][ion] for ion in permeant] for s in solutions])[which],
+                          coords={"time": ds.time, "ion": permeant}, dims=("time", "ion"),
+                          attrs={"units": "mol/m^3", "long_name": "Donnan inside concentration"})
+    return v, inside
+
+
+def spike_rate(ds: xr.Dataset) -> tuple[int, float]:
+    """Number of recorded spikes and their mean rate over the run (1/s)."""
+    count = ds.sizes["spike"]
+    return count, count / float(ds.time[-1] - ds.time[0])
+
+
+def current_pulses(ds: xr.Dataset) -> list[tuple[float, float, float, str]]:
+    """Every current-clamp pulse of the protocol: (start s, end s, amplitude in SI, dimension),
+    the dimension being "current" (A) or "current_density" (A/m^2) as the config gave it."""
+    pulses = []
+    for step in run_config(ds).protocol:
+        if isinstance(step, CurrentClamp):
+            dimension, amplitude = step.amplitude
+            for n in range(step.count):
+                start = step.at + n * (step.period or 0.0)
+                pulses.append((start, start + step.duration, amplitude, dimension))
+    return sorted(pulses)
+
+
+def threshold_bracket(ds: xr.Dataset) -> tuple[float, float] | None:
+    """Where the firing threshold lies (V), from brief current pulses: V at the end of each
+    pulse, for the pulses followed by a spike before the next pulse and for those that were
+    not. The threshold lies between the highest V a failed pulse reached and the lowest V a
+    successful one reached (the bounds may cross when channel noise decides). None unless
+    some pulses fired and some did not.
+    """
+    pulses = current_pulses(ds)
+    if not pulses:
+        return None
+    spikes = ds.spike_time.values
+    starts = [start for start, *_ in pulses[1:]] + [np.inf]
+    reached = {True: [], False: []}
+    for (start, end, *_), next_start in zip(pulses, starts):
+        fired = bool(np.any((spikes >= start) & (spikes < next_start)))
+        reached[fired].append(float(ds.membrane_potential.sel(time=end, method="nearest")))
+    if not reached[True] or not reached[False]:
+        return None
+    return max(reached[False]), min(reached[True])
+
+
+def pump_block_time(ds: xr.Dataset) -> float | None:
+    """Time (s) of the first protocol step that blocks pumps (`block` of a pump kind, or
+    `ouabain`), or None."""
+    config = run_config(ds)
+    pump_kinds = {entry.kind for entry in config.pumps}
+    times = [step.at for step in config.protocol
+             if isinstance(step, Ouabain) or (isinstance(step, Block) and step.action == "block"
+                                              and step.target in pump_kinds)]
+    return min(times) if times else None
+
+
+def electrogenic_shift(ds: xr.Dataset, at: float) -> float:
+    """The pump's own share of the resting potential just before time `at` (V), in closed form:
+    the channels' steady potential without the pump current minus the pump-leak steady
+    potential, both at the concentrations and open channels of the last row before `at`.
+    Blocking every pump then depolarises by this much, long before any concentration moves.
+    """
+    before = ds.sel(time=slice(None, at)).isel(time=[-1])
+    channels_alone, _ = predicted_potential(before)
+    return float(channels_alone[0] - pump_leak_potential(before)[0])

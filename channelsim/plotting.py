@@ -1,24 +1,45 @@
-"""Figures of a run file (matplotlib, Agg backend: works without a screen)."""
+"""Figures of a run file (matplotlib, Agg backend: works without a screen).
+
+One figure per run, panels chosen from what the run contains: the membrane potential with its
+closed-form references (Nernst potentials, the channels' GHK or chord-conductance potential,
+the pump-leak balance, the Donnan end state), all drawn as time series from the concentrations
+and open channels recorded at each time; the stimulus; the ions moved (or, under voltage clamp,
+the currents; over hours, the concentrations); the open channels unless every count is
+constant; the pump turnover; and for [K]o steps the resting potential against [K]o.
+"""
 
 from __future__ import annotations
 
-import tomllib
+import shlex
 from pathlib import Path
 
 import numpy as np
+import xarray as xr
 
-from channelsim.analysis import donnan_prediction, ionic_currents, predicted_potential, reversal_potentials
+from channelsim import analysis
 from channelsim.channels import KINDS
-from channelsim.config import parse_config
+from channelsim.config.schema import SetOutside, VoltageClamp
 from channelsim.errors import ConfigError
 from channelsim.physics import ghk_potential, ions_for_voltage_change, nernst_potential
 from channelsim.recording.reader import open_run
 
 _ION_LABEL = {"K": "K$^+$", "Na": "Na$^+$", "Cl": "Cl$^-$", "Ca": "Ca$^{2+}$"}
+#: A run longer than this (s) is shown on a log time axis with concentrations.
+_LONG_RUN_s = 60.0
+#: Runs shorter than this (s) are shown in ms, longer ones in s.
+_MS_AXIS_BELOW_s = 2.0
+#: When V spans less than this (mV) and never spikes, the voltage axis zooms on V and its
+#: predictions; Nernst potentials further away are listed instead of drawn off scale.
+_ZOOM_BELOW_mV = 20.0
+#: Smallest voltage span (mV) of a zoomed axis, so that noise is not blown up.
+_MIN_ZOOM_SPAN_mV = 10.0
+#: Descriptions longer than this many characters stay out of the title.
+_MAX_TITLE_DESCRIPTION = 90
+_LEGEND = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "fontsize": 8, "frameon": False}
 
 
 def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
-    """Voltage with the Nernst and predicted potentials, ions moved, open channels; -> PNG."""
+    """Write the figure of run file `path` as a PNG (default: beside it) and return its path."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -28,137 +49,340 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
     output = Path(output) if output else path.with_suffix(".png")
     if not output.parent.is_dir():
         raise ConfigError("-o", f"the folder of {output} does not exist", "create it or choose another path")
-    ds = open_run(path)
-    duration = float(ds.time[-1])
-    scale, unit = (1e3, "ms") if duration < 10 else (1.0, "s")
-    t = ds.time.values * scale
-    long_run = duration > 60  # minutes to hours: log time axis, concentrations
-    pumps_stopped = bool(np.any(ds.pump_cycles.values[-1] > 0)) and bool(
-        np.all(ds.blocked_fraction.values[-1][ds.pump_cycles.values[-1] > 0] > 0.99))
-    active = [ion for ion in ds.ion.values if (ds.efflux.sel(ion=ion)[-1] + ds.influx.sel(ion=ion)[-1]) > 0]
-
-    config = parse_config(tomllib.loads(ds.attrs["config"]))
-    k_steps = [step for step in config.protocol if step.action == "set_outside" and step.ion == "K"]
-    fig, axes = plt.subplots(3 + bool(k_steps), 1, figsize=(8, 9 + 3 * bool(k_steps)), constrained_layout=True)
-    for a in axes[1:3]:
-        a.sharex(axes[0])
-    ax = axes[0]
-    ax.plot(t, ds.membrane_potential * 1e3, color="black", lw=1, label="V (simulated)")
-    reversal = reversal_potentials(ds.isel(time=-1))
-    for ion in active:
-        ax.axhline(float(reversal.sel(ion=ion)) * 1e3, ls="--", lw=0.8, color=f"C{list(ds.ion.values).index(ion)}",
-                   label=f"E$_{{{ion}}}$ = {float(reversal.sel(ion=ion)) * 1e3:.2f} mV")
-    v_pred, law = predicted_potential(ds)
-    if v_pred == v_pred:
-        ax.axhline(v_pred * 1e3, ls=":", lw=1.2, color="grey", label=f"{law}: {v_pred * 1e3:.2f} mV")
-    ax.set_ylabel("membrane potential (mV)")
-    injected = ds.electrode_current.where(np.isnan(ds.command_potential), 0.0)
-    if np.any(injected.values != 0):  # current clamp: show the stimulus under the voltage
-        stimulus = ax.twinx()
-        stimulus.fill_between(t, injected.values * 1e12, step="pre", color="grey", alpha=0.3, lw=0)
-        stimulus.set_ylabel("injected current (pA)", color="grey")
-        stimulus.set_ylim(0, 4 * max(1e-3, float(injected.max()) * 1e12))
-    ax.set_title(f"{ds.attrs['experiment']}  (seed {ds.attrs['seed']}, {ds.attrs['status']})")
-    ax.legend(fontsize=8, loc="best")
-
-    if pumps_stopped:
-        v_final, _ = donnan_prediction(ds)
-        ax.axhline(v_final * 1e3, color="red", ls="-.", lw=1,
-                   label=f"Donnan equilibrium (pumps stopped): {v_final * 1e3:.2f} mV")
-        ax.legend(fontsize=8, loc="best")
-
-    ax = axes[1]
-    if long_run:
-        _plot_concentrations(ax, ds, t, active, pumps_stopped)
-    elif np.isfinite(ds.command_potential.values).any():
-        _plot_clamp_currents(ax, ds, t, active)
-    else:
-        _plot_ions_moved(ax, ds, t, active)
-
-    ax = axes[2]
-    for kind, count, cycles in zip(ds.kind.values, ds.agent_count.values, ds.pump_cycles.values[-1]):
-        if cycles == 0:  # channels (pumps are drawn below)
-            ax.plot(t, ds.open_channels.sel(kind=kind), lw=0.8, label=f"{kind} (of {int(count):,d})")
-    if np.any(ds.pump_cycles.values[-1] > 0):
-        rate = ds.pump_cycles.diff("time") / ds.time.diff("time")
-        for kind in ds.kind.values[ds.pump_cycles.values[-1] > 0]:
-            ax.plot(t[1:], rate.sel(kind=kind) / 1e6, lw=0.8, color="black", ls="--",
-                    label=f"{kind} cycles (1e6/s)")
-    ax.set_ylabel("open channels")
-    ax.set_xlabel(f"time ({unit})")
-    if long_run and not k_steps:
-        for a in axes:
-            a.set_xscale("log")
-            a.set_xlim(t[1], t[-1])
-    if ds.sizes["kind"]:
-        ax.legend(fontsize=8, loc="best")
-    if k_steps:
-        _plot_potassium_dependence(axes[3], ds, config, k_steps)
+    fig = run_figure(open_run(path))
     fig.savefig(output, dpi=120)
     plt.close(fig)
     return output
 
 
-def _plot_potassium_dependence(ax, ds, config, k_steps) -> None:
-    """Resting V at the end of each [K]o step against [K]o, with the Nernst and GHK curves."""
-    ends = [step.at for step in k_steps[1:]] + [float(ds.time[-1])]
-    k_out = np.array([step.concentration for step in k_steps])
-    v_end = np.array([float(ds.membrane_potential.sel(time=t, method="nearest")) for t in ends])
-    grid = np.geomspace(k_out.min() * 0.8, k_out.max() * 1.25, 100)
+def run_figure(ds: xr.Dataset):
+    """The figure of a run (a `matplotlib.figure.Figure`; the caller closes it).
+
+    Reference lines carry a gid ("E_K", "E_Na", ..., "channels", "pump_leak", "donnan",
+    "threshold"; the voltage trace "V") so that tests and notebooks can find them; their data
+    are in the figure's time unit (`time_unit(ds)`) and mV.
+    """
+    import matplotlib.pyplot as plt
+
+    config = analysis.run_config(ds)
+    scale, unit = time_unit(ds)
+    t = ds.time.values * scale
+    duration = float(ds.time[-1])
+    long_run = duration > _LONG_RUN_s
+    clamped = bool(np.isfinite(ds.command_potential.values).any())
+    pulses = analysis.current_pulses(ds)
+    k_steps = [step for step in config.protocol if isinstance(step, SetOutside) and step.ion == "K"]
+    has_pumps = bool(ds.pump_cycles.values[-1].sum() > 0)
+    channel_kinds = [kind for kind in ds.kind.values if kind in {entry.kind for entry in config.channels}]
+    varying = [kind for kind in channel_kinds if np.ptp(ds.open_channels.sel(kind=kind).values) > 0]
+
+    panels = ["voltage"] + ["stimulus"] * bool(pulses)
+    panels += ["concentrations" if long_run else "currents" if clamped else "ions"]
+    panels += ["channels"] * bool(varying) + ["pumps"] * has_pumps
+    heights = {"voltage": 3.2, "stimulus": 0.9}
+    ratios = [heights.get(panel, 2.0) for panel in panels] + [2.4] * (len(k_steps) > 1)
+    fig_height = 1.2 * sum(ratios) + 0.9
+    fig, axes = plt.subplots(len(ratios), 1, figsize=(10, fig_height),
+                             gridspec_kw={"height_ratios": ratios}, squeeze=False)
+    axes = list(axes[:, 0])
+    footer_in = 0.3
+    fig.set_layout_engine("constrained", rect=(0, footer_in / fig_height, 1, 1 - footer_in / fig_height))
+    for ax in axes[1:len(panels)]:
+        ax.sharex(axes[0])
+
+    for ax, panel in zip(axes, panels):
+        if panel == "voltage":
+            _plot_voltage(ax, ds, t, clamped, pulses, long_run)
+        elif panel == "stimulus":
+            _plot_stimulus(ax, ds, t, pulses, scale)
+        elif panel == "concentrations":
+            _plot_concentrations(ax, ds, t)
+        elif panel == "currents":
+            _plot_clamp_currents(ax, ds, t)
+        elif panel == "ions":
+            _plot_ions_moved(ax, ds, t)
+        elif panel == "channels":
+            _plot_open_channels(ax, ds, t, channel_kinds)
+        else:
+            _plot_pump_rate(ax, ds, t)
+        if ax.get_legend() is None and ax.get_legend_handles_labels()[0]:
+            ax.legend(**_LEGEND)
+    time_axes = axes[:len(panels)]
+    for ax in time_axes[:-1]:
+        ax.tick_params(labelbottom=False)
+    time_axes[-1].set_xlabel(f"time ({unit})")
+    if long_run:
+        for ax in time_axes:
+            ax.set_xscale("log")
+        time_axes[0].set_xlim(t[1], t[-1])
+    else:
+        time_axes[0].set_xlim(t[0], t[-1])
+    if len(k_steps) > 1:
+        _plot_potassium_dependence(axes[-1], ds, k_steps)
+    _title_and_footer(fig, ds, config)
+    return fig
+
+
+def time_unit(ds: xr.Dataset) -> tuple[float, str]:
+    """Factor from seconds and the name of the one time unit a run's figure uses."""
+    return (1e3, "ms") if float(ds.time[-1]) < _MS_AXIS_BELOW_s else (1.0, "s")
+
+
+def _title_and_footer(fig, ds: xr.Dataset, config) -> None:
+    """Title: experiment name and (short) description. Footer: seed, overrides, status."""
+    description = config.experiment.description
+    title = ds.attrs["experiment"]
+    if description and len(description) <= _MAX_TITLE_DESCRIPTION:
+        title += f": {description}"
+    fig.suptitle(title, fontsize=12)
+    words = shlex.split(str(ds.attrs.get("command", "")))
+    overrides = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--set"]
+    overrides += [word.removeprefix("--set=") for word in words if word.startswith("--set=")]
+    footer = [f"seed {ds.attrs['seed']}"] + [f"--set {item}" for item in overrides]
+    if ds.attrs["status"] != "complete":
+        footer.append(f"run {ds.attrs['status']} at t = {float(ds.time[-1]):g} s")
+    fig.text(0.01, 0.005, "   ".join(footer), fontsize=8, color="dimgrey", ha="left", va="bottom")
+
+
+def _ion_color(ds: xr.Dataset, ion: str) -> str:
+    return f"C{list(ds.ion.values).index(ion)}"
+
+
+def _active_ions(ds: xr.Dataset) -> list[str]:
+    """Ions that crossed the membrane through channels during the run."""
     last = ds.isel(time=-1)
-    inside = dict(zip(ds.ion.values, last.concentration_inside.values))
-    outside = dict(zip(ds.ion.values, last.concentration_outside.values))
-    temperature = float(ds.temperature)
-    permeability = {KINDS[e.kind].ion: e.count * e.permeability for e in config.channels
-                    if e.permeation == "ghk" and KINDS[e.kind].ion in ("K", "Na", "Cl")}
-    e_k = [nernst_potential(1, inside["K"], c, temperature) * 1e3 for c in grid]
-    ax.semilogx(grid, e_k, "--", label="Nernst E$_K$")
-    if permeability:
-        ax.semilogx(grid, [ghk_potential(permeability, inside, {**outside, "K": c}, temperature) * 1e3 for c in grid],
-                    ":", color="grey", label="GHK (leaks)")
-    ax.semilogx(k_out, v_end * 1e3, "o", color="black", label="simulated resting V")
-    ax.set_xlabel("[K$^+$]$_o$ (mM)")
-    ax.set_ylabel("resting potential (mV)")
-    ax.legend(fontsize=8, loc="best")
+    return [ion for ion in ds.ion.values if int(last.efflux.sel(ion=ion) + last.influx.sel(ion=ion)) > 0]
 
 
-def _plot_concentrations(ax, ds, t, active, pumps_stopped) -> None:
-    """Inside concentrations over a long run, with the final state predicted in closed form."""
-    prediction = donnan_prediction(ds)[1] if pumps_stopped else {}
-    for i, ion in enumerate(ds.ion.values):
-        if ion not in active:
-            continue
-        ax.plot(t, ds.concentration_inside.sel(ion=ion), color=f"C{i}", label=f"[{_ION_LABEL[ion]}]$_i$")
-        if ion in prediction:
-            ax.axhline(prediction[ion], color=f"C{i}", ls="-.", lw=0.8,
-                       label=f"Donnan: {prediction[ion]:.1f} mM")
-    ax.set_ylabel("inside concentration (mM)")
-    ax.legend(fontsize=8, loc="best")
+def _values_label(name: str, series_mV: np.ndarray) -> str:
+    """"name = x mV" for a constant series, "name: first -> last mV" for a changing one."""
+    finite = series_mV[np.isfinite(series_mV)]
+    if finite.size == 0:
+        return f"{name}: undefined"
+    if np.ptp(finite) < 0.05:
+        return f"{name} = {finite[-1]:+.1f} mV"
+    return f"{name}: {finite[0]:+.1f} $\\to$ {finite[-1]:+.1f} mV"
 
 
-def _plot_ions_moved(ax, ds, t, active) -> None:
+def _plot_voltage(ax, ds: xr.Dataset, t: np.ndarray, clamped: bool, pulses: list, long_run: bool) -> None:
+    """V with every closed-form reference as a stepped time series (right at every time)."""
+    v_mV = ds.membrane_potential.values * 1e3
+    ax.plot(t, v_mV, color="black", lw=1.0, label="V (clamped)" if clamped else "V (simulated)", gid="V", zorder=2)
+    references: list[tuple[str, np.ndarray, dict]] = []
+    reversal = analysis.reversal_potentials(ds)
+    active = _active_ions(ds)
+    for ion in active:
+        references.append((f"E_{ion}", reversal.sel(ion=ion).values * 1e3,
+                           {"ls": "--", "lw": 1.0, "color": _ion_color(ds, ion),
+                            "label": _values_label(f"E$_{{{ion}}}$", reversal.sel(ion=ion).values * 1e3)}))
+    config = analysis.run_config(ds)
+    pumped = bool(ds.pump_cycles.values[-1].sum() > 0)
+    # With one permeant ion the channels' potential is that ion's Nernst potential; with
+    # voltage-gated channels it only shadows V.
+    if len(active) > 1 and not analysis.voltage_gated(config, float(ds.temperature)):
+        predicted, law = analysis.predicted_potential(ds)
+        name = f"{law}, channels alone" if pumped else f"{law} (open channels)"
+        predicted_mV = predicted.values * 1e3
+        references.append(("channels", predicted_mV,
+                           {"ls": ":", "lw": 1.4, "color": "dimgrey", "label": _values_label(name, predicted_mV)}))
+    if pumped:
+        balance = analysis.pump_leak_potential(ds).values * 1e3
+        references.append(("pump_leak", balance, {"ls": "-.", "lw": 1.2, "color": "darkviolet",
+                                                  "label": _values_label("zero net current, channels + pumps",
+                                                                         balance)}))
+    block = analysis.pump_block_time(ds)
+    pumped_kinds = ds.pump_cycles.values[-1] > 0
+    pumps_stopped = long_run and block is not None and bool(np.all(ds.blocked_fraction.values[-1][pumped_kinds] > 0.99))
+    if pumps_stopped:
+        donnan = analysis.donnan_prediction(ds)[0].values * 1e3
+        references.append(("donnan", donnan, {"ls": (0, (5, 2, 1, 2)), "lw": 1.2, "color": "red",
+                                              "label": _values_label("Donnan equilibrium (pumps stopped)", donnan)}))
+
+    spikes = ds.sizes["spike"] > 0
+    zoom = not clamped and not spikes and np.ptp(v_mV) < _ZOOM_BELOW_mV
+    if zoom:
+        near = [v_mV] + [series for gid, series, _ in references if gid in ("channels", "pump_leak")]
+        low = min(np.nanmin(series) for series in near)
+        high = max(np.nanmax(series) for series in near)
+        half = 0.65 * max(high - low, _MIN_ZOOM_SPAN_mV)
+        ylim = ((low + high) / 2 - half, (low + high) / 2 + half)
+    off_scale = []
+    for gid, series, style in references:
+        if zoom and (np.nanmin(series) > ylim[1] or np.nanmax(series) < ylim[0]):
+            off_scale.append(style["label"])
+            style = {**style, "label": "_nolegend_"}
+        ax.plot(t, series, drawstyle="steps-pre", gid=gid, zorder=3, **style)
+    if zoom:
+        ax.set_ylim(*ylim)
+        if off_scale:
+            ax.text(0.01, 0.02, "off scale: " + "; ".join(off_scale), transform=ax.transAxes, fontsize=8,
+                    color="dimgrey", va="bottom")
+
+    bracket = analysis.threshold_bracket(ds)
+    if bracket is not None:
+        low_mV, high_mV = sorted(1e3 * np.array(bracket))
+        ax.axhspan(low_mV, high_mV, color="grey", alpha=0.2, lw=0)
+        ax.axhline((low_mV + high_mV) / 2, color="grey", lw=1.0, ls=(0, (1, 1)), gid="threshold",
+                   label=f"threshold {(low_mV + high_mV) / 2:+.1f} mV: pulses ending above it fire")
+    if spikes and not pulses and not clamped:
+        count, rate = analysis.spike_rate(ds)
+        ax.text(0.01, 0.97, f"{count} spikes in {float(ds.time[-1]):g} s: {rate:.1f} /s", transform=ax.transAxes,
+                fontsize=10, va="top", bbox={"facecolor": "white", "edgecolor": "none"})
+    if clamped:
+        _label_clamp_steps(ax, ds, config)
+    if block is not None and not long_run and 0 < block < float(ds.time[-1]):
+        _mark_electrogenic_step(ax, ds, block)
+    ax.set_ylabel("membrane potential (mV)")
+
+
+def _label_clamp_steps(ax, ds: xr.Dataset, config) -> None:
+    """Write each voltage-clamp command (mV) above its step."""
+    scale, _ = time_unit(ds)
+    holding = next(step.potential for step in config.protocol if isinstance(step, VoltageClamp))
+    for step in config.protocol:
+        if isinstance(step, VoltageClamp) and step.potential != holding:
+            end = float(ds.time[-1]) if step.duration is None else step.at + step.duration
+            command_mV = step.potential * 1e3
+            ax.annotate(f"{command_mV:+.0f} mV".replace("+0 ", "0 "), ((step.at + end) / 2 * scale, command_mV),
+                        xytext=(0, 4), textcoords="offset points", ha="center", va="bottom", fontsize=9)
+
+
+def _mark_electrogenic_step(ax, ds: xr.Dataset, block: float) -> None:
+    """Arrow from V before the pumps were blocked to V after, with the closed-form shift."""
+    scale, _ = time_unit(ds)
+    v = ds.membrane_potential
+    before = float(v.sel(time=slice(block / 2, block)).mean()) * 1e3
+    end = float(ds.time[-1])
+    after = float(v.sel(time=slice(block + 0.75 * (end - block), end)).mean()) * 1e3
+    predicted = analysis.electrogenic_shift(ds, block) * 1e3
+    x = (block + 0.05 * (end - block)) * scale
+    ax.annotate("", (x, after), (x, before), arrowprops={"arrowstyle": "<->", "color": "black", "lw": 1.0})
+    ax.annotate(f"pumps blocked: $\\Delta$V = {after - before:+.2f} mV\n"
+                f"closed form (pump current): {predicted:+.2f} mV",
+                (block * scale, (before + after) / 2), xytext=(-8, 0), textcoords="offset points", ha="right",
+                va="center", fontsize=9)
+    ax.axvline(block * scale, color="black", lw=0.6, ls=":")
+
+
+def _plot_stimulus(ax, ds: xr.Dataset, t: np.ndarray, pulses: list, scale: float) -> None:
+    """The injected current, each pulse labelled with its amplitude as the config gave it."""
+    injected = ds.electrode_current.where(np.isnan(ds.command_potential), 0.0).values
+    area = float(ds.membrane_area)
+    densities = all(dimension == "current_density" for *_, dimension in pulses)
+
+    def shown(current_A):  # µA/cm^2 when the config gave densities, else pA
+        return current_A / area * 1e2 if densities else current_A * 1e12
+
+    values, unit = shown(injected), "$\\mu$A/cm$^2$" if densities else "pA"
+    ax.fill_between(t, values, step="pre", color="dimgrey", lw=0)
+    for start, end, amplitude, dimension in pulses:
+        height = shown(amplitude * area if dimension == "current_density" else amplitude)
+        ax.annotate(f"{height:.3g}", ((start + end) / 2 * scale, height), xytext=(0, 2), textcoords="offset points",
+                    ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(0, 1.35 * max(np.max(values), 1e-12))
+    ax.set_ylabel(f"stimulus\n({unit})")
+
+
+def _count_scale(max_abs: float) -> tuple[float, str]:
+    """Factor and unit prefix ("10$^6$ ") that write counts up to max_abs with at most three digits."""
+    exponent = 3 * int(np.floor(np.log10(max_abs) / 3)) if max_abs >= 1e3 else 0
+    return 10.0 ** -exponent, f"10$^{{{exponent}}}$ " if exponent else ""
+
+
+def _plot_ions_moved(ax, ds: xr.Dataset, t: np.ndarray) -> None:
     """How many ions of each kind entered the cell, against C |dV| / e."""
+    active = _active_ions(ds)
     moved = ds.ions_moved.isel(time=-1)
-    capacitance = float(ds.membrane_capacitance)
+    factor, suffix = _count_scale(float(np.abs(ds.ions_moved.sel(ion=active)).max()) if active else 0.0)
     delta_v = float(ds.membrane_potential[-1] - ds.membrane_potential[0])
     for ion in active:
         n = int(moved.sel(ion=ion))
         total = int(ds.ions_inside.sel(ion=ion)[0])
         share = f", {abs(n) / total:.1e} of the cell's" if total else ""
-        ax.plot(t, ds.ions_moved.sel(ion=ion), label=f"{_ION_LABEL[ion]}: {n:+,d} ions{share}")
+        ax.plot(t, ds.ions_moved.sel(ion=ion) * factor, color=_ion_color(ds, ion),
+                label=f"{_ION_LABEL[ion]}: {n:+,d}{share}")
     ax.axhline(0, color="black", lw=0.5)
-    ax.set_ylabel("net ions entered")
-    ax.legend(fontsize=8, loc="best",
-              title=f"C|$\\Delta$V|/e = {ions_for_voltage_change(capacitance, delta_v):,.0f} charges",
-              title_fontsize=8)
+    ax.set_ylabel(f"net ions entered ({suffix}ions)")
+    ax.legend(title=f"C|$\\Delta$V|/e = {ions_for_voltage_change(float(ds.membrane_capacitance), delta_v):,.0f}"
+                    " charges", title_fontsize=8, **_LEGEND)
 
 
-def _plot_clamp_currents(ax, ds, t, active) -> None:
-    """Under voltage clamp: the current each ion carries and the clamp current (pA)."""
-    currents = ionic_currents(ds)
+def _plot_clamp_currents(ax, ds: xr.Dataset, t: np.ndarray) -> None:
+    """Under voltage clamp: the current each ion carries and the clamp current."""
+    currents = analysis.ionic_currents(ds)
+    active = _active_ions(ds)
+    largest = float(max(np.abs(currents.sel(ion=active)).max(), np.abs(ds.electrode_current).max()))
+    factor, unit = (1e9, "nA") if largest >= 1e-9 else (1e12, "pA")
     for ion in active:
-        ax.plot(t, currents.sel(ion=ion) * 1e12, lw=0.8, label=f"I$_{{{ion}}}$ (outward +)")
-    ax.plot(t, -ds.electrode_current * 1e12, color="black", lw=0.6, ls=":", label="clamp current (-)")
+        ax.plot(t, currents.sel(ion=ion) * factor, lw=0.9, color=_ion_color(ds, ion),
+                label=f"I$_{{{ion}}}$ (outward +)")
+    ax.plot(t, -ds.electrode_current * factor, color="black", lw=0.6, ls=":", label="clamp current, sign flipped")
     ax.axhline(0, color="black", lw=0.5)
-    ax.set_ylabel("membrane current (pA)")
-    ax.legend(fontsize=8, loc="best")
+    ax.set_ylabel(f"membrane current ({unit})")
+
+
+def _plot_open_channels(ax, ds: xr.Dataset, t: np.ndarray, kinds: list[str]) -> None:
+    for kind in kinds:
+        count = int(ds.agent_count.sel(kind=kind))
+        ax.plot(t, ds.open_channels.sel(kind=kind), lw=0.9, label=f"{kind} (of {count:,d})")
+    ax.set_ylabel("open channels (count)")
+
+
+def _plot_pump_rate(ax, ds: xr.Dataset, t: np.ndarray) -> None:
+    """Completed pump cycles per second of each pump kind (mean over each recording interval)."""
+    rate = analysis.pump_rate(ds)
+    for kind in ds.kind.values[ds.pump_cycles.values[-1] > 0]:
+        count = int(ds.agent_count.sel(kind=kind))
+        ax.plot(t[1:], rate.sel(kind=kind)[1:] / 1e6, lw=0.9, color="black", label=f"{kind} ({count:,d} pumps)")
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("pump cycles (10$^6$/s)")
+
+
+def _plot_concentrations(ax, ds: xr.Dataset, t: np.ndarray) -> None:
+    """Inside concentrations over a long run, with the Donnan end state once the pumps stop."""
+    block = analysis.pump_block_time(ds)
+    prediction = analysis.donnan_prediction(ds)[1] if block is not None else None
+    for ion in _active_ions(ds):
+        ax.plot(t, ds.concentration_inside.sel(ion=ion), color=_ion_color(ds, ion), label=f"[{_ION_LABEL[ion]}]$_i$")
+        if prediction is not None and ion in prediction.ion.values:
+            target = prediction.sel(ion=ion).values
+            ax.plot(t, target, color=_ion_color(ds, ion), ls=(0, (5, 2, 1, 2)), lw=1.0, drawstyle="steps-pre",
+                    label=f"Donnan [{_ION_LABEL[ion]}]$_i$ = {target[-1]:.1f} mM")
+    ax.set_ylabel("inside concentration (mM)")
+
+
+def _plot_potassium_dependence(ax, ds: xr.Dataset, k_steps: list) -> None:
+    """Resting V at the end of each [K]o step against [K]o, with the Nernst and GHK curves of the
+    final inside concentrations and, per step, the pump-leak balance of that time."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    ends = [step.at for step in k_steps[1:]] + [float(ds.time[-1])]
+    k_out = np.array([step.concentration for step in k_steps])
+    at_ends = ds.sel(time=ends, method="nearest")
+    grid = np.geomspace(k_out.min() * 0.8, k_out.max() * 1.25, 100)
+    last = ds.isel(time=-1)
+    inside = dict(zip(ds.ion.values, last.concentration_inside.values))
+    outside = dict(zip(ds.ion.values, last.concentration_outside.values))
+    temperature = float(ds.temperature)
+    config = analysis.run_config(ds)
+    permeability: dict[str, float] = {}
+    for entry in config.channels:
+        ion = KINDS[entry.kind].ion
+        if entry.permeation == "ghk":
+            permeability[ion] = permeability.get(ion, 0.0) + entry.count * entry.permeability
+    ax.plot(grid, [nernst_potential(1, inside["K"], c, temperature) * 1e3 for c in grid], "--",
+            color=_ion_color(ds, "K"), label="Nernst E$_K$")
+    if permeability:
+        ax.plot(grid, [ghk_potential(permeability, inside, {**outside, "K": c}, temperature) * 1e3 for c in grid],
+                ":", lw=1.4, color="dimgrey", label="GHK, channels alone")
+    if bool(ds.pump_cycles.values[-1].sum() > 0):
+        ax.plot(k_out, analysis.pump_leak_potential(at_ends).values * 1e3, "D", mfc="none", color="darkviolet",
+                ms=8, label="zero net current, channels + pumps")
+    ax.plot(k_out, at_ends.membrane_potential.values * 1e3, "o", color="black", label="simulated V, end of each step")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(FixedLocator(k_out))
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.xaxis.set_major_formatter("{x:g}")
+    ax.set_xlabel("[K$^+$]$_o$ (mM)")
+    ax.set_ylabel("resting potential (mV)")
+    ax.legend(**_LEGEND)

@@ -133,7 +133,7 @@ def _field_name(location: tuple, raw: dict) -> str:
 def _fix_for(error: dict) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        return "remove it or correct its spelling (see DESIGN.md section 5 for the keys)"
+        return "remove it or correct its spelling (docs/config.md lists every key)"
     if kind == "missing":
         return "add it"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):

@@ -6,7 +6,9 @@ import math
 import numpy as np
 import pytest
 
+from channelsim.channels.hh import sodium_scheme
 from channelsim.constants import ELEMENTARY_CHARGE
+from channelsim.model.tables import stationary_distribution
 from tests.helpers import open_of, simulate
 from tests.validation.test_hodgkin_huxley import hh_config
 
@@ -45,8 +47,13 @@ def test_voltage_clamp_holds_the_command_and_conserves_every_ion(tracking):
 
 @pytest.mark.parametrize("tracking", ["agent", "population"])
 def test_block_and_unblock_change_conduction_not_gating(tracking):
-    """Half the Na+ channels blocked under clamp: the open, unblocked count halves on average;
-    unblocking restores it. Blocked channels keep gating, so nothing jumps back."""
+    """Half the Na+ channels blocked under clamp at -30 mV: the open, unblocked count is
+    Binomial(unblocked channels, p_open), p_open the stationary open probability of the m3h
+    scheme at -30 mV (0.76%: 46 of 6000 open); blocking halves it, unblocking restores it.
+
+    Records are 20 ms apart, more than 12 relaxation times of the Na+ scheme at -30 mV and
+    6.3 degC (its slowest rate is 634/s), so they are independent binomial draws: their mean
+    and variance are checked at 5 standard errors."""
     config = with_protocol(hh_config(100, 6000, tracking=tracking),
                            {"action": "voltage_clamp", "at": "0 ms", "potential": "-30 mV"},
                            {"action": "block", "at": "2000 ms", "target": "hh_na", "fraction": 0.5},
@@ -55,14 +62,24 @@ def test_block_and_unblock_change_conduction_not_gating(tracking):
                                                                            "record_every": "20 ms"}})
     out = simulate(config)
     opened = open_of(out, "hh_na")
+    # rows are 20 ms apart: skip the first 200 ms (relaxing from -65 mV) and the rows at the events
     before, blocked, after = opened[10:100], opened[101:200], opened[201:300]
     assert out["patch"].kinds.blocked[out["patch"].kind_names.index("hh_na")] == 0
-    for sample, share in ((before, 1.0), (blocked, 0.5), (after, 1.0)):
-        p = 6000 * share
-        expected = before.mean() * share
-        # the open count of p channels is binomial: variance <= mean
-        assert abs(sample.mean() - expected) < 5 * math.sqrt(expected / len(sample) + before.var() / len(before))
-        assert p > 0
+
+    scheme, temperature = sodium_scheme(), config.cell.temperature
+    rates = scheme.rate_matrix(np.array([-0.030]), temperature)[0]
+    slowest = np.sort(-np.linalg.eigvals(rates).real)[1]
+    assert math.exp(-slowest * 0.020) < 1e-3  # successive records are independent
+    p_open = float(stationary_distribution(scheme, -0.030, temperature) @ scheme.conducting_mask)
+    n = next(entry.count for entry in config.channels if entry.kind == "hh_na")
+    assert n == 6000
+    for sample, unblocked in ((before, n), (blocked, n - round(0.5 * n)), (after, n)):
+        mean, variance = unblocked * p_open, unblocked * p_open * (1 - p_open)
+        count = len(sample)
+        assert abs(sample.mean() - mean) < 5 * math.sqrt(variance / count), (sample.mean(), mean)
+        mu4 = variance * (1 + 3 * (unblocked - 2) * p_open * (1 - p_open))
+        variance_error = math.sqrt((mu4 - variance**2 * (count - 3) / (count - 1)) / count)
+        assert abs(sample.var(ddof=1) - variance) < 5 * variance_error, (sample.var(ddof=1), variance)
 
 
 def test_ttx_abolishes_the_action_potential_and_tea_prolongs_it():
