@@ -1,4 +1,4 @@
-"""The config schema (DESIGN.md section 5): every quantity a string with a unit, stored in SI.
+"""The config schema (reference: docs/config.md): every quantity a string with a unit, stored in SI.
 
 Unknown keys are errors (`extra="forbid"`). Defaults are SI floats; `Config.model_dump(mode=
 "json")` writes every quantity back as "<value> <SI unit>", which parses to the same float.
