@@ -1,4 +1,4 @@
-"""Command line: `channelsim run | plot | info` (DESIGN.md section 4).
+"""Command line: `channelsim run | plot | info | validate` (reference: docs/guide.md).
 
 Exit status 0 on success, 2 on bad input (one message naming the field and the fix), 1 on a
 failure during a run, 130 when interrupted.

@@ -15,7 +15,8 @@ import numpy as np
 
 from channelsim.config import parse_config
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, IONS
-from channelsim.engine import simulate
+from channelsim.engine import run_in_memory
+from channelsim.model import build
 from channelsim.physics import ghk_potential, ions_for_voltage_change, nernst_potential
 
 _CELL = {"shape": "sphere", "radius": "5 um", "temperature": "37 degC"}
@@ -37,12 +38,14 @@ class Check:
 
 
 def _run(channels: list[dict], duration: str = "40 ms", pumps: list[dict] = ()) -> tuple[dict, object]:
+    """A short run in memory: its recorded arrays by name, and the model."""
     config = parse_config({"experiment": {"name": "validate"},
                            "run": {"duration": duration, "dt": "10 us", "record_every": "0.1 ms"},
                            "cell": _CELL, "inside": _INSIDE, "outside": _OUTSIDE,
                            "channels": channels, "pumps": list(pumps)})
-    out = simulate(config)
-    return out, out["patch"]
+    model = build(config)
+    ds = run_in_memory(model)
+    return {name: ds[name].values for name in ds.variables}, model
 
 
 def _nernst(kind: str, ion: str, tracking: str) -> Check:

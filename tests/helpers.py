@@ -10,7 +10,8 @@ import numpy as np
 from channelsim.config import apply_overrides, parse_config
 from channelsim.config.schema import Config
 from channelsim.constants import BOLTZMANN, ELEMENTARY_CHARGE
-from channelsim.engine import simulate  # noqa: F401  (the tests' in-memory runner)
+from channelsim.engine import run_in_memory
+from channelsim.model import build
 
 #: A 5 um-radius cell with textbook mammalian-neuron concentrations (Hille 2001, Table 1.1
 #: rounded), starting electroneutral at 0 mV.
@@ -28,6 +29,13 @@ def make_config(channels: list[dict], overrides: list[str] = ()) -> Config:
     raw = copy.deepcopy(BASE)
     raw["channels"] = copy.deepcopy(channels)
     return parse_config(apply_overrides(raw, list(overrides)))
+
+
+def simulate(config: Config, seed: int | None = None) -> dict:
+    """Run in memory: every recorded variable as an array by name, and the model as "patch"."""
+    model = build(config, seed)
+    ds = run_in_memory(model)
+    return {name: ds[name].values for name in ds.variables} | {"patch": model}
 
 
 def open_of(out: dict, kind: str) -> np.ndarray:

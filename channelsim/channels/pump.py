@@ -25,8 +25,14 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PumpKind:
+    """A pump kind's defaults. `stoichiometry`: ions into the cell per completed cycle (negative:
+    out); `inner_ion` and `outer_ion`: the ions its rate law binds inside and outside."""
+
     kind: str
     description: str
+    stoichiometry: dict[str, int]
+    inner_ion: str
+    outer_ion: str
     max_turnover_per_s: float
     half_saturation_na_mM: float
     half_saturation_k_mM: float
@@ -39,6 +45,7 @@ class PumpKind:
 PUMP_KINDS = {
     "na_k_atpase": PumpKind(
         kind="na_k_atpase", description="Na+/K+-ATPase: 3 Na+ out, 2 K+ in per cycle",
+        stoichiometry={"Na": -3, "K": 2}, inner_ion="Na", outer_ion="K",
         max_turnover_per_s=100.0, half_saturation_na_mM=10.0, half_saturation_k_mM=1.5,
         density_per_m2=1000.0 * 1e12, ouabain_ic50_mM=30e-6, ouabain_hill=1.0,
         source="Luo & Rudy 1994, Circ Res 74:1071; Laeuger 1991; Moller et al. 1990, Br J Clin Pharmacol 29:93",

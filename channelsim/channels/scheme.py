@@ -68,6 +68,11 @@ class KindDefaults:
     source: str
     scheme: Callable[[object], MarkovScheme]
 
+    @property
+    def permeant_ions(self) -> dict[str, float]:
+        """Each ion the channel passes, with its share of the unitary permeability or conductance."""
+        return {self.ion: 1.0}
+
     def parameters(self) -> dict[str, float]:
         """The per-entry parameters this kind has, with their defaults (config names)."""
         values = {"conductance": self.conductance_S, "permeability": self.permeability_m3_per_s,

@@ -6,6 +6,7 @@ All problems surface as one `ConfigError` naming the field as `--set` would addr
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,15 @@ from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config.schema import Config
 from channelsim.errors import ConfigError
 
-_LIST_SECTIONS = ("channels", "pumps")
+_LIST_SECTIONS = ("channels", "pumps", "protocol")
 
 
-def load_config(path: str | Path, overrides: list[str] = ()) -> Config:
-    """Load, override, validate and resolve the config at `path`."""
-    path = Path(path)
+def load_config(source: str | Path, overrides: list[str] = ()) -> Config:
+    """Load, override, validate and resolve a config: a path, or TOML text (a string holding a
+    line break or an `=`)."""
+    if isinstance(source, str) and ("\n" in source or "=" in source):
+        return load_config_text(source, overrides)
+    path = Path(source)
     try:
         text = path.read_text()
     except FileNotFoundError:
@@ -50,35 +54,64 @@ def _override_value(text: str) -> Any:
         return text
 
 
-def apply_overrides(raw: dict, overrides: list[str]) -> dict:
-    """Apply `KEY=VALUE` overrides with dotted keys; list sections are addressed by kind
-    (`channels.k_leak.count=500`), and a kind not yet listed gets a new entry. An empty
-    VALUE removes the key (`cell.radius=`), e.g. when switching `cell.shape`."""
+def parse_overrides(overrides: list[str]) -> dict[str, Any]:
+    """`KEY=VALUE` command-line overrides as settings; an empty VALUE (`cell.radius=`) is None."""
+    settings: dict[str, Any] = {}
     for item in overrides:
         key, sep, text = item.partition("=")
-        parts = key.strip().split(".")
-        if not sep or len(parts) < 2 or not all(parts):
+        if not sep or "." not in key or not all(key.strip().split(".")):
             raise ConfigError(f"--set {item}", "is not KEY=VALUE with a dotted key",
                               'write e.g. --set outside.K="10 mM"')
+        settings[key.strip()] = _override_value(text.strip()) if text.strip() else None
+    return settings
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply `KEY=VALUE` command-line overrides (see `apply_settings`)."""
+    try:
+        return apply_settings(raw, parse_overrides(overrides))
+    except ConfigError as error:
+        raise ConfigError(f"--set {error.field}", error.problem, error.fix) from None
+
+
+def _list_entry(raw: dict, section: str, selector: str, key: str) -> dict:
+    """The entry of a list section that `--set` addresses: [[channels]] and [[pumps]] by kind (a kind
+    not yet listed gets a new entry), [[protocol]] by its position."""
+    entries = raw.setdefault(section, [])
+    if section == "protocol":
+        if not selector.isdigit() or int(selector) >= len(entries):
+            raise ConfigError(key, f"the config has {len(entries)} protocol entries",
+                              f"address one as protocol.N.FIELD with N from 0 to {len(entries) - 1}"
+                              if entries else "add a [[protocol]] entry to the config first")
+        return entries[int(selector)]
+    entry = next((e for e in entries if isinstance(e, dict) and e.get("kind") == selector), None)
+    if entry is None:
+        entry = {"kind": selector}
+        entries.append(entry)
+    return entry
+
+
+def apply_settings(raw: dict, settings: dict[str, Any]) -> dict:
+    """Set values by dotted key (`outside.K`, `channels.k_leak.count`, `protocol.0.at`) in a raw
+    config; a value of None removes the key (e.g. `cell.radius` when switching `cell.shape`)."""
+    for key, value in settings.items():
+        parts = key.split(".")
         node = raw
         if parts[0] in _LIST_SECTIONS:
             if len(parts) != 3:
-                raise ConfigError(f"--set {item}", f"{parts[0]} keys have the form {parts[0]}.KIND.FIELD",
-                                  f"write e.g. --set {parts[0]}.k_leak.count=500")
-            entries = raw.setdefault(parts[0], [])
-            node = next((e for e in entries if isinstance(e, dict) and e.get("kind") == parts[1]), None)
-            if node is None:
-                node = {"kind": parts[1]}
-                entries.append(node)
+                form = "protocol.N.FIELD" if parts[0] == "protocol" else f"{parts[0]}.KIND.FIELD"
+                example = 'protocol.0.at="5 ms"' if parts[0] == "protocol" else f"{parts[0]}.k_leak.count=500"
+                raise ConfigError(key, f"{parts[0]} keys have the form {form}", f"write e.g. {example}")
+            node = _list_entry(raw, parts[0], parts[1], key)
             parts = parts[2:]
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(key, f"{part} is not a section", "check the key against the config")
-        if text.strip():
-            node[parts[-1]] = _override_value(text.strip())
-        else:
+        if value is None:
             node.pop(parts[-1], None)
+        else:
+            node[parts[-1]] = value
     return raw
 
 
@@ -112,6 +145,7 @@ def _fix_for(error: dict) -> str:
 
 def parse_config(raw: dict) -> Config:
     """Validate a raw config dict and return it with every default resolved."""
+    given = copy.deepcopy(raw)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
@@ -131,7 +165,14 @@ def parse_config(raw: dict) -> Config:
             problem, fix = problem.split(";", 1)
             raise ConfigError(field, problem, fix.strip()) from None
         raise ConfigError(field, problem, _fix_for(error)) from None
-    return _resolve(config)
+    resolved = _resolve(config)
+    resolved._given = given
+    return resolved
+
+
+def updated_config(config: Config, settings: dict[str, Any]) -> Config:
+    """`config` with settings applied to the config as it was given, then validated and resolved."""
+    return parse_config(apply_settings(copy.deepcopy(config._given), dict(settings)))
 
 
 def _resolve(config: Config) -> Config:

@@ -1,4 +1,4 @@
-"""The config schema (DESIGN.md section 5): every quantity a string with a unit, stored in SI.
+"""The config schema (reference: docs/config.md): every quantity a string with a unit, stored in SI.
 
 Unknown keys are errors (`extra="forbid"`). Defaults are SI floats; `Config.model_dump(mode=
 "json")` writes every quantity back as "<value> <SI unit>", which parses to the same float.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, StrictInt, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, StrictInt,
+                      model_validator)
 
 from channelsim.channels import KINDS
 from channelsim.channels.pump import PUMP_KINDS
@@ -281,6 +282,10 @@ ProtocolStep = Annotated[Union[CurrentClamp, VoltageClamp, Block, Ouabain, SetOu
 
 
 class Config(Strict):
+    """An experiment: run settings, cell, solutions, channels, pumps and protocol (SI inside)."""
+
+    _given: dict = PrivateAttr(default_factory=dict)  # the raw config it was parsed from, for `updated`
+
     experiment: Experiment
     run: RunSettings
     cell: Cell = Field(default_factory=Cell)
@@ -309,3 +314,16 @@ class Config(Strict):
                 raise ValueError(f"protocol.{index}.target: no [[channels]] or [[pumps]] entry of kind "
                                  f"{step.target!r}; use one of {', '.join(targets) or '(none configured)'}")
         return self
+
+    def __eq__(self, other: object) -> bool:
+        """Equal settings make equal configs, however they were written."""
+        return isinstance(other, Config) and self.model_dump() == other.model_dump()
+
+    __hash__ = None
+
+    def updated(self, settings: dict[str, object]) -> Config:
+        """A new config with settings applied, keys as in `--set`: ``{"outside.K": "20 mM",
+        "channels.k_leak.count": 500, "protocol.0.at": "5 ms"}``; None removes a key."""
+        from channelsim.config.loading import updated_config
+
+        return updated_config(self, settings)

@@ -8,13 +8,14 @@ One step, for every kind k with open count o_k (start-of-step values):
    Fluxes evaluated at V_bar move exactly the charge C dV of the exact linear solution: stable
    and accurate for dt up to and beyond the membrane time constant C / G (exponential Euler).
    Under voltage clamp V_bar is the command.
-3. Unidirectional ion counts: Poisson draws with means o_k * rate(V_bar) * dt, one per kind and
-   direction (mean_field: the deterministic mean, with the fractional remainder carried to the
+3. Unidirectional ion counts: Poisson draws with means o_k * rate(V_bar) * dt, one per kind,
+   permeant ion and direction (mean_field: the deterministic mean, with the fractional remainder carried to the
    next step so counts stay integers). Counts are capped at the ions available.
 4. Electrode: current clamp delivers its charge as whole K+ ions (fraction carried); voltage
    clamp delivers the K+ ions that bring V back to the command.
-   Pumps: Poisson cycle counts (mean_field: carried means), 3 Na+ out and 2 K+ in per cycle;
-   their current is part of the linearised membrane.
+   Pumps: Poisson cycle counts (mean_field: carried means), each cycle moving the pump kind's
+   stoichiometry (Na+/K+-ATPase: 3 Na+ out, 2 K+ in); their current is part of the linearised
+   membrane.
 5. Gating at V (clamp: at the command): agent, population or mean_field update.
 6. Spike detector: an upward crossing of the threshold, re-armed below the re-arm level.
 Counts are int64 and every ion taken from one place is added to another.
@@ -69,12 +70,20 @@ def _concentrations(compartments, membrane, c_in, c_out):
 
 
 @njit(cache=True, inline="always")
-def _pump_current(pumps, p, v, membrane, c_in, c_out):
-    """Outward current (A) of kind p's active pumps: one net charge out per cycle."""
-    na, k = 1, 0  # ion order K, Na, Cl, Ca
-    rate = cycle_rate(pumps.max_rate[p], pumps.km_na[p], pumps.km_k[p], c_in[na], c_out[na], c_out[k], v,
+def _pump_rate(pumps, p, v, membrane, c_in, c_out):
+    """Cycles per second of one active pump of kind p."""
+    inner, outer = pumps.inner_ion[p], pumps.outer_ion[p]
+    return cycle_rate(pumps.max_rate[p], pumps.km_na[p], pumps.km_k[p], c_in[inner], c_out[inner], c_out[outer], v,
                       membrane.thermal_v)
-    return pumps.active[p] * rate * membrane.charge
+
+
+@njit(cache=True, inline="always")
+def _pump_current(pumps, p, v, membrane, c_in, c_out):
+    """Outward current (A) of kind p's active pumps: the charge its stoichiometry moves out per cycle."""
+    charge_in = 0
+    for i in range(c_in.shape[0]):
+        charge_in += membrane.valence[i] * pumps.stoichiometry[p, i]
+    return -pumps.active[p] * _pump_rate(pumps, p, v, membrane, c_in, c_out) * charge_in * membrane.charge
 
 
 @njit(cache=True, inline="always")
@@ -87,19 +96,23 @@ def _step_averaged_voltage(v, injected, membrane, kinds, pumps, c_in, c_out):
         current += _pump_current(pumps, p, v, membrane, c_in, c_out)
         slope += (_pump_current(pumps, p, v + h, membrane, c_in, c_out)
                   - _pump_current(pumps, p, v - h, membrane, c_in, c_out)) / (2 * h)
+    constants = (membrane.thermal_v, membrane.avogadro, membrane.charge)
     for k in range(kinds.mode.shape[0]):
         open_count = kinds.open_count[k]
         if open_count <= 0.0:
             continue
-        ion = kinds.ion[k]
-        args = (kinds.permeation[k], kinds.unitary[k], membrane.valence[ion], c_in[ion], c_out[ion])
-        constants = (membrane.thermal_v, membrane.avogadro, membrane.charge)
-        current += open_count * outward_current(*args, v, *constants)
-        if kinds.permeation[k] == OHMIC:  # linear: the slope is the conductance
-            slope += open_count * kinds.unitary[k]
-        else:
-            slope += open_count * (outward_current(*args, v + h, *constants)
-                                   - outward_current(*args, v - h, *constants)) / (2 * h)
+        for ion in range(c_in.shape[0]):
+            share = kinds.permeant[k, ion]
+            if share <= 0.0:
+                continue
+            unitary = share * kinds.unitary[k]
+            args = (kinds.permeation[k], unitary, membrane.valence[ion], c_in[ion], c_out[ion])
+            current += open_count * outward_current(*args, v, *constants)
+            if kinds.permeation[k] == OHMIC:  # linear: the slope is the conductance
+                slope += open_count * unitary
+            else:
+                slope += open_count * (outward_current(*args, v + h, *constants)
+                                       - outward_current(*args, v - h, *constants)) / (2 * h)
     if slope <= 0.0:  # no conductance (the pump's slope is small and may be negative)
         return v - 0.5 * current * membrane.dt / membrane.capacitance
     x = slope * membrane.dt / membrane.capacitance
@@ -152,62 +165,64 @@ def _gate(kinds, k, v, seed, global_step, membrane, matrix, edges):
 
 @njit(cache=True, inline="always")
 def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
-    """Unidirectional ion counts through the open channels of every kind over one step."""
+    """Unidirectional counts of every permeant ion through the open channels of every kind over one step."""
     counts_in, counts_out = compartments.counts_in, compartments.counts_out
     for k in range(kinds.mode.shape[0]):
         open_count = kinds.open_count[k]
         if open_count <= 0.0:
             continue
-        ion = kinds.ion[k]
-        efflux_rate, influx_rate = unidirectional_rates(
-            kinds.permeation[k], kinds.unitary[k], membrane.valence[ion], c_in[ion], c_out[ion], v_bar,
-            membrane.thermal_v, membrane.avogadro, membrane.charge)
-        mean_efflux = open_count * efflux_rate * membrane.dt
-        mean_influx = open_count * influx_rate * membrane.dt
-        if kinds.mode[k] == MEAN_FIELD:
-            carry = kinds.flux_carry[k]
-            carry[0] += mean_efflux
-            carry[1] += mean_influx
-            n_efflux = np.int64(math.floor(carry[0]))
-            n_influx = np.int64(math.floor(carry[1]))
-            carry[0] -= n_efflux
-            carry[1] -= n_influx
-        else:
-            n_efflux, flux_state = poisson(mean_efflux, flux_state)
-            n_influx, flux_state = poisson(mean_influx, flux_state)
-        n_efflux = min(n_efflux, counts_in[ion])
-        if membrane.volume_out > 0.0:
-            n_influx = min(n_influx, counts_out[ion])
-        counts_in[ion] += n_influx - n_efflux
-        counts_out[ion] += n_efflux - n_influx
-        compartments.efflux_total[ion] += n_efflux
-        compartments.influx_total[ion] += n_influx
+        for ion in range(c_in.shape[0]):
+            share = kinds.permeant[k, ion]
+            if share <= 0.0:
+                continue
+            efflux_rate, influx_rate = unidirectional_rates(
+                kinds.permeation[k], share * kinds.unitary[k], membrane.valence[ion], c_in[ion], c_out[ion], v_bar,
+                membrane.thermal_v, membrane.avogadro, membrane.charge)
+            mean_efflux = open_count * efflux_rate * membrane.dt
+            mean_influx = open_count * influx_rate * membrane.dt
+            if kinds.mode[k] == MEAN_FIELD:
+                carry = kinds.flux_carry[k, ion]
+                carry[0] += mean_efflux
+                carry[1] += mean_influx
+                n_efflux = np.int64(math.floor(carry[0]))
+                n_influx = np.int64(math.floor(carry[1]))
+                carry[0] -= n_efflux
+                carry[1] -= n_influx
+            else:
+                n_efflux, flux_state = poisson(mean_efflux, flux_state)
+                n_influx, flux_state = poisson(mean_influx, flux_state)
+            n_efflux = min(n_efflux, counts_in[ion])
+            if membrane.volume_out > 0.0:
+                n_influx = min(n_influx, counts_out[ion])
+            counts_in[ion] += n_influx - n_efflux
+            counts_out[ion] += n_efflux - n_influx
+            compartments.efflux_total[ion] += n_efflux
+            compartments.influx_total[ion] += n_influx
     return flux_state
 
 
 @njit(cache=True, inline="always")
 def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
-    """Completed pump cycles over one step: 3 Na+ out and 2 K+ in each, never more than the
-    ions available allow (a cycle is atomic)."""
+    """Completed pump cycles over one step, each moving its whole stoichiometry at once (a cycle is
+    atomic), never more cycles than the ions available allow."""
     counts_in, counts_out = compartments.counts_in, compartments.counts_out
-    k, na = 0, 1
     for p in range(pumps.mode.shape[0]):
-        rate = cycle_rate(pumps.max_rate[p], pumps.km_na[p], pumps.km_k[p], c_in[na], c_out[na], c_out[k],
-                          v_bar, membrane.thermal_v)
-        mean = pumps.active[p] * rate * membrane.dt
+        mean = pumps.active[p] * _pump_rate(pumps, p, v_bar, membrane, c_in, c_out) * membrane.dt
         if pumps.mode[p] == MEAN_FIELD:
             pumps.carry[p] += mean
             cycles = np.int64(math.floor(pumps.carry[p]))
             pumps.carry[p] -= cycles
         else:
             cycles, flux_state = poisson(mean, flux_state)
-        cycles = min(cycles, counts_in[na] // 3)
-        if membrane.volume_out > 0.0:
-            cycles = min(cycles, counts_out[k] // 2)
-        counts_in[na] -= 3 * cycles
-        counts_out[na] += 3 * cycles
-        counts_in[k] += 2 * cycles
-        counts_out[k] -= 2 * cycles
+        for i in range(counts_in.shape[0]):
+            moved = pumps.stoichiometry[p, i]
+            if moved < 0:
+                cycles = min(cycles, counts_in[i] // -moved)
+            elif moved > 0 and membrane.volume_out > 0.0:
+                cycles = min(cycles, counts_out[i] // moved)
+        for i in range(counts_in.shape[0]):
+            counts_in[i] += pumps.stoichiometry[p, i] * cycles
+            counts_out[i] -= pumps.stoichiometry[p, i] * cycles
         pumps.cycles_total[p] += cycles
     return flux_state
 
@@ -219,6 +234,19 @@ def _deliver(compartments, membrane, n_ions):
     n_ions = max(n_ions, -compartments.counts_in[ion])
     compartments.counts_in[ion] += n_ions
     compartments.electrode_total[ion] += n_ions
+
+
+@njit(cache=True)
+def record_row(records, row, v, compartments, kinds, pumps):
+    """Write the state into row `row` of the records (the t = 0 row uses this too)."""
+    records.membrane_potential[row] = v
+    records.ions_inside[row] = compartments.counts_in
+    records.ions_outside[row] = compartments.counts_out
+    records.open_channels[row] = kinds.open_count
+    records.efflux[row] = compartments.efflux_total
+    records.influx[row] = compartments.influx_total
+    records.electrode[row] = compartments.electrode_total
+    records.pump_cycles[row] = pumps.cycles_total
 
 
 @njit(cache=True)
@@ -272,12 +300,5 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
         elif armed[0] == 0 and v_end < membrane.spike_rearm:
             armed[0] = 1
         if (global_step + 1) % record_every == 0:
-            records.membrane_potential[row] = v_end
-            records.ions_inside[row] = compartments.counts_in
-            records.ions_outside[row] = compartments.counts_out
-            records.open_channels[row] = kinds.open_count
-            records.efflux[row] = compartments.efflux_total
-            records.influx[row] = compartments.influx_total
-            records.electrode[row] = compartments.electrode_total
-            records.pump_cycles[row] = pumps.cycles_total
+            record_row(records, row, v_end, compartments, kinds, pumps)
             row += 1

@@ -45,7 +45,7 @@ class Kinds(NamedTuple):
     """Channel populations, one row per kind (padded to the largest scheme)."""
 
     mode: np.ndarray  # (K,) int64: AGENT, POPULATION, MEAN_FIELD
-    ion: np.ndarray  # (K,) int64
+    permeant: np.ndarray  # (K, ions) float64: each ion's share of the unitary value (0: impermeant)
     permeation: np.ndarray  # (K,) int64: GHK, OHMIC
     unitary: np.ndarray  # (K,) float64: permeability (m^3/s) or conductance (S)
     n_states: np.ndarray  # (K,) int64
@@ -62,7 +62,7 @@ class Kinds(NamedTuple):
     population_blocked: np.ndarray  # (K, S) int64 blocked channels per state
     occupancy: np.ndarray  # (K, S) float64 mean-field state fractions
     blocked: np.ndarray  # (K,) int64 blocked channels
-    flux_carry: np.ndarray  # (K, 2) float64 mean-field fractional efflux, influx
+    flux_carry: np.ndarray  # (K, ions, 2) float64 mean-field fractional efflux, influx
     open_count: np.ndarray  # (K,) float64 open, unblocked channels
 
 
@@ -71,6 +71,9 @@ class Pumps(NamedTuple):
     cycles of all active pumps of a kind in a step are one Poisson draw."""
 
     mode: np.ndarray  # (P,) int64: AGENT, POPULATION, MEAN_FIELD
+    stoichiometry: np.ndarray  # (P, ions) int64 ions into the cell per cycle (Na+/K+-ATPase: -3 Na, +2 K)
+    inner_ion: np.ndarray  # (P,) int64 the ion the rate law binds inside (Na+)
+    outer_ion: np.ndarray  # (P,) int64 the ion the rate law binds outside (K+)
     active: np.ndarray  # (P,) int64 pumps not blocked
     max_rate: np.ndarray  # (P,) float64 1/s
     km_na: np.ndarray  # (P,) float64 mol/m^3

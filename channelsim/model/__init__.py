@@ -1,5 +1,6 @@
-"""The Mesa layer: a membrane patch holding compartments and channel populations."""
+"""The Mesa layer: a membrane patch that owns its state, with channel and pump populations."""
 
-from channelsim.model.patch import ChannelPopulation, ChannelView, MembranePatch, build
+from channelsim.model.patch import MembranePatch, Segment, build
+from channelsim.model.populations import ChannelPopulation, ChannelView, PumpPopulation
 
-__all__ = ["ChannelPopulation", "ChannelView", "MembranePatch", "build"]
+__all__ = ["ChannelPopulation", "ChannelView", "MembranePatch", "PumpPopulation", "Segment", "build"]

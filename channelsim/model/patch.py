@@ -1,37 +1,41 @@
-"""MembranePatch (a Mesa model) and its channel populations (Mesa agents).
+"""MembranePatch: the Mesa model that owns a run's state and advances itself.
 
-One Mesa agent per channel *population* holds the arrays of its channels; a single channel
-is a light `ChannelView` made on request (`patch.agent(i)`, iteration over a population).
-Mesa objects per channel would cost ~4 us and ~430 B each (DESIGN.md section 9), and the
-hot loop never touches Python objects anyway.
+It holds the two compartments (integer ion counts), the channel and pump populations (Mesa
+agents over arrays) and the protocol, and advances with the numba kernels
+(`advance(n_steps)`, or Mesa's `step()`: one recording interval). Whatever it records is
+computed by the declarations in `channelsim.recording.layout`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from pathlib import Path
 
 import mesa
 import numpy as np
 
-from channelsim.channels import KINDS, MarkovScheme
-from channelsim.config.schema import ChannelEntry, Config, PumpEntry
+from channelsim.channels import KINDS
+from channelsim.channels.pump import PUMP_KINDS
+from channelsim.config import Config, load_config
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, VALENCE
 from channelsim.errors import ConfigError
 from channelsim.kernels.agent_events import group_by_state
-from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION, membrane_voltage
+from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION, membrane_voltage, record_row, run_segment
 from channelsim.kernels.markov import agent_step_serial, cumulative_rows, population_step
 from channelsim.kernels.permeation import GHK, OHMIC
 from channelsim.kernels.rng import stream_key
-from channelsim.kernels.state import Compartments, Kinds, Membrane, Pumps
+from channelsim.kernels.state import Compartments, Drive, Kinds, Membrane, Pumps, Records
+from channelsim.model.populations import ChannelPopulation, ChannelView, PumpPopulation
 from channelsim.model.tables import V_MIN, V_POINTS, V_STEP, stationary_distribution, transition_table
+from channelsim.protocol import Schedule
+from channelsim.recording.layout import Rows, constants_of, series_of
 
 TRACKING_CODES = {"agent": AGENT, "population": POPULATION, "mean_field": MEAN_FIELD}
 PERMEATION_CODES = {"ghk": GHK, "ohmic": OHMIC}
 #: Initial-state draws use steps from 2^62 on, beyond any simulated step.
 INITIAL_STEP = 2**62
 #: Agent arrays at least this long are updated in parallel: a parallel region costs ~8 us to
-#: enter (DESIGN.md section 9); measured break-even on 2 cores near 1e5 (tests/benchmarks).
+#: enter; measured break-even on 2 cores near 1e5 (tests/benchmarks).
 PARALLEL_THRESHOLD = 100_000
 #: Electrode current is carried by K+: whole-cell pipettes are filled with K+-based solutions
 #: (K-gluconate or KCl) and K+ is the main cytosolic cation, so its counts change least.
@@ -39,188 +43,116 @@ ELECTRODE_ION = "K"
 #: Spike detector: upward crossing of 0 mV, re-armed below -30 mV (as in the peer workloads).
 SPIKE_THRESHOLD_V = 0.0
 SPIKE_REARM_V = -0.030
+#: One kernel call covers at most this many steps (bounds the per-step protocol arrays: 16 MB).
+MAX_KERNEL_STEPS = 2**20
 
 
 @dataclass(frozen=True)
-class ChannelView:
-    """One channel, for inspection: identity, kind, position on the unrolled membrane, state."""
+class Segment:
+    """What an advance recorded: the rows' times (s), every declared series, the spike times (s)
+    and the number of steps advanced."""
 
-    identity: int
-    kind: str
-    position_um: tuple[float, float]
-    state: str | None  # None where the population tracks counts, not individuals
-    is_open: bool | None
+    time: np.ndarray
+    rows: dict[str, np.ndarray]
+    spike_time: np.ndarray
+    steps: int
 
-
-class Population(mesa.Agent):
-    """All channels or pumps of one kind (one config entry): the Mesa agent that holds them."""
-
-    def __init__(self, model: MembranePatch, index: int, entry: ChannelEntry | PumpEntry):
-        super().__init__(model)
-        self.index = index
-        self.entry = entry
-        self.kind = entry.kind
-        self.tracking = entry.tracking
-        self.count = entry.count
+    @staticmethod
+    def join(parts: list[Segment]) -> Segment:
+        if len(parts) == 1:
+            return parts[0]
+        return Segment(np.concatenate([p.time for p in parts]),
+                       {name: np.concatenate([p.rows[name] for p in parts]) for name in parts[0].rows},
+                       np.concatenate([p.spike_time for p in parts]), sum(p.steps for p in parts))
 
 
-class ChannelPopulation(Population):
-    """All channels of one kind on the patch, tracked as individuals, counts or a mean field."""
-
-    def __init__(self, model: MembranePatch, index: int, entry: ChannelEntry, first_identity: int):
-        super().__init__(model, index, entry)
-        self.first_identity = first_identity
-        self.scheme: MarkovScheme = KINDS[entry.kind].scheme(entry)
-        self.ion = KINDS[entry.kind].ion
-
-    @property
-    def unitary(self) -> float:
-        """Single-channel permeability (GHK, m^3/s) or conductance (ohmic, S)."""
-        return self.entry.permeability if self.entry.permeation == "ghk" else self.entry.conductance
-
-    @property
-    def _agent_slice(self) -> slice:
-        offsets = self.model.kinds.agent_offset
-        return slice(offsets[self.index], offsets[self.index + 1])
-
-    @property
-    def states(self) -> np.ndarray | None:
-        """Per-channel state indices (agent tracking only), a view into the patch's array."""
-        return self.model.kinds.agent_states[self._agent_slice] if self.tracking == "agent" else None
-
-    @property
-    def blocked(self) -> np.ndarray | None:
-        """Per-channel blocked flags (agent tracking only), a view into the patch's array."""
-        return self.model.kinds.agent_blocked[self._agent_slice] if self.tracking == "agent" else None
-
-    @property
-    def open_count(self) -> float:
-        return float(self.model.kinds.open_count[self.index])
-
-    def open_now(self, kinds) -> float:
-        """Open, unblocked channels, counted from the state arrays."""
-        k, n = self.index, len(self.scheme.states)
-        conducting = kinds.conducting[k, :n]
-        if self.tracking == "agent":
-            return float(np.count_nonzero(conducting[self.states] & (1 - self.blocked)))
-        if self.tracking == "population":
-            return float(conducting @ kinds.population[k, :n])
-        return (self.count - kinds.blocked[k]) * float(conducting @ kinds.occupancy[k, :n])
-
-    def set_blocked(self, kinds, blocked: int, rng: np.random.Generator) -> None:
-        """Block or unblock channels (chosen at random) until `blocked` of them are blocked."""
-        k, n = self.index, len(self.scheme.states)
-        change = blocked - int(kinds.blocked[k])
-        if self.tracking == "agent":
-            candidates = np.flatnonzero(self.blocked == (0 if change > 0 else 1))
-            chosen = rng.choice(candidates, size=abs(change), replace=False)
-            self.blocked[chosen] = 1 if change > 0 else 0
-        elif self.tracking == "population":
-            source, target = ((kinds.population, kinds.population_blocked) if change > 0
-                              else (kinds.population_blocked, kinds.population))
-            moved = rng.multivariate_hypergeometric(source[k, :n], abs(change))
-            source[k, :n] -= moved
-            target[k, :n] += moved
-        kinds.blocked[k] = blocked
-        kinds.open_count[k] = self.open_now(kinds)
-
-    @cached_property
-    def positions_um(self) -> np.ndarray:
-        """(count, 2) positions, uniform on the membrane unrolled into a square (um)."""
-        side_um = np.sqrt(self.model.config.cell.area_m2) * 1e6
-        rng = np.random.default_rng([self.model.run_seed, 1, self.index])
-        return rng.uniform(0.0, side_um, size=(self.count, 2))
-
-    def channel(self, local_index: int) -> ChannelView:
-        states = self.states
-        state = None if states is None else self.scheme.states[states[local_index]]
-        return ChannelView(
-            identity=self.first_identity + local_index,
-            kind=self.kind,
-            position_um=tuple(self.positions_um[local_index]),
-            state=state,
-            is_open=None if state is None else state in self.scheme.conducting,
-        )
-
-    def __iter__(self):
-        return (self.channel(i) for i in range(self.count))
-
-    def __len__(self) -> int:
-        return self.count
+def _records(n_rows: int, n_ions: int, n_kinds: int, n_pumps: int, n_steps: int) -> Records:
+    """Empty raw rows for the kernel to fill."""
+    return Records(
+        membrane_potential=np.zeros(n_rows),
+        ions_inside=np.zeros((n_rows, n_ions), dtype=np.int64),
+        ions_outside=np.zeros((n_rows, n_ions), dtype=np.int64),
+        open_channels=np.zeros((n_rows, n_kinds)),
+        efflux=np.zeros((n_rows, n_ions), dtype=np.int64),
+        influx=np.zeros((n_rows, n_ions), dtype=np.int64),
+        electrode=np.zeros((n_rows, n_ions), dtype=np.int64),
+        pump_cycles=np.zeros((n_rows, n_pumps), dtype=np.int64),
+        spike_steps=np.zeros(n_steps // 2 + 1, dtype=np.int64),  # a spike takes >= 2 steps
+        spike_count=np.zeros(1, dtype=np.int64),
+    )
 
 
-class PumpPopulation(Population):
-    """All pumps of one kind. With agent tracking each pump has its own blocked flag, so a
-    drug's stochastic binding is a property of individual pumps; their cycles are independent
-    Poisson processes whatever the tracking (see kernels.state.Pumps)."""
+def _last_row(raw: Records) -> Records:
+    """The last of some raw rows as one-row records (without spikes): what the next rows follow."""
+    rows = {name: getattr(raw, name)[-1:].copy() for name in Records._fields if not name.startswith("spike")}
+    return raw._replace(spike_steps=np.zeros(1, dtype=np.int64), spike_count=np.zeros(1, dtype=np.int64), **rows)
 
-    def __init__(self, model: MembranePatch, index: int, entry: PumpEntry):
-        super().__init__(model, index, entry)
-        self.blocked = np.zeros(entry.count if entry.tracking == "agent" else 0, dtype=np.uint8)
 
-    def set_blocked_probability(self, pumps, old: float, new: float, rng: np.random.Generator) -> None:
-        """Each pump's chance of being blocked changes from `old` to `new` (drug binding):
-        unblocked pumps bind with probability (new - old)/(1 - old), or blocked ones unbind with
-        (old - new)/old, so the blocked count stays Binomial(N, new)."""
-        p = self.index
-        if self.tracking == "agent":
-            if new > old:
-                free = np.flatnonzero(self.blocked == 0)
-                self.blocked[free[rng.random(len(free)) < (new - old) / (1.0 - old)]] = 1
-            elif new < old:
-                bound = np.flatnonzero(self.blocked == 1)
-                self.blocked[bound[rng.random(len(bound)) < (old - new) / old]] = 0
-            pumps.active[p] = self.count - int(self.blocked.sum())
-        else:
-            blocked = self.count - int(pumps.active[p])
-            if new > old:
-                blocked += rng.binomial(self.count - blocked, (new - old) / (1.0 - old))
-            elif new < old:
-                blocked -= rng.binomial(blocked, (old - new) / old)
-            pumps.active[p] = self.count - blocked
-
-    def set_blocked(self, pumps, blocked: int, rng: np.random.Generator) -> None:
-        """Block or unblock pumps (chosen at random) until `blocked` of them are blocked."""
-        if self.tracking == "agent":
-            change = blocked - int(self.blocked.sum())
-            candidates = np.flatnonzero(self.blocked == (0 if change > 0 else 1))
-            self.blocked[rng.choice(candidates, size=abs(change), replace=False)] = 1 if change > 0 else 0
-        pumps.active[self.index] = self.count - blocked
+def _resolve(config: Config | str | Path, settings: dict | None) -> Config:
+    """A Config from a Config, a path or TOML text, with `--set`-style settings applied."""
+    if not isinstance(config, Config):
+        config = load_config(config)
+    return config.updated(settings) if settings else config
 
 
 class MembranePatch(mesa.Model):
-    """The membrane, its two compartments (integer ion counts) and its channel populations.
+    """A membrane, its two compartments and its channel and pump populations, for one run.
 
-    The simulation state lives in the kernel's NamedTuples (`membrane`, `compartments`,
-    `kinds`); `voltage` is always computed from the counts, never stored.
+    Parameters
+    ----------
+    config : Config, path or TOML text
+        The experiment; `settings` (e.g. ``{"outside.K": "20 mM"}``, keys as in ``--set``) are
+        applied to it first, so `mesa.batch_run` can sweep them.
+    seed, rng : int, optional
+        The run's seed (Mesa's conventions: give one or neither; default ``run.seed`` of the
+        config). The same seed gives the same run as ``channelsim run --seed``.
+
+    The simulation state lives in the kernel's NamedTuples (`membrane`, `compartments`, `kinds`,
+    `pumps`); the voltage is always computed from the counts, never stored. Protocol events due
+    at t = 0 are applied on construction, later ones when the run reaches them.
     """
 
-    def __init__(self, config: Config, seed: int):
-        super().__init__(seed=seed)
-        self.config = config
+    def __init__(self, config: Config | str | Path, seed: int | None = None, *, rng: int | None = None,
+                 settings: dict | None = None):
+        if seed is not None and rng is not None:
+            raise ValueError("give seed or rng, not both")
+        config = _resolve(config, settings)
+        seed = seed if seed is not None else rng if rng is not None else config.run.seed
+        super().__init__(rng=seed)
+        self.config = config.model_copy(update={"run": config.run.model_copy(update={"seed": seed})})
         self.run_seed = seed
-        cell = config.cell
+        self.schedule = Schedule(self.config)
         self.step_index = 0
+        self._next_event = 0
+        self._build_populations()
+        self._build_compartments()
+        self._build_kinds()
+        self._build_pumps()
+        if self.voltage >= SPIKE_THRESHOLD_V:
+            self.compartments.spike_armed[0] = 0  # a spike is a crossing from below
+        self._apply_due_events()
+        self.initial_bath_concentration = self.compartments.bath.copy()
+        self._previous_row = self._record_now()
+        self.datacollector = mesa.DataCollector(model_reporters={
+            name: name for name in ("simulated_time", "membrane_potential", "ions_inside", "ions_outside")})
+        self.datacollector.collect(self)
+
+    # -- construction ---------------------------------------------------------------------------
+
+    def _build_populations(self) -> None:
+        """Mesa agents in a canonical (alphabetical) order of kinds: the order of the config's
+        entries cannot change the random streams, the floating-point sums or the results."""
         self.populations: list[ChannelPopulation] = []
         identity = 0
-        # kinds in a canonical (alphabetical) order: the order of the config's entries cannot
-        # change the random streams, the floating-point sums or the results
-        channels = sorted(config.channels, key=lambda entry: entry.kind)
-        pumps = sorted(config.pumps, key=lambda entry: entry.kind)
-        for index, entry in enumerate(channels):
+        for index, entry in enumerate(sorted(self.config.channels, key=lambda e: e.kind)):
             self.populations.append(ChannelPopulation(self, index, entry, identity))
             identity += entry.count
+        pumps = sorted(self.config.pumps, key=lambda e: e.kind)
         self.pump_populations = [PumpPopulation(self, index, entry) for index, entry in enumerate(pumps)]
-        self.ouabain_blocked = np.zeros(len(config.pumps))  # each pump kind's current binding probability
-        self.pumps = Pumps(
-            mode=np.array([TRACKING_CODES[e.tracking] for e in pumps], dtype=np.int64),
-            active=np.array([e.count for e in pumps], dtype=np.int64),
-            max_rate=np.array([e.max_turnover for e in pumps], dtype=np.float64),
-            km_na=np.array([e.half_saturation_na for e in pumps], dtype=np.float64),
-            km_k=np.array([e.half_saturation_k for e in pumps], dtype=np.float64),
-            cycles_total=np.zeros(len(pumps), dtype=np.int64),
-            carry=np.zeros(len(pumps)),
-        )
+        self.ouabain_blocked = np.zeros(len(pumps))  # each pump kind's current binding probability
+
+    def _build_compartments(self) -> None:
+        config, cell = self.config, self.config.cell
         volume_out = config.outside.volume or 0.0  # 0: a clamped bath
         bath = np.array([getattr(config.outside, ion) for ion in IONS])
         zeros = np.zeros(len(IONS), dtype=np.int64)
@@ -234,15 +166,12 @@ class MembranePatch(mesa.Model):
         valence = np.array([VALENCE[ion] for ion in IONS], dtype=np.int64)
         self.impermeant_count, fixed_charge = self._impermeant_anions(valence, cell.capacitance_F)
         self.membrane = Membrane(
-            dt=config.run.dt, seed=seed, capacitance=cell.capacitance_F, fixed_charge=fixed_charge,
+            dt=config.run.dt, seed=self.run_seed, capacitance=cell.capacitance_F, fixed_charge=fixed_charge,
             valence=valence, volume_in=cell.volume_m3, volume_out=volume_out,
             thermal_v=GAS_CONSTANT * cell.temperature / FARADAY, avogadro=AVOGADRO, charge=ELEMENTARY_CHARGE,
             electrode_ion=IONS.index(ELECTRODE_ION), spike_threshold=SPIKE_THRESHOLD_V,
             spike_rearm=SPIKE_REARM_V, parallel_threshold=PARALLEL_THRESHOLD, v_min=V_MIN, v_step=V_STEP,
         )
-        self._build_kinds()
-        if self.voltage >= SPIKE_THRESHOLD_V:
-            self.compartments.spike_armed[0] = 0  # a spike is a crossing from below
 
     def _impermeant_anions(self, valence: np.ndarray, capacitance: float) -> tuple[int, int]:
         """Amount of A (valence z_A < 0) that makes the inside's net charge C V0 / e."""
@@ -264,9 +193,13 @@ class MembranePatch(mesa.Model):
         temperature = self.config.cell.temperature
         agent_sizes = [p.count if p.tracking == "agent" else 0 for p in pops]
         offsets = np.concatenate([[0], np.cumsum(agent_sizes)]).astype(np.int64)
+        permeant = np.zeros((n_kinds, len(IONS)))
+        for k, p in enumerate(pops):
+            for ion, share in p.permeant_ions.items():
+                permeant[k, IONS.index(ion)] = share
         kinds = Kinds(
             mode=np.array([TRACKING_CODES[p.tracking] for p in pops], dtype=np.int64),
-            ion=np.array([IONS.index(p.ion) for p in pops], dtype=np.int64),
+            permeant=permeant,
             permeation=np.array([PERMEATION_CODES[p.entry.permeation] for p in pops], dtype=np.int64),
             unitary=np.array([p.unitary for p in pops], dtype=np.float64),
             n_states=np.array([len(p.scheme.states) for p in pops], dtype=np.int64),
@@ -283,12 +216,11 @@ class MembranePatch(mesa.Model):
             population_blocked=np.zeros((n_kinds, max_states), dtype=np.int64),
             occupancy=np.zeros((n_kinds, max_states)),
             blocked=np.zeros(n_kinds, dtype=np.int64),
-            flux_carry=np.zeros((n_kinds, 2)),
+            flux_carry=np.zeros((n_kinds, len(IONS), 2)),
             open_count=np.zeros(n_kinds),
         )
         self.kinds = kinds
-        self.electrode_at_last_row = np.zeros(len(IONS), dtype=np.int64)  # for the electrode current
-        v0 = self.voltage_of_counts(self.compartments.counts_in)
+        v0 = self.voltage
         for k, p in enumerate(pops):
             n = len(p.scheme.states)
             kinds.conducting[k, :n] = p.scheme.conducting_mask
@@ -309,43 +241,101 @@ class MembranePatch(mesa.Model):
                 kinds.occupancy[k, :n] = pi
             kinds.open_count[k] = p.open_now(kinds)
 
-    def state(self) -> dict[str, np.ndarray]:
-        """Everything that evolves during a run, by name (the transition tables are rebuilt from
-        the config): saved in the run file's checkpoint after every segment."""
-        arrays = {f"compartments.{k}": v for k, v in self.compartments._asdict().items()}
-        arrays |= {f"kinds.{k}": v for k, v in self.kinds._asdict().items() if k != "table"}
-        arrays |= {f"pumps.{k}": v for k, v in self.pumps._asdict().items()}
-        flags = [p.blocked for p in self.pump_populations]
-        arrays["pump_agents_blocked"] = np.concatenate([np.zeros(0, np.uint8), *flags])
-        arrays["ouabain_blocked"] = self.ouabain_blocked
-        arrays["electrode_at_last_row"] = self.electrode_at_last_row
-        arrays["step_index"] = np.array([self.step_index], dtype=np.int64)
-        return arrays
+    def _build_pumps(self) -> None:
+        entries = [p.entry for p in self.pump_populations]
+        kinds = [PUMP_KINDS[e.kind] for e in entries]
+        self.pump_stoichiometry = np.array([[kind.stoichiometry.get(ion, 0) for ion in IONS] for kind in kinds],
+                                           dtype=np.int64).reshape(len(kinds), len(IONS))
+        self.pumps = Pumps(
+            mode=np.array([TRACKING_CODES[e.tracking] for e in entries], dtype=np.int64),
+            stoichiometry=self.pump_stoichiometry,
+            inner_ion=np.array([IONS.index(kind.inner_ion) for kind in kinds], dtype=np.int64),
+            outer_ion=np.array([IONS.index(kind.outer_ion) for kind in kinds], dtype=np.int64),
+            active=np.array([e.count for e in entries], dtype=np.int64),
+            max_rate=np.array([e.max_turnover for e in entries], dtype=np.float64),
+            km_na=np.array([e.half_saturation_na for e in entries], dtype=np.float64),
+            km_k=np.array([e.half_saturation_k for e in entries], dtype=np.float64),
+            cycles_total=np.zeros(len(entries), dtype=np.int64),
+            carry=np.zeros(len(entries)),
+        )
 
-    def restore(self, saved: dict[str, np.ndarray]) -> None:
-        """Put a saved `state()` back (the patch was built from the same config)."""
-        current = self.state()
-        for name, array in current.items():
-            if name != "pump_agents_blocked":
-                array[...] = saved[name]
-        offset = 0
-        for population in self.pump_populations:
-            population.blocked[:] = saved["pump_agents_blocked"][offset:offset + len(population.blocked)]
-            offset += len(population.blocked)
-        self.step_index = int(saved["step_index"][0])
+    # -- advancing ------------------------------------------------------------------------------
 
     @property
-    def kind_names(self) -> list[str]:
-        """Channel kinds then pump kinds: the `kind` dimension of the run file."""
-        return [p.kind for p in self.populations] + [p.kind for p in self.pump_populations]
+    def total_steps(self) -> int:
+        run = self.config.run
+        return run.n_records * run.steps_per_record
 
-    def counts_by_kind(self) -> np.ndarray:
-        return np.concatenate([self.kinds.count, [p.count for p in self.pump_populations]]).astype(np.int64)
+    @property
+    def finished(self) -> bool:
+        return self.step_index >= self.total_steps
 
-    def blocked_fraction(self) -> np.ndarray:
-        sizes = self.counts_by_kind()
-        blocked = np.concatenate([self.kinds.blocked, sizes[len(self.populations):] - self.pumps.active])
-        return np.divide(blocked, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
+    def advance(self, n_steps: int) -> Segment:
+        """Advance by `n_steps` time steps (at most to the end of the run), applying protocol
+        events as they fall due; return the rows recorded on the way."""
+        end = min(self.step_index + n_steps, self.total_steps)
+        parts = []
+        while self.step_index < end:
+            self._apply_due_events()
+            upcoming = self.schedule.next_event_step(self.step_index)
+            stop = min(end, self.step_index + MAX_KERNEL_STEPS, upcoming if upcoming is not None else end)
+            parts.append(self._kernel(stop - self.step_index))
+        return Segment.join(parts) if parts else self._kernel(0)
+
+    def step(self) -> None:
+        """Mesa's step: advance one recording interval, then collect; `running` ends with the run."""
+        self.last_segment = self.advance(self.config.run.steps_per_record)
+        self.running = not self.finished
+        self.datacollector.collect(self)
+
+    def _kernel(self, n_steps: int) -> Segment:
+        """Run the kernel for n_steps (no protocol event falls inside them) and compute the rows."""
+        run, first = self.config.run, self.step_index
+        every = run.steps_per_record
+        row_steps = every * np.arange(first // every + 1, (first + n_steps) // every + 1)
+        raw = _records(len(row_steps), len(IONS), len(self.populations), len(self.pump_populations), n_steps)
+        if n_steps:
+            drive = Drive(injected_charge=self.schedule.injected_charge(first, n_steps, run.dt),
+                          clamp_voltage=self.schedule.clamp_voltage(first, n_steps, run.dt))
+            run_segment(first, n_steps, every, self.membrane, self.compartments, self.kinds, self.pumps, drive, raw)
+            self.step_index += n_steps
+        segment = self._segment(raw, self._previous_row, row_steps, n_steps)
+        if len(row_steps):
+            self._previous_row = _last_row(raw)
+        return segment
+
+    def _segment(self, raw: Records, previous: Records, row_steps: np.ndarray, n_steps: int) -> Segment:
+        time = row_steps * self.config.run.dt
+        rows = series_of(Rows(raw=raw, previous=previous, time=time, steps=row_steps, model=self))
+        spikes = raw.spike_steps[: raw.spike_count[0]] * self.config.run.dt
+        return Segment(time, rows, spikes, n_steps)
+
+    def _record_now(self) -> Records:
+        raw = _records(1, len(IONS), len(self.populations), len(self.pump_populations), 0)
+        record_row(raw, 0, self.voltage, self.compartments, self.kinds, self.pumps)
+        return raw
+
+    def current_row(self) -> Segment:
+        """The present state as one recorded row (the t = 0 row of a run; its electrode current is 0)."""
+        raw = self._record_now()
+        return self._segment(raw, raw, np.array([self.step_index]), 0)
+
+    # -- protocol -------------------------------------------------------------------------------
+
+    def _apply_due_events(self) -> None:
+        """Carry out the protocol events (block, unblock, ouabain, set_outside) due by now."""
+        events = self.schedule.events
+        while self._next_event < len(events) and events[self._next_event].step <= self.step_index:
+            event = events[self._next_event]
+            self._next_event += 1
+            action = event.action
+            rng = np.random.default_rng([self.run_seed, 2, event.index])  # which agents: seeded per event
+            if action.action in ("block", "unblock"):
+                self.block(action.target, action.fraction, rng, unblock=action.action == "unblock")
+            elif action.action == "ouabain":
+                self.apply_ouabain(action.target, action.concentration, rng)
+            else:
+                self.set_outside(action.ion, action.concentration)
 
     def block(self, kind: str, blocked_share: float, rng: np.random.Generator, unblock: bool = False) -> None:
         """`block`: the blocked share of `kind` becomes `blocked_share`; `unblock`: that share of
@@ -377,17 +367,134 @@ class MembranePatch(mesa.Model):
         if self.membrane.volume_out > 0:
             self.compartments.counts_out[i] = round(concentration * AVOGADRO * self.membrane.volume_out)
 
-    def voltage_of_counts(self, counts_in: np.ndarray) -> float:
-        return membrane_voltage(counts_in, self.membrane.valence, self.membrane.fixed_charge,
-                                self.membrane.capacitance, ELEMENTARY_CHARGE)
+    def command_at(self, t: np.ndarray) -> np.ndarray:
+        """Voltage clamp command (V) at times t; NaN where the membrane is free."""
+        return self.schedule.command_at(t)
+
+    # -- checkpoints ----------------------------------------------------------------------------
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything that evolves during a run, by name (the transition tables are rebuilt from
+        the config): saved in the run file's checkpoint after every segment."""
+        arrays = {f"compartments.{k}": v for k, v in self.compartments._asdict().items()}
+        arrays |= {f"kinds.{k}": v for k, v in self.kinds._asdict().items() if k != "table"}
+        arrays |= {f"pumps.{k}": v for k, v in self.pumps._asdict().items()}
+        arrays |= {f"previous_row.{k}": v for k, v in self._previous_row._asdict().items()}
+        flags = [p.blocked for p in self.pump_populations]
+        arrays["pump_agents_blocked"] = np.concatenate([np.zeros(0, np.uint8), *flags])
+        arrays["ouabain_blocked"] = self.ouabain_blocked
+        arrays["step_index"] = np.array([self.step_index], dtype=np.int64)
+        return arrays
+
+    def restore(self, saved: dict[str, np.ndarray]) -> None:
+        """Put a saved `state()` back (the patch was built from the same config). Protocol events
+        due at the saved step are applied when the run goes on (a checkpoint precedes them)."""
+        current = self.state()
+        for name, array in current.items():
+            if name != "pump_agents_blocked":
+                array[...] = saved[name]
+        offset = 0
+        for population in self.pump_populations:
+            population.blocked[:] = saved["pump_agents_blocked"][offset:offset + len(population.blocked)]
+            offset += len(population.blocked)
+        self.step_index = int(saved["step_index"][0])
+        events = self.schedule.events
+        self._next_event = next((i for i, e in enumerate(events) if e.step >= self.step_index), len(events))
+
+    # -- what the model shows between steps -----------------------------------------------------
+
+    @property
+    def simulated_time(self) -> float:
+        """Simulated time (s)."""
+        return self.step_index * self.config.run.dt
 
     @property
     def voltage(self) -> float:
         """Membrane potential (V) from the net charge inside: e * q / C."""
-        return self.voltage_of_counts(self.compartments.counts_in)
+        return membrane_voltage(self.compartments.counts_in, self.membrane.valence, self.membrane.fixed_charge,
+                                self.membrane.capacitance, ELEMENTARY_CHARGE)
+
+    membrane_potential = voltage
+
+    @property
+    def ions_inside(self) -> dict[str, int]:
+        """Ions in the cell, by ion."""
+        return dict(zip(IONS, self.compartments.counts_in.tolist()))
+
+    @property
+    def ions_outside(self) -> dict[str, int]:
+        """Ions outside (for a clamped bath: the net number the bath received), by ion."""
+        return dict(zip(IONS, self.compartments.counts_out.tolist()))
+
+    @property
+    def kind_names(self) -> list[str]:
+        """Channel kinds then pump kinds: the `kind` dimension of the run file."""
+        return [p.kind for p in self.populations] + [p.kind for p in self.pump_populations]
+
+    @property
+    def channel_kind_count(self) -> int:
+        return len(self.populations)
+
+    @property
+    def pump_kind_count(self) -> int:
+        return len(self.pump_populations)
+
+    def counts_by_kind(self) -> np.ndarray:
+        return np.concatenate([self.kinds.count, [p.count for p in self.pump_populations]]).astype(np.int64)
+
+    def blocked_fraction(self) -> np.ndarray:
+        sizes = self.counts_by_kind()
+        blocked = np.concatenate([self.kinds.blocked, sizes[len(self.populations):] - self.pumps.active])
+        return np.divide(blocked, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
+
+    def constants(self) -> dict[str, np.ndarray]:
+        """The run's constants, as declared in `channelsim.recording.layout.CONSTANTS`."""
+        return constants_of(self)
+
+    # constants the recorded quantities are computed from (SI units)
+    @property
+    def valence(self) -> np.ndarray:
+        return self.membrane.valence
+
+    @property
+    def capacitance(self) -> float:
+        return self.membrane.capacitance
+
+    @property
+    def area(self) -> float:
+        return self.config.cell.area_m2
+
+    @property
+    def volume_inside(self) -> float:
+        return self.membrane.volume_in
+
+    @property
+    def volume_outside(self) -> float:
+        return self.membrane.volume_out
+
+    @property
+    def temperature(self) -> float:
+        return self.config.cell.temperature
+
+    @property
+    def bath_concentration(self) -> np.ndarray:
+        return self.compartments.bath
+
+    @property
+    def dt(self) -> float:
+        return self.config.run.dt
+
+    @property
+    def record_every(self) -> float:
+        return self.config.run.record_every
+
+    avogadro = AVOGADRO
+    elementary_charge = ELEMENTARY_CHARGE
+
+    # -- single channels --------------------------------------------------------------------------
 
     def agent(self, identity: int) -> ChannelView:
-        """The channel with this identity (identities run over populations in config order)."""
+        """The channel with this identity (identities run over populations in kind order)."""
         for population in self.populations:
             if identity < population.first_identity + population.count:
                 return population.channel(identity - population.first_identity)
@@ -397,6 +504,6 @@ class MembranePatch(mesa.Model):
         return next(p for p in self.populations if p.kind == kind)
 
 
-def build(config: Config, seed: int | None = None) -> MembranePatch:
-    """A patch in its initial state for a resolved config (seed defaults to config.run.seed)."""
-    return MembranePatch(config, config.run.seed if seed is None else seed)
+def build(config: Config | str | Path, seed: int | None = None, settings: dict | None = None) -> MembranePatch:
+    """A patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed."""
+    return MembranePatch(config, seed, settings=settings)

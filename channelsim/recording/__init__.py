@@ -1,1 +1,1 @@
-"""The HDF5 run file (DESIGN.md section 6): layout, writer, reader."""
+"""The HDF5 run file: what a run records (layout), writer, reader."""

@@ -1,8 +1,33 @@
-"""Names, dimensions and units of everything in a run file."""
+"""Everything a run records, declared once: name, dimensions, dtype, unit, meaning, and how it is
+computed from the model.
+
+A recorded series is computed from `Rows`: the raw rows the kernel wrote (`record_row`: the state
+at each recording time), the raw row before them, their times and the model. The t = 0 row and
+every later row go through the same declaration, in memory and in the run file alike, so adding
+a recorded quantity means adding one entry here (and, if it needs state the raw rows lack, one
+line to `kernels.loop.record_row` and `kernels.state.Records`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a series is computed from: raw kernel rows (a `Records`, one row per recording), the
+    raw row recorded before them (the first row itself at t = 0), their times (s), the global
+    step each row ends, and the model (`MembranePatch`) for its constants and current settings."""
+
+    raw: Any
+    previous: Any
+    time: np.ndarray
+    steps: np.ndarray
+    model: Any
 
 
 @dataclass(frozen=True)
@@ -11,30 +36,78 @@ class Variable:
     dtype: str
     units: str
     description: str
+    compute: Callable[[Any], np.ndarray] | None = None  # from Rows (series) or the model (constants)
+
+
+def _by_kind(rows: Rows, channel_columns: np.ndarray | None, pump_columns: np.ndarray | None) -> np.ndarray:
+    """Columns over the `kind` dimension (channel kinds then pump kinds), zero where a kind has none."""
+    n_rows, model = len(rows.time), rows.model
+    channels = channel_columns if channel_columns is not None else np.zeros((n_rows, model.channel_kind_count))
+    pumps = pump_columns if pump_columns is not None else np.zeros((n_rows, model.pump_kind_count))
+    return np.hstack([channels, pumps])
+
+
+def _ions_moved(rows: Rows) -> np.ndarray:
+    """Net ions into the cell: through channels, and each pump cycle's stoichiometry."""
+    raw = rows.raw
+    return raw.influx - raw.efflux + raw.pump_cycles @ rows.model.pump_stoichiometry
+
+
+def _electrode_current(rows: Rows) -> np.ndarray:
+    """Mean electrode current (A, into the cell) over each recording interval (0 at t = 0)."""
+    model = rows.model
+    charge = np.concatenate([rows.previous.electrode, rows.raw.electrode]) @ model.valence * model.elementary_charge
+    return np.diff(charge) / model.record_every
+
+
+def _command_potential(rows: Rows) -> np.ndarray:
+    """The voltage clamp command of the step that ends at each row (of the first step at t = 0)."""
+    model = rows.model
+    step = np.maximum(rows.steps - 1, 0)
+    return model.command_at(model.dt * (step + 0.5))
+
+
+def _concentration_outside(rows: Rows) -> np.ndarray:
+    model = rows.model
+    if model.volume_outside > 0:
+        return rows.raw.ions_outside / (model.avogadro * model.volume_outside)
+    return np.tile(model.bath_concentration, (len(rows.time), 1))  # protocol steps fall between segments
 
 
 #: Time series, one row per recording (time 0 included).
 SERIES = {
-    "membrane_potential": Variable(("time",), "f8", "V", "membrane potential, inside minus outside"),
-    "ions_inside": Variable(("time", "ion"), "i8", "count", "ions in the cell"),
+    "membrane_potential": Variable(("time",), "f8", "V", "membrane potential, inside minus outside",
+                                   lambda rows: rows.raw.membrane_potential),
+    "ions_inside": Variable(("time", "ion"), "i8", "count", "ions in the cell", lambda rows: rows.raw.ions_inside),
     "ions_outside": Variable(("time", "ion"), "i8", "count",
-                             "ions outside; for a clamped bath, the net number the bath received"),
+                             "ions outside; for a clamped bath, the net number the bath received",
+                             lambda rows: rows.raw.ions_outside),
     "ions_moved": Variable(("time", "ion"), "i8", "count",
-                           "cumulative net ions that entered the cell through channels and pumps"),
-    "efflux": Variable(("time", "ion"), "i8", "count", "cumulative ions that left the cell through channels"),
-    "influx": Variable(("time", "ion"), "i8", "count", "cumulative ions that entered the cell through channels"),
+                           "cumulative net ions that entered the cell through channels and pumps", _ions_moved),
+    "efflux": Variable(("time", "ion"), "i8", "count", "cumulative ions that left the cell through channels",
+                       lambda rows: rows.raw.efflux),
+    "influx": Variable(("time", "ion"), "i8", "count", "cumulative ions that entered the cell through channels",
+                       lambda rows: rows.raw.influx),
     "open_channels": Variable(("time", "kind"), "f8", "count",
-                              "open, unblocked channels per kind (fractional in mean_field tracking)"),
+                              "open, unblocked channels per kind (fractional in mean_field tracking)",
+                              lambda rows: _by_kind(rows, rows.raw.open_channels, None)),
     "ions_electrode": Variable(("time", "ion"), "i8", "count",
-                               "cumulative net ions delivered into the cell by the electrode"),
+                               "cumulative net ions delivered into the cell by the electrode",
+                               lambda rows: rows.raw.electrode),
     "electrode_current": Variable(("time",), "f8", "A",
                                   "electrode current into the cell (current or voltage clamp), "
-                                  "mean over the preceding recording interval"),
-    "command_potential": Variable(("time",), "f8", "V", "voltage clamp command; NaN when not clamped"),
-    "pump_cycles": Variable(("time", "kind"), "i8", "count", "cumulative completed pump cycles per kind"),
-    "blocked_fraction": Variable(("time", "kind"), "f8", "1", "share of each kind's channels or pumps blocked"),
-    "concentration_inside": Variable(("time", "ion"), "f8", "mol/m^3", "inside concentrations (mM)"),
-    "concentration_outside": Variable(("time", "ion"), "f8", "mol/m^3", "outside concentrations (mM)"),
+                                  "mean over the preceding recording interval", _electrode_current),
+    "command_potential": Variable(("time",), "f8", "V", "voltage clamp command; NaN when not clamped",
+                                  _command_potential),
+    "pump_cycles": Variable(("time", "kind"), "i8", "count", "cumulative completed pump cycles per kind",
+                            lambda rows: _by_kind(rows, None, rows.raw.pump_cycles)),
+    "blocked_fraction": Variable(("time", "kind"), "f8", "1", "share of each kind's channels or pumps blocked",
+                                 lambda rows: np.tile(rows.model.blocked_fraction(), (len(rows.time), 1))),
+    "concentration_inside": Variable(("time", "ion"), "f8", "mol/m^3", "inside concentrations (mM)",
+                                     lambda rows: rows.raw.ions_inside / (rows.model.avogadro
+                                                                         * rows.model.volume_inside)),
+    "concentration_outside": Variable(("time", "ion"), "f8", "mol/m^3", "outside concentrations (mM)",
+                                      _concentration_outside),
 }
 
 #: Events, one row per event.
@@ -42,18 +115,40 @@ EVENTS = {
     "spike_time": Variable(("spike",), "f8", "s", "upward crossings of 0 mV (re-armed below -30 mV)"),
 }
 
-#: Constants of the run, written once.
+#: Constants of the run, written once; computed from the model.
 CONSTANTS = {
-    "membrane_capacitance": Variable((), "f8", "F", "membrane capacitance C"),
-    "membrane_area": Variable((), "f8", "m^2", "membrane area"),
-    "volume_inside": Variable((), "f8", "m^3", "cell volume"),
-    "volume_outside": Variable((), "f8", "m^3", "extracellular volume; 0 for a clamped bath"),
-    "temperature": Variable((), "f8", "K", "temperature"),
-    "impermeant_anions": Variable((), "i8", "count", "impermeant anions A in the cell"),
-    "impermeant_valence": Variable((), "i8", "1", "valence of A"),
-    "valence": Variable(("ion",), "i8", "1", "valence of each ion"),
-    "bath_concentration": Variable(("ion",), "f8", "mol/m^3", "outside concentrations at t = 0"),
-    "agent_count": Variable(("kind",), "i8", "count", "channels or pumps of each kind"),
+    "membrane_capacitance": Variable((), "f8", "F", "membrane capacitance C", lambda m: m.capacitance),
+    "membrane_area": Variable((), "f8", "m^2", "membrane area", lambda m: m.area),
+    "volume_inside": Variable((), "f8", "m^3", "cell volume", lambda m: m.volume_inside),
+    "volume_outside": Variable((), "f8", "m^3", "extracellular volume; 0 for a clamped bath",
+                               lambda m: m.volume_outside),
+    "temperature": Variable((), "f8", "K", "temperature", lambda m: m.temperature),
+    "impermeant_anions": Variable((), "i8", "count", "impermeant anions A in the cell",
+                                  lambda m: m.impermeant_count),
+    "impermeant_valence": Variable((), "i8", "1", "valence of A", lambda m: m.config.inside.impermeant_valence),
+    "valence": Variable(("ion",), "i8", "1", "valence of each ion", lambda m: m.valence),
+    "bath_concentration": Variable(("ion",), "f8", "mol/m^3", "outside concentrations at t = 0",
+                                   lambda m: m.initial_bath_concentration),
+    "agent_count": Variable(("kind",), "i8", "count", "channels or pumps of each kind",
+                            lambda m: m.counts_by_kind()),
+}
+
+#: Coordinates: the dimension scales of the file.
+COORDINATES = {
+    "time": Variable(("time",), "f8", "s", "time since the start of the run"),
+    "spike": Variable(("spike",), "i8", "", "spike number"),
+    "ion": Variable(("ion",), "str", "", "ion species"),
+    "kind": Variable(("kind",), "str", "", "channel kinds then pump kinds, each in alphabetical order"),
 }
 
 STATUSES = ("running", "complete", "interrupted", "failed")
+
+
+def series_of(rows: Rows) -> dict[str, np.ndarray]:
+    """Every declared series, computed for these rows, in its declared dtype."""
+    return {name: np.asarray(var.compute(rows), dtype=var.dtype) for name, var in SERIES.items()}
+
+
+def constants_of(model: Any) -> dict[str, np.ndarray]:
+    """Every declared constant of the model's run."""
+    return {name: np.asarray(var.compute(model), dtype=var.dtype) for name, var in CONSTANTS.items()}

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import h5py
+import numpy as np
 import xarray as xr
 
 from channelsim.errors import RunFileError
-from channelsim.recording.layout import CONSTANTS, EVENTS, SERIES
+from channelsim.recording.layout import CONSTANTS, COORDINATES, EVENTS, SERIES
 
 
 def stored_run(path: str | Path) -> tuple[str, int]:
@@ -92,21 +93,29 @@ def _open(path: Path) -> h5py.File:
 
 
 def _dataset(f: h5py.File) -> xr.Dataset:
-    """All variables with their dimensions and attributes; time rows cut to the shortest
-    series (a writer killed mid-append may have extended some and not others)."""
+    """Every declared variable; time rows cut to the shortest series (a writer killed mid-append
+    may have extended some and not others)."""
     rows = min(f[name].shape[0] for name in ("time", *SERIES))
     spikes = min(f["spike"].shape[0], f["spike_time"].shape[0])
     length = {"time": rows, "spike": spikes}
 
-    def read(name: str, dims: tuple[str, ...]):
+    def read(name: str, dims: tuple[str, ...]) -> np.ndarray:
         data = f[name][: length[dims[0]]] if dims and dims[0] in length else f[name][()]
-        if data.dtype.kind in "OS":
-            data = data.astype(str)
-        return dims, data, {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f[name].attrs.items()
-                            if k in ("units", "long_name")}
+        return data.astype(str) if data.dtype.kind in "OS" else data
 
-    coords = {name: read(name, (name,)) for name in ("time", "spike", "ion", "kind")}
-    variables = {name: read(name, var.dims) for name, var in {**SERIES, **EVENTS, **CONSTANTS}.items()}
+    declared = {**COORDINATES, **SERIES, **EVENTS, **CONSTANTS}
     attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
     attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in attrs.items()}
+    return to_dataset({name: read(name, var.dims) for name, var in declared.items()}, attrs)
+
+
+def to_dataset(columns: dict[str, np.ndarray], attrs: dict) -> xr.Dataset:
+    """The Dataset of a run from its arrays by declared name: what `open_run` returns for a file
+    and `channelsim.simulate` for a run in memory, so the two cannot differ."""
+    def variable(name: str, var) -> tuple:
+        described = {"units": var.units, "long_name": var.description} if var.units else {"long_name": var.description}
+        return var.dims, columns[name], described
+
+    coords = {name: variable(name, var) for name, var in COORDINATES.items()}
+    variables = {name: variable(name, var) for name, var in {**SERIES, **EVENTS, **CONSTANTS}.items()}
     return xr.Dataset(variables, coords=coords, attrs=attrs)

@@ -16,7 +16,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from channelsim.recording.layout import CONSTANTS, EVENTS, SERIES, STATUSES
+from channelsim.recording.layout import CONSTANTS, COORDINATES, EVENTS, SERIES, STATUSES
 
 #: Rows per chunk. Each append rewrites the last, partly filled chunk and HDF5 does not reuse
 #: the old space: 512-row chunks keep an hour-long run file at ~3 MB (4096 rows: ~20 MB).
@@ -32,17 +32,18 @@ class RunWriter:
         # built under a hidden name and moved into place once in SWMR mode, so that the run
         # file never exists in a state an interrupted writer could leave unreadable
         partial = self.path.with_name(f".{self.path.name}.partial")
-        # libver: files stay readable by HDF5 1.14 tools and allow SWMR (DESIGN.md section 9)
+        # libver: files stay readable by HDF5 1.14 tools and allow SWMR
         self.file = h5py.File(partial, "w", libver=("v110", "v114"))
         f = self.file
-        f.create_dataset("time", shape=(0,), maxshape=(None,), dtype="f8", chunks=(_CHUNK_ROWS,))
-        f["time"].attrs["units"] = "s"
-        f.create_dataset("spike", shape=(0,), maxshape=(None,), dtype="i8", chunks=(_CHUNK_ROWS,))
-        f["spike"].attrs["long_name"] = "spike number"
+        for name in ("time", "spike"):
+            f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=COORDINATES[name].dtype, chunks=(_CHUNK_ROWS,))
         f.create_dataset("ion", data=np.array(ions, dtype=object), dtype=h5py.string_dtype())
         f.create_dataset("kind", data=np.array(kinds, dtype=object), dtype=h5py.string_dtype())
-        for name in ("time", "spike", "ion", "kind"):
+        for name, var in COORDINATES.items():
             f[name].make_scale(name)
+            if var.units:
+                f[name].attrs["units"] = var.units
+            f[name].attrs["long_name"] = var.description
         sizes = {"ion": len(ions), "kind": len(kinds)}
         for name, var in {**SERIES, **EVENTS}.items():
             width = tuple(sizes[d] for d in var.dims[1:])
