@@ -8,6 +8,7 @@ A page asks for a generated part with a marker line of its own, e.g. `<!-- gener
     rejected     examples of rejected configs, with the messages the loader really prints
     catalogue    channel and pump kinds (channelsim.channels.KINDS, channelsim.channels.pump.PUMP_KINDS)
     run-file     the run file's variables (channelsim.recording.layout)
+    checkpoint   the arrays of a run file's checkpoint (channelsim.model.MembranePatch.state)
     cli          the command line (channelsim.cli, a click group)
     experiments  experiments/README.md and every experiments/*.toml
 
@@ -446,7 +447,9 @@ def config_markdown() -> str:
                 out += [f"## `[[{section}]]`", "",
                         "A list of timed actions, each a `[[protocol]]` table whose `action` picks one of "
                         "the forms below. Times are absolute (from the start of the run) and independent "
-                        "of `dt`; a run may have any number of steps, in any order.", ""]
+                        "of `dt`; a run may have any number of steps, in any order. "
+                        f"`--set {section}.N.KEY=VALUE` sets a key of the N-th step (counting from 0 in "
+                        "the order of the file), e.g. `--set protocol.0.at=\"5 ms\"`.", ""]
             out += [f"### {title}", ""]
             prefix = f"{section}.{values[0]}"
         else:
@@ -527,6 +530,7 @@ REJECTED = [
     ("an open probability of 0", ['channels.k_leak.open_probability=0']),
     ("an unknown tracking mode", ['channels.k_leak.tracking=agents']),
     ("a positive impermeant valence", ['inside.impermeant_valence=1']),
+    ("a protocol entry the config does not have", ['protocol.0.at="1 ms"']),
     ("a protocol step after the end", '[[protocol]]\naction = "voltage_clamp"\nat = "20 ms"\npotential = "0 mV"\n'),
     ("a block of a kind not configured", '[[protocol]]\naction = "block"\nat = "1 ms"\ntarget = "hh_na"\n'),
     ("a pulse train without a period",
@@ -731,21 +735,35 @@ def _variables_table(variables: dict) -> str:
     return "\n".join(lines)
 
 
+#: What each coordinate's values are (channelsim.recording.layout.COORDINATES); a coordinate
+#: missing here fails the strict build.
+COORDINATE_VALUES = {
+    "time": "recording times: 0, `record_every`, 2 `record_every`, ... `duration`",
+    "spike": "0, 1, ... (one per spike)",
+    "ion": None,  # generated from channelsim.constants below
+    "kind": "the run's channel kinds, then its pump kinds",
+}
+
+
 def run_file_markdown() -> str:
     from channelsim.constants import IONS, VALENCE
     from channelsim.recording import layout
 
-    out = ["## Dimensions", "",
-           "| dimension | coordinate | values |", "|---|---|---|",
-           "| `time` | `time` (s) | recording times: 0, `record_every`, 2 `record_every`, ... `duration` |",
-           "| `spike` | `spike` | spike number 0, 1, ... |",
-           "| `ion` | `ion` (strings) | " + ", ".join(f"`{i}` ({VALENCE[i]:+d})" for i in IONS) + " |",
-           "| `kind` | `kind` (strings) | the channel kinds of the run, then its pump kinds, each in "
-           "alphabetical order |", "",
-           "## Time series", "", "One row per recording, t = 0 included.", "", _variables_table(layout.SERIES), "",
-           "## Events", "", "One row per event.", "", _variables_table(layout.EVENTS), "",
-           "## Constants", "", "Written once, when the file is created.", "", _variables_table(layout.CONSTANTS), "",
-           "## Root attributes", "", "| attribute | meaning |", "|---|---|"]
+    out = ["## Dimensions", "", "Each dimension has a coordinate variable of the same name.", "",
+           "| dimension | dtype | units | description | values |", "|---|---|---|---|---|"]
+    for name, var in layout.COORDINATES.items():
+        if name not in COORDINATE_VALUES:
+            _warn(f"coordinate {name!r} has no entry in COORDINATE_VALUES (say what its values are)")
+        values = COORDINATE_VALUES.get(name) or ""
+        if name == "ion":
+            values = ", ".join(f"`{i}` ({VALENCE[i]:+d})" for i in IONS)
+        units = f"`{var.units}`" if var.units else ""
+        out.append(f"| `{name}` | {var.dtype} | {units} | {var.description} | {values} |")
+    out += ["",
+            "## Time series", "", "One row per recording, t = 0 included.", "", _variables_table(layout.SERIES), "",
+            "## Events", "", "One row per event.", "", _variables_table(layout.EVENTS), "",
+            "## Constants", "", "Written once, when the file is created.", "", _variables_table(layout.CONSTANTS), "",
+            "## Root attributes", "", "| attribute | meaning |", "|---|---|"]
     out += [f"| `{k}` | {v} |" for k, v in ROOT_ATTRIBUTES.items()]
     out += ["", "## Status", "", "The `status` attribute is one of:", "", "| status | meaning |", "|---|---|"]
     for status in layout.STATUSES:
@@ -753,6 +771,155 @@ def run_file_markdown() -> str:
             _warn(f"run status {status!r} has no entry in STATUS_MEANINGS")
         out.append(f"| `{status}` | {STATUS_MEANINGS.get(status, '')} |")
     out.append("")
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Checkpoint: the arrays of MembranePatch.state()
+
+#: Checkpoint arrays whose meaning the comments of channelsim/kernels/state.py do not give (or give
+#: only as units), written as those comments are: "(shape) dtype meaning". The shape in the code's
+#: comment wins over the shape here; the words here win over the comment's. A saved array with
+#: neither shape nor meaning fails the strict build.
+CHECKPOINT_NOTES = {
+    "compartments.counts_in": "(ions,) int64 ions in the cell",
+    "compartments.counts_out": "(ions,) int64 ions outside; for a bath, the net number it received",
+    "compartments.efflux_total": "(ions,) int64 cumulative ions that left through channels",
+    "compartments.bath": "(ions,) float64 outside concentrations the flux laws see (mol/m^3): the bath's, "
+                         "as `set_outside` left them",
+    "compartments.influx_total": "(ions,) int64 cumulative ions that entered through channels",
+    "compartments.spike_armed": "(1,) int64 1 when the spike detector is armed, 0 until V falls below the "
+                                "re-arm level",
+    "kinds.mode": "(K,) int64 tracking mode: `kernels.loop` AGENT, POPULATION or MEAN_FIELD",
+    "kinds.permeation": "(K,) int64 flux law: `kernels.permeation` GHK or OHMIC",
+    "kinds.agent_states": "(sum of agent-tracked counts,) uint8 state of every agent-tracked channel, kind "
+                          "after kind",
+    "kinds.agent_blocked": "(sum of agent-tracked counts,) uint8 1 where that channel is blocked",
+    "kinds.agent_order": "(sum of agent-tracked counts,) int64 agents grouped by state, per kind "
+                         "(`kernels.agent_events`)",
+    "kinds.agent_position": "(sum of agent-tracked counts,) int64 each agent's index in `agent_order`",
+    "kinds.n_states": "(K,) int64 states of each kind's scheme",
+    "kinds.count": "(K,) int64 channels of each kind",
+    "kinds.conducting": "(K, S) int64 1 where a state conducts",
+    "kinds.agent_offset": "(K + 1,) int64 where each kind's channels start in the agent arrays",
+    "pumps.mode": "(P,) int64 tracking mode: `kernels.loop` AGENT, POPULATION or MEAN_FIELD",
+    "pumps.compartment": "(P,) int64 the compartment whose membrane holds the kind",
+    "pumps.max_rate": "(P,) float64 maximal cycle rate of one pump (1/s)",
+    "pumps.km_na": "(P,) float64 half saturation of the inner ion (mol/m^3)",
+    "pumps.km_k": "(P,) float64 half saturation of the outer ion (mol/m^3)",
+    "previous_row.electrode": "(1, ions) int64 cumulative ions delivered by the electrode: the next row's "
+                              "`electrode_current` is the difference from it",
+    "previous_row.pump_cycles": "(1, P) int64 cumulative completed cycles per pump kind",
+    "previous_row.spike_steps": "(1,) int64 unused (zero): spikes are not part of a row",
+    "previous_row.spike_count": "(1,) int64 unused (zero)",
+    "pump_agents_blocked": "(agent-tracked pumps,) uint8 blocked flag of every pump of the agent-tracked "
+                           "pump kinds, kind after kind (empty when there are none)",
+    "ouabain_blocked": "(P,) float64 each pump kind's present ouabain binding probability, from which the "
+                       "next `ouabain` step binds or frees pumps",
+    "step_index": "(1,) int64 time steps done; the run goes on from here",
+}
+
+#: The prefix of a saved array -> the kernel NamedTuple it comes from.
+CHECKPOINT_GROUPS = {"compartments": "Compartments", "kinds": "Kinds", "pumps": "Pumps",
+                     "previous_row": "Records"}
+
+#: The model whose state() the table is generated from: every tracking mode and a pump.
+CHECKPOINT_EXAMPLE = BASE_TOML + """
+[[channels]]
+kind = "hh_na"
+tracking = "population"
+
+[[channels]]
+kind = "cl_leak"
+count = 10
+tracking = "mean_field"
+
+[[pumps]]
+kind = "na_k_atpase"
+count = 100
+tracking = "agent"
+"""
+
+
+def _field_comments(module) -> dict[str, dict[str, str]]:
+    """The trailing comment of every field of every class in a module's source, by class and field."""
+    import ast
+    import io
+    import tokenize
+
+    source = inspect.getsource(module)
+    comments = {token.start[0]: token.string.lstrip("# ").strip()
+                for token in tokenize.generate_tokens(io.StringIO(source).readline)
+                if token.type == tokenize.COMMENT}
+    found: dict[str, dict[str, str]] = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ClassDef):
+            found[node.name] = {item.target.id: comments.get(item.lineno, "") for item in node.body
+                                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)}
+    return found
+
+
+#: "(shape) dtype meaning", each part optional.
+_CHECKPOINT_COMMENT = re.compile(r"^(\([^)]*\))?(?:same shape)?[,;:]?\s*(int64|float64|uint8)?[,;:]?\s*(.*)$")
+
+
+def checkpoint_markdown() -> str:
+    from channelsim.config import load_config_text
+    from channelsim.constants import IONS
+    from channelsim.kernels import state as kernel_state
+    from channelsim.model import build
+    from channelsim.recording.layout import SERIES
+
+    saved = build(load_config_text(CHECKPOINT_EXAMPLE, origin="example.toml")).state()
+    comments = _field_comments(kernel_state)
+    sizes = {"time": "1", "ion": "ions", "kind": "K"}  # a raw row's dimensions (kind: channel kinds)
+
+    def parts(name: str) -> tuple[str, str, str, str]:
+        """(group, field, shape, meaning) from the field's comment in kernels/state.py."""
+        group, _, field = name.rpartition(".")
+        shape, _, meaning = _CHECKPOINT_COMMENT.match(
+            comments.get(CHECKPOINT_GROUPS.get(group, ""), {}).get(field, "")).groups()
+        return group, field, shape, meaning
+
+    # a field whose comment gives no shape has the shape of a commented field of its group
+    # with arrays of the same shape in the example (influx_total that of efflux_total)
+    sibling: dict[tuple, str] = {}
+    for name, array in saved.items():
+        group, _, shape, _ = parts(name)
+        if group and shape:
+            sibling.setdefault((group, array.shape), shape)
+    rows = []
+    for name, array in saved.items():
+        group, field, shape, meaning = parts(name)
+        note_shape, _, note = _CHECKPOINT_COMMENT.match(CHECKPOINT_NOTES.get(name, "")).groups()
+        shape = shape or (sibling.get((group, array.shape)) if group else None) or note_shape
+        meaning = note or meaning  # the code's shape, the note's words
+        if group == "previous_row":
+            if shape:
+                shape = shape.replace("(rows,", "(1,")  # one row
+            elif field in SERIES:
+                dims = [sizes[d] for d in SERIES[field].dims]
+                shape = f"({', '.join(dims)}{',' if len(dims) == 1 else ''})"
+            if not meaning and field in SERIES:
+                meaning = SERIES[field].description
+        if not meaning or not shape:
+            _warn(f"checkpoint array {name!r}: no shape and meaning in a comment of kernels/state.py nor in "
+                  "CHECKPOINT_NOTES")
+        if group == "previous_row":
+            meaning = f"last recorded raw row: {meaning}"
+        rows.append(f"| `{name}` | {shape or ''} | {array.dtype} | {meaning} |")
+    symbols = {"ions": f"the {len(IONS)} ions ({', '.join(IONS)})", "C": "the cell's compartments",
+               "K": "the run's channel kinds", "S": "the largest number of states of their schemes",
+               "A": "the channels tracked as agents", "P": "the pump kinds"}
+    shapes = " ".join(row.split(" | ")[1] for row in rows)
+    used = [f"`{symbol}` {text}" for symbol, text in symbols.items() if re.search(rf"\b{symbol}\b", shapes)]
+    out = [f"Shapes: {', '.join(used)}; kinds are in the order of the `kind` dimension.", "",
+           "| dataset in `checkpoint/N/` | shape | dtype | content |", "|---|---|---|---|", *rows]
+    left_out = [f"`{group}.{field}`" for group, cls in CHECKPOINT_GROUPS.items()
+                for field in getattr(kernel_state, cls)._fields if f"{group}.{field}" not in saved]
+    out += ["", "Not saved, because they are rebuilt from the stored config when the run is resumed: "
+            "`Membrane` (the run's constants), the protocol's `Schedule`"
+            + (f", and {', '.join(left_out)}" if left_out else "") + ".", ""]
     return "\n".join(out)
 
 
@@ -816,6 +983,7 @@ GENERATORS = {
     "rejected": rejected_markdown,
     "catalogue": catalogue_markdown,
     "run-file": run_file_markdown,
+    "checkpoint": checkpoint_markdown,
     "cli": cli_markdown,
     "experiments": experiments_markdown,
 }
