@@ -51,7 +51,7 @@ def _run(channels: list[dict], duration: str = "40 ms", pumps: list[dict] = ()) 
 def _nernst(kind: str, ion: str, tracking: str) -> Check:
     out, patch = _run([{"kind": kind, "count": 2000, "tracking": tracking}])
     i = IONS.index(ion)
-    c_in = out["ions_inside"][-1, i] / (AVOGADRO * patch.membrane.volume_in)
+    c_in = out["ions_inside"][-1, i] / (AVOGADRO * patch.volume_inside)
     c_out = patch.compartments.bath[i]
     expected = nernst_potential(int(patch.membrane.valence[i]), c_in, c_out, patch.config.cell.temperature)
     tail = out["membrane_potential"][200:]
@@ -65,18 +65,18 @@ def _ghk() -> Check:
     channels = [{"kind": k, "count": n, "tracking": "mean_field"}
                 for k, n in (("k_leak", 2000), ("na_leak", 80), ("cl_leak", 900))]
     out, patch = _run(channels)
-    c_in = dict(zip(IONS, out["ions_inside"][-1] / (AVOGADRO * patch.membrane.volume_in)))
+    c_in = dict(zip(IONS, out["ions_inside"][-1] / (AVOGADRO * patch.volume_inside)))
     c_out = dict(zip(IONS, patch.compartments.bath))
     permeability = {ion: e.count * e.permeability for ion, e in zip(("K", "Na", "Cl"), patch.config.channels)}
     expected = ghk_potential(permeability, c_in, c_out, patch.config.cell.temperature)
     return Check("GHK, three leaks (mean field)", expected * 1e3, out["membrane_potential"][-1] * 1e3,
-                 3e3 * ELEMENTARY_CHARGE / patch.membrane.capacitance, "mV")
+                 3e3 * ELEMENTARY_CHARGE / patch.capacitance, "mV")
 
 
 def _charge() -> Check:
     out, patch = _run([{"kind": "k_leak", "count": 2000, "tracking": "agent"}])
     dv = out["membrane_potential"][-1] - out["membrane_potential"][0]
-    return Check("K+ ions moved = C |dV| / e", ions_for_voltage_change(patch.membrane.capacitance, dv),
+    return Check("K+ ions moved = C |dV| / e", ions_for_voltage_change(patch.capacitance, dv),
                  -float(out["ions_moved"][-1, 0]), 0.5, "ions")
 
 

@@ -1,6 +1,6 @@
 """The hot loop: gating, permeation, electrode and membrane potential, for a segment of steps.
 
-One step, for every kind k with open count o_k (start-of-step values):
+One step, for every compartment and every kind k in it with open count o_k (start-of-step values):
 1. V = e * (net elementary charges inside) / C  (charge-difference method; never integrated).
 2. Linearise the membrane: I0 = sum_k o_k i_k(V) - I_injected (outward) and G = dI/dV. Over a
    step the linear membrane relaxes exponentially, so the step-averaged voltage is
@@ -11,13 +11,14 @@ One step, for every kind k with open count o_k (start-of-step values):
 3. Unidirectional ion counts: Poisson draws with means o_k * rate(V_bar) * dt, one per kind,
    permeant ion and direction (mean_field: the deterministic mean, with the fractional remainder carried to the
    next step so counts stay integers). Counts are capped at the ions available.
-4. Electrode: current clamp delivers its charge as whole K+ ions (fraction carried); voltage
+4. Electrode (in its compartment): current clamp delivers its charge as whole K+ ions (fraction carried); voltage
    clamp delivers the K+ ions that bring V back to the command.
    Pumps: Poisson cycle counts (mean_field: carried means), each cycle moving the pump kind's
    stoichiometry (Na+/K+-ATPase: 3 Na+ out, 2 K+ in); their current is part of the linearised
    membrane.
 5. Gating at V (clamp: at the command): agent, population or mean_field update.
-6. Spike detector: an upward crossing of the threshold, re-armed below the re-arm level.
+6. Spike detector (at the electrode's compartment): an upward crossing of the threshold, re-armed
+   below the re-arm level.
 Counts are int64 and every ion taken from one place is added to another.
 """
 
@@ -54,19 +55,21 @@ def membrane_voltage(counts_in, valence, fixed_charge, capacitance, charge):
 
 
 @njit(cache=True, inline="always")
-def voltage_of(compartments, membrane):
-    return membrane_voltage(compartments.counts_in, membrane.valence, membrane.fixed_charge,
-                            membrane.capacitance, membrane.charge)
+def voltage_of(compartments, c, membrane):
+    """Membrane potential (V) of compartment c."""
+    return membrane_voltage(compartments.counts_in[c], membrane.valence, compartments.fixed_charge[c],
+                            compartments.capacitance[c], membrane.charge)
 
 
 @njit(cache=True, inline="always")
-def _concentrations(compartments, membrane, c_in, c_out):
+def _concentrations(compartments, c, membrane, c_in, c_out):
+    """Inside and outside concentrations (mol/m^3) of compartment c."""
     for i in range(c_in.shape[0]):
-        c_in[i] = compartments.counts_in[i] / (membrane.avogadro * membrane.volume_in)
-        if membrane.volume_out <= 0.0:
+        c_in[i] = compartments.counts_in[c, i] / (membrane.avogadro * compartments.volume_in[c])
+        if compartments.volume_out[c] <= 0.0:
             c_out[i] = compartments.bath[i]
         else:
-            c_out[i] = compartments.counts_out[i] / (membrane.avogadro * membrane.volume_out)
+            c_out[i] = compartments.counts_out[c, i] / (membrane.avogadro * compartments.volume_out[c])
 
 
 @njit(cache=True, inline="always")
@@ -87,19 +90,21 @@ def _pump_current(pumps, p, v, membrane, c_in, c_out):
 
 
 @njit(cache=True, inline="always")
-def _step_averaged_voltage(v, injected, membrane, kinds, pumps, c_in, c_out):
-    """V_bar of the linearised membrane over one step (see module docstring)."""
+def _step_averaged_voltage(c, v, injected, membrane, compartments, kinds, pumps, c_in, c_out):
+    """V_bar of compartment c's linearised membrane over one step (see module docstring)."""
     h = 1e-5  # V; central difference for the slope conductance of the GHK/ohmic laws
     current = -injected
     slope = 0.0
     for p in range(pumps.mode.shape[0]):
+        if pumps.compartment[p] != c:
+            continue
         current += _pump_current(pumps, p, v, membrane, c_in, c_out)
         slope += (_pump_current(pumps, p, v + h, membrane, c_in, c_out)
                   - _pump_current(pumps, p, v - h, membrane, c_in, c_out)) / (2 * h)
     constants = (membrane.thermal_v, membrane.avogadro, membrane.charge)
     for k in range(kinds.mode.shape[0]):
         open_count = kinds.open_count[k]
-        if open_count <= 0.0:
+        if open_count <= 0.0 or kinds.compartment[k] != c:
             continue
         for ion in range(c_in.shape[0]):
             share = kinds.permeant[k, ion]
@@ -113,9 +118,10 @@ def _step_averaged_voltage(v, injected, membrane, kinds, pumps, c_in, c_out):
             else:
                 slope += open_count * (outward_current(*args, v + h, *constants)
                                        - outward_current(*args, v - h, *constants)) / (2 * h)
+    capacitance = compartments.capacitance[c]
     if slope <= 0.0:  # no conductance (the pump's slope is small and may be negative)
-        return v - 0.5 * current * membrane.dt / membrane.capacitance
-    x = slope * membrane.dt / membrane.capacitance
+        return v - 0.5 * current * membrane.dt / capacitance
+    x = slope * membrane.dt / capacitance
     phi = 1.0 - 0.5 * x if x < 1e-8 else -math.expm1(-x) / x
     return v - current / slope * (1.0 - phi)
 
@@ -165,19 +171,21 @@ def _gate(kinds, k, v, seed, global_step, membrane, matrix, edges):
 
 @njit(cache=True, inline="always")
 def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
-    """Unidirectional counts of every permeant ion through the open channels of every kind over one step."""
-    counts_in, counts_out = compartments.counts_in, compartments.counts_out
+    """Unidirectional counts of every permeant ion through the open channels of every kind over
+    one step, between the kind's compartment and the outside next to it."""
     for k in range(kinds.mode.shape[0]):
         open_count = kinds.open_count[k]
         if open_count <= 0.0:
             continue
-        for ion in range(c_in.shape[0]):
+        c = kinds.compartment[k]
+        counts_in, counts_out = compartments.counts_in[c], compartments.counts_out[c]
+        for ion in range(counts_in.shape[0]):
             share = kinds.permeant[k, ion]
             if share <= 0.0:
                 continue
             efflux_rate, influx_rate = unidirectional_rates(
-                kinds.permeation[k], share * kinds.unitary[k], membrane.valence[ion], c_in[ion], c_out[ion], v_bar,
-                membrane.thermal_v, membrane.avogadro, membrane.charge)
+                kinds.permeation[k], share * kinds.unitary[k], membrane.valence[ion], c_in[c, ion], c_out[c, ion],
+                v_bar[c], membrane.thermal_v, membrane.avogadro, membrane.charge)
             mean_efflux = open_count * efflux_rate * membrane.dt
             mean_influx = open_count * influx_rate * membrane.dt
             if kinds.mode[k] == MEAN_FIELD:
@@ -192,12 +200,12 @@ def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
                 n_efflux, flux_state = poisson(mean_efflux, flux_state)
                 n_influx, flux_state = poisson(mean_influx, flux_state)
             n_efflux = min(n_efflux, counts_in[ion])
-            if membrane.volume_out > 0.0:
+            if compartments.volume_out[c] > 0.0:
                 n_influx = min(n_influx, counts_out[ion])
             counts_in[ion] += n_influx - n_efflux
             counts_out[ion] += n_efflux - n_influx
-            compartments.efflux_total[ion] += n_efflux
-            compartments.influx_total[ion] += n_influx
+            compartments.efflux_total[c, ion] += n_efflux
+            compartments.influx_total[c, ion] += n_influx
     return flux_state
 
 
@@ -205,9 +213,10 @@ def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
 def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
     """Completed pump cycles over one step, each moving its whole stoichiometry at once (a cycle is
     atomic), never more cycles than the ions available allow."""
-    counts_in, counts_out = compartments.counts_in, compartments.counts_out
     for p in range(pumps.mode.shape[0]):
-        mean = pumps.active[p] * _pump_rate(pumps, p, v_bar, membrane, c_in, c_out) * membrane.dt
+        c = pumps.compartment[p]
+        counts_in, counts_out = compartments.counts_in[c], compartments.counts_out[c]
+        mean = pumps.active[p] * _pump_rate(pumps, p, v_bar[c], membrane, c_in[c], c_out[c]) * membrane.dt
         if pumps.mode[p] == MEAN_FIELD:
             pumps.carry[p] += mean
             cycles = np.int64(math.floor(pumps.carry[p]))
@@ -218,7 +227,7 @@ def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
             moved = pumps.stoichiometry[p, i]
             if moved < 0:
                 cycles = min(cycles, counts_in[i] // -moved)
-            elif moved > 0 and membrane.volume_out > 0.0:
+            elif moved > 0 and compartments.volume_out[c] > 0.0:
                 cycles = min(cycles, counts_out[i] // moved)
         for i in range(counts_in.shape[0]):
             counts_in[i] += pumps.stoichiometry[p, i] * cycles
@@ -229,16 +238,16 @@ def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
 
 @njit(cache=True, inline="always")
 def _deliver(compartments, membrane, n_ions):
-    """Move n ions of the electrode's ion into (n > 0) or out of (n < 0) the cell."""
-    ion = membrane.electrode_ion
-    n_ions = max(n_ions, -compartments.counts_in[ion])
-    compartments.counts_in[ion] += n_ions
-    compartments.electrode_total[ion] += n_ions
+    """Move n ions of the electrode's ion into (n > 0) or out of (n < 0) its compartment."""
+    ion, c = membrane.electrode_ion, membrane.electrode_compartment
+    n_ions = max(n_ions, -compartments.counts_in[c, ion])
+    compartments.counts_in[c, ion] += n_ions
+    compartments.electrode_total[c, ion] += n_ions
 
 
 @njit(cache=True)
 def record_row(records, row, v, compartments, kinds, pumps):
-    """Write the state into row `row` of the records (the t = 0 row uses this too)."""
+    """Write the state into row `row` of the records (the t = 0 row uses this too); v: (C,) V."""
     records.membrane_potential[row] = v
     records.ions_inside[row] = compartments.counts_in
     records.ions_outside[row] = compartments.counts_out
@@ -256,31 +265,36 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
     All state is updated in place; a row is recorded after every global step that is a
     multiple of `record_every`, so segments may start and end anywhere.
     """
-    n_ions = compartments.counts_in.shape[0]
+    n_compartments, n_ions = compartments.counts_in.shape
     max_states = kinds.table.shape[2]
     matrix = np.zeros((max_states, max_states))
     edges = np.zeros((max_states, max_states + 1), dtype=np.int64)
-    c_in = np.zeros(n_ions)
-    c_out = np.zeros(n_ions)
+    v = np.zeros(n_compartments)
+    v_bar = np.zeros(n_compartments)
+    c_in = np.zeros((n_compartments, n_ions))
+    c_out = np.zeros((n_compartments, n_ions))
+    site = membrane.electrode_compartment
     electrode_valence = membrane.valence[membrane.electrode_ion]
     row = 0
     for step in range(n_steps):
         global_step = first_step + step
-        v = voltage_of(compartments, membrane)
-        _concentrations(compartments, membrane, c_in, c_out)
         clamp = drive.clamp_voltage[step]
         clamped = not math.isnan(clamp)
-        injected = drive.injected_charge[step] / membrane.dt  # A, inward
-        if clamped:
-            v_bar = clamp  # an ideal clamp holds V through the step
-        else:
-            v_bar = _step_averaged_voltage(v, injected, membrane, kinds, pumps, c_in, c_out)
+        for c in range(n_compartments):
+            v[c] = voltage_of(compartments, c, membrane)
+            _concentrations(compartments, c, membrane, c_in[c], c_out[c])
+            injected = drive.injected_charge[step] / membrane.dt if c == site else 0.0  # A, inward
+            if clamped and c == site:
+                v_bar[c] = clamp  # an ideal clamp holds V through the step
+            else:
+                v_bar[c] = _step_averaged_voltage(c, v[c], injected, membrane, compartments, kinds, pumps,
+                                                  c_in[c], c_out[c])
         flux_state = _permeate(kinds, membrane, compartments, v_bar, c_in, c_out,
                                stream_key(membrane.seed, global_step, 0))
         _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state)
         if clamped:
             # the clamp supplies the charge that brings V back to the command, as whole ions
-            missing = (clamp - voltage_of(compartments, membrane)) * membrane.capacitance
+            missing = (clamp - voltage_of(compartments, site, membrane)) * compartments.capacitance[site]
             _deliver(compartments, membrane, np.int64(round(missing / (electrode_valence * membrane.charge))))
         elif drive.injected_charge[step] != 0.0:
             carry = compartments.electrode_carry
@@ -289,16 +303,19 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
             carry[0] -= whole
             _deliver(compartments, membrane, whole)
         for k in range(kinds.mode.shape[0]):
-            _gate(kinds, k, v_bar if clamped else v, membrane.seed, global_step, membrane, matrix, edges)
-        v_end = voltage_of(compartments, membrane)
+            c = kinds.compartment[k]
+            _gate(kinds, k, v_bar[c] if clamped and c == site else v[c], membrane.seed, global_step, membrane,
+                  matrix, edges)
+        for c in range(n_compartments):
+            v[c] = voltage_of(compartments, c, membrane)
         armed = compartments.spike_armed
-        if armed[0] == 1 and v_end >= membrane.spike_threshold:
+        if armed[0] == 1 and v[site] >= membrane.spike_threshold:
             if records.spike_count[0] < records.spike_steps.shape[0]:
                 records.spike_steps[records.spike_count[0]] = global_step + 1
             records.spike_count[0] += 1
             armed[0] = 0
-        elif armed[0] == 0 and v_end < membrane.spike_rearm:
+        elif armed[0] == 0 and v[site] < membrane.spike_rearm:
             armed[0] = 1
         if (global_step + 1) % record_every == 0:
-            record_row(records, row, v_end, compartments, kinds, pumps)
+            record_row(records, row, v, compartments, kinds, pumps)
             row += 1

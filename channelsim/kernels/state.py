@@ -14,15 +14,12 @@ class Membrane(NamedTuple):
 
     dt: float
     seed: int
-    capacitance: float
-    fixed_charge: int  # elementary charges of the impermeant anions
     valence: np.ndarray  # (ions,) int64
-    volume_in: float
-    volume_out: float  # 0: a clamped bath
     thermal_v: float  # RT/F
     avogadro: float
     charge: float  # e
     electrode_ion: int  # the ion that carries electrode current (K+)
+    electrode_compartment: int  # where the electrode injects or clamps, and the spike detector watches
     spike_threshold: float
     spike_rearm: float
     parallel_threshold: int
@@ -31,20 +28,27 @@ class Membrane(NamedTuple):
 
 
 class Compartments(NamedTuple):
-    counts_in: np.ndarray  # (ions,) int64
-    counts_out: np.ndarray  # (ions,) int64; for a bath, the net ions it received
+    """The cell's compartments, one row each (C of them), and the bath they share."""
+
+    capacitance: np.ndarray  # (C,) float64 F, of each compartment's membrane
+    fixed_charge: np.ndarray  # (C,) int64 elementary charges of its impermeant anions
+    volume_in: np.ndarray  # (C,) float64 m^3
+    volume_out: np.ndarray  # (C,) float64 m^3 of the outside next to it; 0: the clamped bath
+    counts_in: np.ndarray  # (C, ions) int64
+    counts_out: np.ndarray  # (C, ions) int64; for a bath, the net ions it received
     bath: np.ndarray  # (ions,) float64, mol/m^3
-    efflux_total: np.ndarray  # (ions,) int64, cumulative through channels
+    efflux_total: np.ndarray  # (C, ions) int64, cumulative through channels
     influx_total: np.ndarray
-    electrode_total: np.ndarray  # (ions,) int64, cumulative ions delivered by the electrode
+    electrode_total: np.ndarray  # (C, ions) int64, cumulative ions delivered by the electrode
     electrode_carry: np.ndarray  # (1,) float64, fractional ion of injected charge
-    spike_armed: np.ndarray  # (1,) int64
+    spike_armed: np.ndarray  # (1,) int64, at the electrode compartment
 
 
 class Kinds(NamedTuple):
     """Channel populations, one row per kind (padded to the largest scheme)."""
 
     mode: np.ndarray  # (K,) int64: AGENT, POPULATION, MEAN_FIELD
+    compartment: np.ndarray  # (K,) int64 the compartment whose membrane holds the kind
     permeant: np.ndarray  # (K, ions) float64: each ion's share of the unitary value (0: impermeant)
     permeation: np.ndarray  # (K,) int64: GHK, OHMIC
     unitary: np.ndarray  # (K,) float64: permeability (m^3/s) or conductance (S)
@@ -71,6 +75,7 @@ class Pumps(NamedTuple):
     cycles of all active pumps of a kind in a step are one Poisson draw."""
 
     mode: np.ndarray  # (P,) int64: AGENT, POPULATION, MEAN_FIELD
+    compartment: np.ndarray  # (P,) int64
     stoichiometry: np.ndarray  # (P, ions) int64 ions into the cell per cycle (Na+/K+-ATPase: -3 Na, +2 K)
     inner_ion: np.ndarray  # (P,) int64 the ion the rate law binds inside (Na+)
     outer_ion: np.ndarray  # (P,) int64 the ion the rate law binds outside (K+)
@@ -92,13 +97,13 @@ class Drive(NamedTuple):
 class Records(NamedTuple):
     """Rows written every `record_every` steps, and the spikes of the segment."""
 
-    membrane_potential: np.ndarray
-    ions_inside: np.ndarray
-    ions_outside: np.ndarray
-    open_channels: np.ndarray
-    efflux: np.ndarray
-    influx: np.ndarray
-    electrode: np.ndarray
-    pump_cycles: np.ndarray
+    membrane_potential: np.ndarray  # (rows, C)
+    ions_inside: np.ndarray  # (rows, C, ions)
+    ions_outside: np.ndarray  # (rows, C, ions)
+    open_channels: np.ndarray  # (rows, K)
+    efflux: np.ndarray  # (rows, C, ions)
+    influx: np.ndarray  # (rows, C, ions)
+    electrode: np.ndarray  # (rows, C, ions)
+    pump_cycles: np.ndarray  # (rows, P)
     spike_steps: np.ndarray  # global step index of each upward threshold crossing
     spike_count: np.ndarray  # (1,) int64

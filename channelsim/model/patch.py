@@ -66,16 +66,17 @@ class Segment:
                        np.concatenate([p.spike_time for p in parts]), sum(p.steps for p in parts))
 
 
-def _records(n_rows: int, n_ions: int, n_kinds: int, n_pumps: int, n_steps: int) -> Records:
+def _records(n_rows: int, n_compartments: int, n_ions: int, n_kinds: int, n_pumps: int, n_steps: int) -> Records:
     """Empty raw rows for the kernel to fill."""
+    per_ion = (n_rows, n_compartments, n_ions)
     return Records(
-        membrane_potential=np.zeros(n_rows),
-        ions_inside=np.zeros((n_rows, n_ions), dtype=np.int64),
-        ions_outside=np.zeros((n_rows, n_ions), dtype=np.int64),
+        membrane_potential=np.zeros((n_rows, n_compartments)),
+        ions_inside=np.zeros(per_ion, dtype=np.int64),
+        ions_outside=np.zeros(per_ion, dtype=np.int64),
         open_channels=np.zeros((n_rows, n_kinds)),
-        efflux=np.zeros((n_rows, n_ions), dtype=np.int64),
-        influx=np.zeros((n_rows, n_ions), dtype=np.int64),
-        electrode=np.zeros((n_rows, n_ions), dtype=np.int64),
+        efflux=np.zeros(per_ion, dtype=np.int64),
+        influx=np.zeros(per_ion, dtype=np.int64),
+        electrode=np.zeros(per_ion, dtype=np.int64),
         pump_cycles=np.zeros((n_rows, n_pumps), dtype=np.int64),
         spike_steps=np.zeros(n_steps // 2 + 1, dtype=np.int64),  # a spike takes >= 2 steps
         spike_count=np.zeros(1, dtype=np.int64),
@@ -96,7 +97,7 @@ def _resolve(config: Config | str | Path, settings: dict | None) -> Config:
 
 
 class MembranePatch(mesa.Model):
-    """A membrane, its two compartments and its channel and pump populations, for one run.
+    """A cell's membrane, its compartments, the outside and the channel and pump populations, for one run.
 
     Parameters
     ----------
@@ -152,32 +153,37 @@ class MembranePatch(mesa.Model):
         self.ouabain_blocked = np.zeros(len(pumps))  # each pump kind's current binding probability
 
     def _build_compartments(self) -> None:
+        """The cell as one compartment (a cable of many is planned: every array already has a
+        compartment axis, and every channel and pump names its compartment)."""
         config, cell = self.config, self.config.cell
         volume_out = config.outside.volume or 0.0  # 0: a clamped bath
         bath = np.array([getattr(config.outside, ion) for ion in IONS])
-        zeros = np.zeros(len(IONS), dtype=np.int64)
+        zeros = np.zeros((1, len(IONS)), dtype=np.int64)
+        counts_in = np.array([[round(getattr(config.inside, ion) * AVOGADRO * cell.volume_m3) for ion in IONS]],
+                             dtype=np.int64)
+        valence = np.array([VALENCE[ion] for ion in IONS], dtype=np.int64)
+        self.impermeant_count, fixed_charge = self._impermeant_anions(counts_in[0], valence, cell.capacitance_F)
         self.compartments = Compartments(
-            counts_in=np.array([round(getattr(config.inside, ion) * AVOGADRO * cell.volume_m3) for ion in IONS],
-                               dtype=np.int64),
-            counts_out=zeros.copy() if volume_out == 0.0 else np.round(bath * AVOGADRO * volume_out).astype(np.int64),
+            capacitance=np.array([cell.capacitance_F]), fixed_charge=np.array([fixed_charge], dtype=np.int64),
+            volume_in=np.array([cell.volume_m3]), volume_out=np.array([volume_out]),
+            counts_in=counts_in,
+            counts_out=zeros.copy() if volume_out == 0.0 else np.round(bath * AVOGADRO * volume_out)[None, :].astype(
+                np.int64),
             bath=bath, efflux_total=zeros.copy(), influx_total=zeros.copy(), electrode_total=zeros.copy(),
             electrode_carry=np.zeros(1), spike_armed=np.ones(1, dtype=np.int64),
         )
-        valence = np.array([VALENCE[ion] for ion in IONS], dtype=np.int64)
-        self.impermeant_count, fixed_charge = self._impermeant_anions(valence, cell.capacitance_F)
         self.membrane = Membrane(
-            dt=config.run.dt, seed=self.run_seed, capacitance=cell.capacitance_F, fixed_charge=fixed_charge,
-            valence=valence, volume_in=cell.volume_m3, volume_out=volume_out,
+            dt=config.run.dt, seed=self.run_seed, valence=valence,
             thermal_v=GAS_CONSTANT * cell.temperature / FARADAY, avogadro=AVOGADRO, charge=ELEMENTARY_CHARGE,
-            electrode_ion=IONS.index(ELECTRODE_ION), spike_threshold=SPIKE_THRESHOLD_V,
+            electrode_ion=IONS.index(ELECTRODE_ION), electrode_compartment=0, spike_threshold=SPIKE_THRESHOLD_V,
             spike_rearm=SPIKE_REARM_V, parallel_threshold=PARALLEL_THRESHOLD, v_min=V_MIN, v_step=V_STEP,
         )
 
-    def _impermeant_anions(self, valence: np.ndarray, capacitance: float) -> tuple[int, int]:
+    def _impermeant_anions(self, counts_in: np.ndarray, valence: np.ndarray, capacitance: float) -> tuple[int, int]:
         """Amount of A (valence z_A < 0) that makes the inside's net charge C V0 / e."""
         z = self.config.inside.impermeant_valence
         target = capacitance * self.config.cell.initial_voltage / ELEMENTARY_CHARGE
-        mobile = int(valence @ self.compartments.counts_in)
+        mobile = int(valence @ counts_in)
         count = round((target - mobile) / z)
         if count < 0:
             raise ConfigError("inside", "the listed anions outweigh the cations, so no amount of "
@@ -199,6 +205,7 @@ class MembranePatch(mesa.Model):
                 permeant[k, IONS.index(ion)] = share
         kinds = Kinds(
             mode=np.array([TRACKING_CODES[p.tracking] for p in pops], dtype=np.int64),
+            compartment=np.zeros(n_kinds, dtype=np.int64),
             permeant=permeant,
             permeation=np.array([PERMEATION_CODES[p.entry.permeation] for p in pops], dtype=np.int64),
             unitary=np.array([p.unitary for p in pops], dtype=np.float64),
@@ -248,6 +255,7 @@ class MembranePatch(mesa.Model):
                                            dtype=np.int64).reshape(len(kinds), len(IONS))
         self.pumps = Pumps(
             mode=np.array([TRACKING_CODES[e.tracking] for e in entries], dtype=np.int64),
+            compartment=np.zeros(len(entries), dtype=np.int64),
             stoichiometry=self.pump_stoichiometry,
             inner_ion=np.array([IONS.index(kind.inner_ion) for kind in kinds], dtype=np.int64),
             outer_ion=np.array([IONS.index(kind.outer_ion) for kind in kinds], dtype=np.int64),
@@ -283,7 +291,8 @@ class MembranePatch(mesa.Model):
         return Segment.join(parts) if parts else self._kernel(0)
 
     def step(self) -> None:
-        """Mesa's step: advance one recording interval, then collect; `running` ends with the run."""
+        """Mesa's step: advance one recording interval (its rows in `last_segment`), then collect;
+        `running` turns False at the end of the run."""
         self.last_segment = self.advance(self.config.run.steps_per_record)
         self.running = not self.finished
         self.datacollector.collect(self)
@@ -293,7 +302,7 @@ class MembranePatch(mesa.Model):
         run, first = self.config.run, self.step_index
         every = run.steps_per_record
         row_steps = every * np.arange(first // every + 1, (first + n_steps) // every + 1)
-        raw = _records(len(row_steps), len(IONS), len(self.populations), len(self.pump_populations), n_steps)
+        raw = self._empty_records(len(row_steps), n_steps)
         if n_steps:
             drive = Drive(injected_charge=self.schedule.injected_charge(first, n_steps, run.dt),
                           clamp_voltage=self.schedule.clamp_voltage(first, n_steps, run.dt))
@@ -310,9 +319,16 @@ class MembranePatch(mesa.Model):
         spikes = raw.spike_steps[: raw.spike_count[0]] * self.config.run.dt
         return Segment(time, rows, spikes, n_steps)
 
+    def _empty_records(self, n_rows: int, n_steps: int) -> Records:
+        return _records(n_rows, len(self.compartments.capacitance), len(IONS), len(self.populations),
+                        len(self.pump_populations), n_steps)
+
     def _record_now(self) -> Records:
-        raw = _records(1, len(IONS), len(self.populations), len(self.pump_populations), 0)
-        record_row(raw, 0, self.voltage, self.compartments, self.kinds, self.pumps)
+        raw = self._empty_records(1, 0)
+        c = self.compartments
+        v = np.array([membrane_voltage(c.counts_in[i], self.membrane.valence, c.fixed_charge[i], c.capacitance[i],
+                                       ELEMENTARY_CHARGE) for i in range(len(c.capacitance))])
+        record_row(raw, 0, v, self.compartments, self.kinds, self.pumps)
         return raw
 
     def current_row(self) -> Segment:
@@ -362,10 +378,10 @@ class MembranePatch(mesa.Model):
         """Step an outside concentration: the bath's, or the counts of a finite outside volume
         (the ions come from or go to the wider extracellular space, recorded as a change of
         `ions_outside` without a matching inside change)."""
-        i = IONS.index(ion)
-        self.compartments.bath[i] = concentration
-        if self.membrane.volume_out > 0:
-            self.compartments.counts_out[i] = round(concentration * AVOGADRO * self.membrane.volume_out)
+        i, compartments = IONS.index(ion), self.compartments
+        compartments.bath[i] = concentration
+        finite = compartments.volume_out > 0
+        compartments.counts_out[finite, i] = np.round(concentration * AVOGADRO * compartments.volume_out[finite])
 
     def command_at(self, t: np.ndarray) -> np.ndarray:
         """Voltage clamp command (V) at times t; NaN where the membrane is free."""
@@ -384,11 +400,11 @@ class MembranePatch(mesa.Model):
         arrays["pump_agents_blocked"] = np.concatenate([np.zeros(0, np.uint8), *flags])
         arrays["ouabain_blocked"] = self.ouabain_blocked
         arrays["step_index"] = np.array([self.step_index], dtype=np.int64)
+        arrays["next_event"] = np.array([self._next_event], dtype=np.int64)  # protocol events applied so far
         return arrays
 
     def restore(self, saved: dict[str, np.ndarray]) -> None:
-        """Put a saved `state()` back (the patch was built from the same config). Protocol events
-        due at the saved step are applied when the run goes on (a checkpoint precedes them)."""
+        """Put a saved `state()` back (the patch was built from the same config)."""
         current = self.state()
         for name, array in current.items():
             if name != "pump_agents_blocked":
@@ -398,8 +414,7 @@ class MembranePatch(mesa.Model):
             population.blocked[:] = saved["pump_agents_blocked"][offset:offset + len(population.blocked)]
             offset += len(population.blocked)
         self.step_index = int(saved["step_index"][0])
-        events = self.schedule.events
-        self._next_event = next((i for i, e in enumerate(events) if e.step >= self.step_index), len(events))
+        self._next_event = int(saved["next_event"][0])
 
     # -- what the model shows between steps -----------------------------------------------------
 
@@ -410,21 +425,22 @@ class MembranePatch(mesa.Model):
 
     @property
     def voltage(self) -> float:
-        """Membrane potential (V) from the net charge inside: e * q / C."""
-        return membrane_voltage(self.compartments.counts_in, self.membrane.valence, self.membrane.fixed_charge,
-                                self.membrane.capacitance, ELEMENTARY_CHARGE)
+        """Membrane potential (V) where the electrode is, from the net charge inside: e * q / C."""
+        c, compartments = self.membrane.electrode_compartment, self.compartments
+        return membrane_voltage(compartments.counts_in[c], self.membrane.valence, compartments.fixed_charge[c],
+                                compartments.capacitance[c], ELEMENTARY_CHARGE)
 
     membrane_potential = voltage
 
     @property
     def ions_inside(self) -> dict[str, int]:
         """Ions in the cell, by ion."""
-        return dict(zip(IONS, self.compartments.counts_in.tolist()))
+        return dict(zip(IONS, self.compartments.counts_in.sum(axis=0).tolist()))
 
     @property
     def ions_outside(self) -> dict[str, int]:
         """Ions outside (for a clamped bath: the net number the bath received), by ion."""
-        return dict(zip(IONS, self.compartments.counts_out.tolist()))
+        return dict(zip(IONS, self.compartments.counts_out.sum(axis=0).tolist()))
 
     @property
     def kind_names(self) -> list[str]:
@@ -458,7 +474,8 @@ class MembranePatch(mesa.Model):
 
     @property
     def capacitance(self) -> float:
-        return self.membrane.capacitance
+        """Membrane capacitance of the whole cell (F)."""
+        return float(self.compartments.capacitance.sum())
 
     @property
     def area(self) -> float:
@@ -466,11 +483,16 @@ class MembranePatch(mesa.Model):
 
     @property
     def volume_inside(self) -> float:
-        return self.membrane.volume_in
+        return float(self.compartments.volume_in.sum())
 
     @property
     def volume_outside(self) -> float:
-        return self.membrane.volume_out
+        """The finite outside volume (m^3); 0 for a clamped bath."""
+        return float(self.compartments.volume_out.sum())
+
+    @property
+    def electrode_compartment(self) -> int:
+        return self.membrane.electrode_compartment
 
     @property
     def temperature(self) -> float:

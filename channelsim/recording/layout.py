@@ -1,6 +1,9 @@
 """Everything a run records, declared once: name, dimensions, dtype, unit, meaning, and how it is
 computed from the model.
 
+Ion counts are the whole cell's (summed over its compartments) and the membrane potential is
+the one at the electrode's compartment, as a whole-cell recording sees them.
+
 A recorded series is computed from `Rows`: the raw rows the kernel wrote (`record_row`: the state
 at each recording time), the raw row before them, their times and the model. The t = 0 row and
 every later row go through the same declaration, in memory and in the run file alike, so adding
@@ -47,16 +50,22 @@ def _by_kind(rows: Rows, channel_columns: np.ndarray | None, pump_columns: np.nd
     return np.hstack([channels, pumps])
 
 
+def _cell(counts: np.ndarray) -> np.ndarray:
+    """Counts per (row, compartment, ion) summed over the cell's compartments."""
+    return counts.sum(axis=1)
+
+
 def _ions_moved(rows: Rows) -> np.ndarray:
     """Net ions into the cell: through channels, and each pump cycle's stoichiometry."""
     raw = rows.raw
-    return raw.influx - raw.efflux + raw.pump_cycles @ rows.model.pump_stoichiometry
+    return _cell(raw.influx - raw.efflux) + raw.pump_cycles @ rows.model.pump_stoichiometry
 
 
 def _electrode_current(rows: Rows) -> np.ndarray:
     """Mean electrode current (A, into the cell) over each recording interval (0 at t = 0)."""
     model = rows.model
-    charge = np.concatenate([rows.previous.electrode, rows.raw.electrode]) @ model.valence * model.elementary_charge
+    charge = _cell(np.concatenate([rows.previous.electrode, rows.raw.electrode])) @ model.valence
+    charge = charge * model.elementary_charge
     return np.diff(charge) / model.record_every
 
 
@@ -70,30 +79,30 @@ def _command_potential(rows: Rows) -> np.ndarray:
 def _concentration_outside(rows: Rows) -> np.ndarray:
     model = rows.model
     if model.volume_outside > 0:
-        return rows.raw.ions_outside / (model.avogadro * model.volume_outside)
+        return _cell(rows.raw.ions_outside) / (model.avogadro * model.volume_outside)
     return np.tile(model.bath_concentration, (len(rows.time), 1))  # protocol steps fall between segments
 
 
 #: Time series, one row per recording (time 0 included).
 SERIES = {
     "membrane_potential": Variable(("time",), "f8", "V", "membrane potential, inside minus outside",
-                                   lambda rows: rows.raw.membrane_potential),
-    "ions_inside": Variable(("time", "ion"), "i8", "count", "ions in the cell", lambda rows: rows.raw.ions_inside),
+                                   lambda rows: rows.raw.membrane_potential[:, rows.model.electrode_compartment]),
+    "ions_inside": Variable(("time", "ion"), "i8", "count", "ions in the cell", lambda rows: _cell(rows.raw.ions_inside)),
     "ions_outside": Variable(("time", "ion"), "i8", "count",
                              "ions outside; for a clamped bath, the net number the bath received",
-                             lambda rows: rows.raw.ions_outside),
+                             lambda rows: _cell(rows.raw.ions_outside)),
     "ions_moved": Variable(("time", "ion"), "i8", "count",
                            "cumulative net ions that entered the cell through channels and pumps", _ions_moved),
     "efflux": Variable(("time", "ion"), "i8", "count", "cumulative ions that left the cell through channels",
-                       lambda rows: rows.raw.efflux),
+                       lambda rows: _cell(rows.raw.efflux)),
     "influx": Variable(("time", "ion"), "i8", "count", "cumulative ions that entered the cell through channels",
-                       lambda rows: rows.raw.influx),
+                       lambda rows: _cell(rows.raw.influx)),
     "open_channels": Variable(("time", "kind"), "f8", "count",
                               "open, unblocked channels per kind (fractional in mean_field tracking)",
                               lambda rows: _by_kind(rows, rows.raw.open_channels, None)),
     "ions_electrode": Variable(("time", "ion"), "i8", "count",
                                "cumulative net ions delivered into the cell by the electrode",
-                               lambda rows: rows.raw.electrode),
+                               lambda rows: _cell(rows.raw.electrode)),
     "electrode_current": Variable(("time",), "f8", "A",
                                   "electrode current into the cell (current or voltage clamp), "
                                   "mean over the preceding recording interval", _electrode_current),
@@ -104,8 +113,8 @@ SERIES = {
     "blocked_fraction": Variable(("time", "kind"), "f8", "1", "share of each kind's channels or pumps blocked",
                                  lambda rows: np.tile(rows.model.blocked_fraction(), (len(rows.time), 1))),
     "concentration_inside": Variable(("time", "ion"), "f8", "mol/m^3", "inside concentrations (mM)",
-                                     lambda rows: rows.raw.ions_inside / (rows.model.avogadro
-                                                                         * rows.model.volume_inside)),
+                                     lambda rows: _cell(rows.raw.ions_inside) / (rows.model.avogadro
+                                                                                * rows.model.volume_inside)),
     "concentration_outside": Variable(("time", "ion"), "f8", "mol/m^3", "outside concentrations (mM)",
                                       _concentration_outside),
 }

@@ -50,5 +50,27 @@ def test_shapes_give_area_volume_and_capacitance():
 def test_divalent_impermeant_anions_balance_the_charge():
     config = make_config([], ["inside.impermeant_valence=-2"])
     patch = simulate(config)["patch"]
-    assert patch.membrane.fixed_charge == -2 * patch.impermeant_count
+    assert patch.compartments.fixed_charge.sum() == -2 * patch.impermeant_count
     assert abs(patch.voltage) <= 1.602176634e-19 / config.cell.capacitance_F  # within one A2- of 0 mV
+
+
+def test_a_checkpoint_taken_at_t0_restores_without_applying_an_event_twice():
+    """Events at t = 0 act on construction; a model restored from a checkpoint taken then must not
+    apply them again (a block of half the channels then an unblock of a quarter, both at t = 0)."""
+    from channelsim.model import build
+    from tests.helpers import BASE
+
+    raw = {**BASE, "channels": [{"kind": "k_leak", "count": 400, "open_probability": 0.5}],
+           "protocol": [{"action": "block", "at": "0 ms", "target": "k_leak", "fraction": 0.5},
+                        {"action": "unblock", "at": "0 ms", "target": "k_leak", "fraction": 0.25}]}
+    from channelsim.config import parse_config
+
+    config = parse_config(raw)
+    original = build(config)
+    restored = build(config)
+    restored.restore(original.state())
+    expected = original.advance(50)
+    again = restored.advance(50)
+    np.testing.assert_array_equal(restored.kinds.agent_blocked, original.kinds.agent_blocked)
+    assert int(original.kinds.blocked[0]) == 100  # 200 blocked, then 100 freed
+    np.testing.assert_array_equal(again.rows["membrane_potential"], expected.rows["membrane_potential"])

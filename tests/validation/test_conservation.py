@@ -28,7 +28,7 @@ def test_every_species_and_charge_are_conserved_exactly(outside_volume):
     np.testing.assert_array_equal(out["ions_moved"], inside - inside[0])
     np.testing.assert_array_equal(out["influx"] - out["efflux"], inside - inside[0])
     assert out["efflux"][-1].sum() + out["influx"][-1].sum() > 1e9  # a long run: > 1e9 transfers
-    net_charge = patch.membrane.fixed_charge + inside @ patch.membrane.valence  # exact integers
+    net_charge = patch.compartments.fixed_charge.sum() + inside @ patch.valence  # exact integers
     np.testing.assert_array_equal(out["membrane_potential"],
                                   net_charge * ELEMENTARY_CHARGE / config.cell.capacitance_F)
     if outside_volume != "bath":  # K+ accumulated outside: the small space matters

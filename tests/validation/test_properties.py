@@ -55,6 +55,6 @@ def test_conservation_non_negative_counts_finite_voltage(config):
     np.testing.assert_array_equal(inside + outside, np.broadcast_to(inside[0] + outside[0], inside.shape))
     v = out["membrane_potential"]
     assert np.all(np.isfinite(v))
-    membrane = out["patch"].membrane
-    np.testing.assert_array_equal(v, (membrane.fixed_charge + inside @ membrane.valence)
+    patch = out["patch"]
+    np.testing.assert_array_equal(v, (patch.compartments.fixed_charge.sum() + inside @ patch.valence)
                                   * ELEMENTARY_CHARGE / config.cell.capacitance_F)
