@@ -16,6 +16,7 @@ import xarray as xr
 from scipy.optimize import brentq
 
 from channelsim.channels import KINDS
+from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config import parse_config
 from channelsim.config.schema import Block, Config, CurrentClamp, Ouabain
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, VALENCE
@@ -79,7 +80,8 @@ def summary(path: str | Path) -> str:
 def _uses_ghk(config: Config) -> bool:
     """Whether the closed form for the channels alone is the GHK voltage equation (every channel
     GHK-permeant, to monovalent ions) rather than the chord-conductance formula."""
-    return all(entry.permeation == "ghk" and abs(VALENCE[KINDS[entry.kind].ion]) == 1 for entry in config.channels)
+    return all(entry.permeation == "ghk" and all(abs(VALENCE[ion]) == 1 for ion in KINDS[entry.kind].permeant_ions)
+               for entry in config.channels)
 
 
 def voltage_gated(config: Config, temperature_K: float) -> bool:
@@ -111,15 +113,15 @@ def predicted_potential(ds: xr.Dataset) -> tuple[xr.DataArray, str]:
     config = run_config(ds)
     ghk = _uses_ghk(config)
     temperature = float(ds.temperature)
-    ion_of = {entry.kind: KINDS[entry.kind].ion for entry in config.channels}
     unitary = {entry.kind: entry.permeability if ghk else entry.conductance for entry in config.channels}
     inside, outside = _row_dicts(ds, "concentration_inside"), _row_dicts(ds, "concentration_outside")
     reversal = _row_dicts(ds.assign(reversal=reversal_potentials(ds)), "reversal")
     v = np.full(ds.sizes["time"], np.nan)
     for i, open_count in enumerate(_row_dicts(ds, "open_channels")):
         weights: dict[str, float] = {}
-        for kind, ion in ion_of.items():
-            weights[ion] = weights.get(ion, 0.0) + open_count[kind] * unitary[kind]
+        for kind, value in unitary.items():
+            for ion, share in KINDS[kind].permeant_ions.items():
+                weights[ion] = weights.get(ion, 0.0) + open_count[kind] * share * value
         weights = {ion: w for ion, w in weights.items() if w > 0}
         if weights:
             v[i] = (ghk_potential(weights, inside[i], outside[i], temperature) if ghk
@@ -128,18 +130,10 @@ def predicted_potential(ds: xr.Dataset) -> tuple[xr.DataArray, str]:
     return xr.DataArray(v, coords={"time": ds.time}, dims="time", attrs={"units": "V", "long_name": law}), law
 
 
-def pump_charge_per_cycle(ds: xr.Dataset) -> float:
-    """Net charge (C) one pump cycle carries into the cell, read from the run's ion ledger:
-    `ions_moved` counts channel and pump transport, `influx - efflux` the channels alone, so
-    their difference over all completed cycles is the pumps' stoichiometry (-e for the
-    Na+/K+-ATPase: 3 Na+ out, 2 K+ in). 0 when no pump has completed a cycle.
-    """
-    last = ds.isel(time=-1)
-    cycles = int(last.pump_cycles.sum())
-    if cycles == 0:
-        return 0.0
-    pumped = last.ions_moved - (last.influx - last.efflux)
-    return ELEMENTARY_CHARGE * float((pumped * ds.valence).sum()) / cycles
+def pump_charge_per_cycle(kind: str) -> float:
+    """Net charge (C) one cycle of pump `kind` carries into the cell: e sum_i z_i n_i over its
+    stoichiometry (-e for the Na+/K+-ATPase: 3 Na+ out, 2 K+ in)."""
+    return ELEMENTARY_CHARGE * sum(VALENCE[ion] * n for ion, n in PUMP_KINDS[kind].stoichiometry.items())
 
 
 def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
@@ -148,14 +142,14 @@ def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
 
     Channel currents are GHK (or ohmic, g (V - E)) single-channel currents times the open
     count; the pump current is the Luo-Rudy cycle rate (`physics.pump_cycle_rate`) times the
-    unblocked pumps times `pump_charge_per_cycle`. With every pump blocked this is the
+    unblocked pumps times its `pump_charge_per_cycle`. With every pump blocked this is the
     channels' own steady potential (`predicted_potential`). NaN where no channel is open.
     """
     config = run_config(ds)
     temperature = float(ds.temperature)
-    charge_in = pump_charge_per_cycle(ds)
-    channels = [(entry.kind, KINDS[entry.kind].ion, entry) for entry in config.channels]
-    pumps = [(entry.kind, entry) for entry in config.pumps]
+    channels = [(entry.kind, ion, share, entry) for entry in config.channels
+                for ion, share in KINDS[entry.kind].permeant_ions.items()]
+    pumps = [(entry.kind, pump_charge_per_cycle(entry.kind), entry) for entry in config.pumps]
     count = dict(zip(ds.kind.values, ds.agent_count.values.tolist()))
     inside, outside = _row_dicts(ds, "concentration_inside"), _row_dicts(ds, "concentration_outside")
     reversal = _row_dicts(ds.assign(reversal=reversal_potentials(ds)), "reversal")
@@ -163,17 +157,18 @@ def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
     v = np.full(ds.sizes["time"], np.nan)
     for i, open_count in enumerate(_row_dicts(ds, "open_channels")):
         ci, co = inside[i], outside[i]
-        active = {kind: count[kind] * (1.0 - blocked[i][kind]) for kind, _ in pumps}
+        active = {kind: count[kind] * (1.0 - blocked[i][kind]) for kind, _, _ in pumps}
 
         def outward_current(v_try: float) -> float:
             total = 0.0
-            for kind, ion, entry in channels:
+            for kind, ion, share, entry in channels:
                 if entry.permeation == "ghk":
-                    single = ghk_current(entry.permeability, VALENCE[ion], ci[ion], co[ion], v_try, temperature)
+                    single = ghk_current(share * entry.permeability, VALENCE[ion], ci[ion], co[ion], v_try,
+                                         temperature)
                 else:
-                    single = entry.conductance * (v_try - reversal[i][ion])
+                    single = share * entry.conductance * (v_try - reversal[i][ion])
                 total += open_count[kind] * single
-            for kind, entry in pumps:
+            for kind, charge_in, entry in pumps:
                 rate = pump_cycle_rate(entry.max_turnover, entry.half_saturation_na, entry.half_saturation_k,
                                        ci["Na"], co["Na"], co["K"], v_try, temperature)
                 total -= charge_in * active[kind] * rate
@@ -212,7 +207,8 @@ def donnan_prediction(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
     and those ions).
     """
     config = run_config(ds)
-    permeant = [ion for ion in ds.ion.values if any(KINDS[e.kind].ion == ion and e.count > 0 for e in config.channels)]
+    permeant = [ion for ion in ds.ion.values
+                if any(ion in KINDS[e.kind].permeant_ions and e.count > 0 for e in config.channels)]
     impermeant_mM = float(ds.impermeant_valence * ds.impermeant_anions) / (AVOGADRO * float(ds.volume_inside))
     outside = ds.concentration_outside.sel(ion=permeant).values
     fixed = ds.concentration_inside.drop_sel(ion=permeant)

@@ -131,7 +131,8 @@ def time_unit(ds: xr.Dataset) -> tuple[float, str]:
 
 
 def _title_and_footer(fig, ds: xr.Dataset, config) -> None:
-    """Title: experiment name and (short) description. Footer: seed, overrides, status."""
+    """Title: experiment name and (short) description. Footer: seed, the --set overrides of the
+    command that made the run (quoted as they would be typed), and the status unless complete."""
     description = config.experiment.description
     title = ds.attrs["experiment"]
     if description and len(description) <= _MAX_TITLE_DESCRIPTION:
@@ -140,7 +141,7 @@ def _title_and_footer(fig, ds: xr.Dataset, config) -> None:
     words = shlex.split(str(ds.attrs.get("command", "")))
     overrides = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--set"]
     overrides += [word.removeprefix("--set=") for word in words if word.startswith("--set=")]
-    footer = [f"seed {ds.attrs['seed']}"] + [f"--set {item}" for item in overrides]
+    footer = [f"seed {ds.attrs['seed']}"] + [f"--set {shlex.quote(item)}" for item in overrides]
     if ds.attrs["status"] != "complete":
         footer.append(f"run {ds.attrs['status']} at t = {float(ds.time[-1]):g} s")
     fig.text(0.01, 0.005, "   ".join(footer), fontsize=8, color="dimgrey", ha="left", va="bottom")
@@ -373,8 +374,8 @@ def _plot_concentrations(ax, ds: xr.Dataset, t: np.ndarray) -> None:
 
 
 def _plot_potassium_dependence(ax, ds: xr.Dataset, k_steps: list) -> None:
-    """Resting V at the end of each [K]o step against [K]o, with the Nernst and GHK curves of the
-    final inside concentrations and, per step, the pump-leak balance of that time."""
+    """Resting V at the end of each [K]o step against [K]o, with the Nernst and GHK curves (final
+    inside concentrations, mean open channels) and, per step, the pump-leak balance of that time."""
     from matplotlib.ticker import FixedLocator, NullLocator
 
     ends = [step.at for step in k_steps[1:]] + [float(ds.time[-1])]
@@ -386,11 +387,12 @@ def _plot_potassium_dependence(ax, ds: xr.Dataset, k_steps: list) -> None:
     outside = dict(zip(ds.ion.values, last.concentration_outside.values))
     temperature = float(ds.temperature)
     config = analysis.run_config(ds)
+    open_mean = dict(zip(ds.kind.values, ds.open_channels.mean("time").values))
     permeability: dict[str, float] = {}
     for entry in config.channels:
-        ion = KINDS[entry.kind].ion
-        if entry.permeation == "ghk":
-            permeability[ion] = permeability.get(ion, 0.0) + entry.count * entry.permeability
+        for ion, share in KINDS[entry.kind].permeant_ions.items():
+            if entry.permeation == "ghk":
+                permeability[ion] = permeability.get(ion, 0.0) + open_mean[entry.kind] * share * entry.permeability
     ax.plot(grid, [nernst_potential(1, inside["K"], c, temperature) * 1e3 for c in grid], "--",
             color=_ion_color(ds, "K"), label="Nernst E$_K$")
     if permeability:
