@@ -8,6 +8,7 @@ only at the end of the run.
 
 from __future__ import annotations
 
+import shlex
 import tomllib
 from pathlib import Path
 
@@ -57,22 +58,42 @@ def charge_moved(ds: xr.Dataset) -> xr.DataArray:
     return (ELEMENTARY_CHARGE * (ds.ions_moved * ds.valence).sum("ion")).assign_attrs(units="C")
 
 
+def overrides(ds: xr.Dataset) -> list[str]:
+    """The `--set KEY=VALUE` overrides of the command that made the run."""
+    words = shlex.split(str(ds.attrs.get("command", "")))
+    found = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--set"]
+    return found + [word.removeprefix("--set=") for word in words if word.startswith("--set=")]
+
+
 def summary(path: str | Path) -> str:
-    """A short text description of a run file."""
+    """A short text description of a run file: what ran, how, and where it ended."""
     from channelsim.recording.reader import open_run
 
     ds = open_run(path)
+    config = run_config(ds)
     v = ds.membrane_potential
-    moved = ds.ions_moved.isel(time=-1)
+    last = ds.isel(time=-1)
+    moved = last.ions_moved
+    tracking = {entry.kind: entry.tracking for entry in [*config.channels, *config.pumps]}
+    spikes, rate = spike_rate(ds)
+    reversal = reversal_potentials(last)
     lines = [
         f"{path}: experiment {ds.attrs['experiment']!r}, status {ds.attrs['status']}, seed {ds.attrs['seed']}",
         f"  channelsim {ds.attrs['channelsim_version']}, created {ds.attrs['created']}",
+        f"  overrides: {' '.join(f'--set {shlex.quote(item)}' for item in overrides(ds)) or 'none'}",
         f"  recorded {ds.sizes['time']} rows to t = {float(ds.time[-1]):.6g} s",
         f"  membrane: C = {float(ds.membrane_capacitance) * 1e12:.4g} pF, "
         f"area = {float(ds.membrane_area) * 1e12:.4g} um^2, volume = {float(ds.volume_inside) * 1e15:.4g} pL",
-        f"  V: {float(v[0]) * 1e3:.3f} mV -> {float(v[-1]) * 1e3:.3f} mV",
-        "  channels and pumps: " + ", ".join(f"{k} x {int(n)}" for k, n in zip(ds.kind.values, ds.agent_count.values)),
+        f"  V: {float(v[0]) * 1e3:.3f} mV -> {float(v[-1]) * 1e3:.3f} mV; "
+        f"{spikes} spike{'s' if spikes != 1 else ''} ({rate:.3g} /s)",
+        "  channels and pumps: " + ", ".join(f"{k} x {int(n)} ({tracking.get(str(k), '?')})"
+                                             for k, n in zip(ds.kind.values, ds.agent_count.values)),
         "  net ions entered: " + ", ".join(f"{ion} {int(n):+d}" for ion, n in zip(ds.ion.values, moved.values)),
+        "  final concentrations (mM, in/out): " + ", ".join(
+            f"{ion} {float(c_in):.4g}/{float(c_out):.4g}" for ion, c_in, c_out in
+            zip(ds.ion.values, last.concentration_inside.values, last.concentration_outside.values)),
+        "  final reversal potentials (mV): " + ", ".join(
+            f"E_{ion} {float(e) * 1e3:.2f}" for ion, e in zip(ds.ion.values, reversal.values) if np.isfinite(e)),
     ]
     return "\n".join(lines)
 

@@ -138,10 +138,7 @@ def _title_and_footer(fig, ds: xr.Dataset, config) -> None:
     if description and len(description) <= _MAX_TITLE_DESCRIPTION:
         title += f": {description}"
     fig.suptitle(title, fontsize=12)
-    words = shlex.split(str(ds.attrs.get("command", "")))
-    overrides = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--set"]
-    overrides += [word.removeprefix("--set=") for word in words if word.startswith("--set=")]
-    footer = [f"seed {ds.attrs['seed']}"] + [f"--set {shlex.quote(item)}" for item in overrides]
+    footer = [f"seed {ds.attrs['seed']}"] + [f"--set {shlex.quote(item)}" for item in analysis.overrides(ds)]
     if ds.attrs["status"] != "complete":
         footer.append(f"run {ds.attrs['status']} at t = {float(ds.time[-1]):g} s")
     fig.text(0.01, 0.005, "   ".join(footer), fontsize=8, color="dimgrey", ha="left", va="bottom")

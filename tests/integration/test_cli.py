@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import channelsim
 from channelsim.cli import main
+from channelsim.physics import nernst_potential
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +28,12 @@ def test_run_plot_info(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert out.is_file() and out.with_suffix(".png").is_file()
     result = run(runner, "info", out)
-    assert result.exit_code == 0 and "status complete" in result.output and "k_leak x 2000" in result.output
+    assert result.exit_code == 0 and "status complete" in result.output
+    assert "k_leak x 2000 (population)" in result.output and "0 spikes" in result.output
+    ds = channelsim.open_run(out).isel(time=-1)
+    k_in, k_out = float(ds.concentration_inside.sel(ion="K")), float(ds.concentration_outside.sel(ion="K"))
+    e_k = nernst_potential(1, k_in, k_out, float(ds.temperature))
+    assert f"K {k_in:.4g}/{k_out:.4g}" in result.output and f"E_K {e_k * 1e3:.2f}" in result.output
     result = run(runner, "plot", out, "-o", tmp_path / "fig.png")
     assert result.exit_code == 0 and (tmp_path / "fig.png").is_file()
     # an existing output is not overwritten without --force
