@@ -816,6 +816,7 @@ CHECKPOINT_NOTES = {
                            "pump kinds, kind after kind (empty when there are none)",
     "ouabain_blocked": "(P,) float64 each pump kind's present ouabain binding probability, from which the "
                        "next `ouabain` step binds or frees pumps",
+    "next_event": "(1,) int64 how many protocol events (in time order) have been applied",
     "step_index": "(1,) int64 time steps done; the run goes on from here",
 }
 
