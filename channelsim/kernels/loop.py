@@ -63,35 +63,36 @@ def voltage_of(compartments, c, membrane):
 
 @njit(cache=True, inline="always")
 def _concentrations(compartments, c, membrane, c_in, c_out):
-    """Inside and outside concentrations (mol/m^3) of compartment c."""
-    for i in range(c_in.shape[0]):
-        c_in[i] = compartments.counts_in[c, i] / (membrane.avogadro * compartments.volume_in[c])
+    """Inside and outside concentrations (mol/m^3) of compartment c, into row c of c_in and c_out."""
+    for i in range(c_in.shape[1]):
+        c_in[c, i] = compartments.counts_in[c, i] / (membrane.avogadro * compartments.volume_in[c])
         if compartments.volume_out[c] <= 0.0:
-            c_out[i] = compartments.bath[i]
+            c_out[c, i] = compartments.bath[i]
         else:
-            c_out[i] = compartments.counts_out[c, i] / (membrane.avogadro * compartments.volume_out[c])
+            c_out[c, i] = compartments.counts_out[c, i] / (membrane.avogadro * compartments.volume_out[c])
 
 
 @njit(cache=True, inline="always")
 def _pump_rate(pumps, p, v, membrane, c_in, c_out):
-    """Cycles per second of one active pump of kind p."""
-    inner, outer = pumps.inner_ion[p], pumps.outer_ion[p]
-    return cycle_rate(pumps.max_rate[p], pumps.km_na[p], pumps.km_k[p], c_in[inner], c_out[inner], c_out[outer], v,
-                      membrane.thermal_v)
+    """Cycles per second of one active pump of kind p (c_in, c_out: concentrations of all compartments)."""
+    c, inner, outer = pumps.compartment[p], pumps.inner_ion[p], pumps.outer_ion[p]
+    return cycle_rate(pumps.max_rate[p], pumps.km_na[p], pumps.km_k[p], c_in[c, inner], c_out[c, inner],
+                      c_out[c, outer], v, membrane.thermal_v)
 
 
 @njit(cache=True, inline="always")
 def _pump_current(pumps, p, v, membrane, c_in, c_out):
     """Outward current (A) of kind p's active pumps: the charge its stoichiometry moves out per cycle."""
     charge_in = 0
-    for i in range(c_in.shape[0]):
+    for i in range(c_in.shape[1]):
         charge_in += membrane.valence[i] * pumps.stoichiometry[p, i]
     return -pumps.active[p] * _pump_rate(pumps, p, v, membrane, c_in, c_out) * charge_in * membrane.charge
 
 
 @njit(cache=True, inline="always")
 def _step_averaged_voltage(c, v, injected, membrane, compartments, kinds, pumps, c_in, c_out):
-    """V_bar of compartment c's linearised membrane over one step (see module docstring)."""
+    """V_bar of compartment c's linearised membrane over one step (see module docstring); c_in and
+    c_out hold the concentrations of every compartment."""
     h = 1e-5  # V; central difference for the slope conductance of the GHK/ohmic laws
     current = -injected
     slope = 0.0
@@ -106,12 +107,12 @@ def _step_averaged_voltage(c, v, injected, membrane, compartments, kinds, pumps,
         open_count = kinds.open_count[k]
         if open_count <= 0.0 or kinds.compartment[k] != c:
             continue
-        for ion in range(c_in.shape[0]):
+        for ion in range(c_in.shape[1]):
             share = kinds.permeant[k, ion]
             if share <= 0.0:
                 continue
             unitary = share * kinds.unitary[k]
-            args = (kinds.permeation[k], unitary, membrane.valence[ion], c_in[ion], c_out[ion])
+            args = (kinds.permeation[k], unitary, membrane.valence[ion], c_in[c, ion], c_out[c, ion])
             current += open_count * outward_current(*args, v, *constants)
             if kinds.permeation[k] == OHMIC:  # linear: the slope is the conductance
                 slope += open_count * unitary
@@ -178,8 +179,8 @@ def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
         if open_count <= 0.0:
             continue
         c = kinds.compartment[k]
-        counts_in, counts_out = compartments.counts_in[c], compartments.counts_out[c]
-        for ion in range(counts_in.shape[0]):
+        counts_in, counts_out = compartments.counts_in, compartments.counts_out
+        for ion in range(counts_in.shape[1]):
             share = kinds.permeant[k, ion]
             if share <= 0.0:
                 continue
@@ -199,11 +200,11 @@ def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
             else:
                 n_efflux, flux_state = poisson(mean_efflux, flux_state)
                 n_influx, flux_state = poisson(mean_influx, flux_state)
-            n_efflux = min(n_efflux, counts_in[ion])
+            n_efflux = min(n_efflux, counts_in[c, ion])
             if compartments.volume_out[c] > 0.0:
-                n_influx = min(n_influx, counts_out[ion])
-            counts_in[ion] += n_influx - n_efflux
-            counts_out[ion] += n_efflux - n_influx
+                n_influx = min(n_influx, counts_out[c, ion])
+            counts_in[c, ion] += n_influx - n_efflux
+            counts_out[c, ion] += n_efflux - n_influx
             compartments.efflux_total[c, ion] += n_efflux
             compartments.influx_total[c, ion] += n_influx
     return flux_state
@@ -215,23 +216,23 @@ def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
     atomic), never more cycles than the ions available allow."""
     for p in range(pumps.mode.shape[0]):
         c = pumps.compartment[p]
-        counts_in, counts_out = compartments.counts_in[c], compartments.counts_out[c]
-        mean = pumps.active[p] * _pump_rate(pumps, p, v_bar[c], membrane, c_in[c], c_out[c]) * membrane.dt
+        counts_in, counts_out = compartments.counts_in, compartments.counts_out
+        mean = pumps.active[p] * _pump_rate(pumps, p, v_bar[c], membrane, c_in, c_out) * membrane.dt
         if pumps.mode[p] == MEAN_FIELD:
             pumps.carry[p] += mean
             cycles = np.int64(math.floor(pumps.carry[p]))
             pumps.carry[p] -= cycles
         else:
             cycles, flux_state = poisson(mean, flux_state)
-        for i in range(counts_in.shape[0]):
+        for i in range(counts_in.shape[1]):
             moved = pumps.stoichiometry[p, i]
             if moved < 0:
-                cycles = min(cycles, counts_in[i] // -moved)
+                cycles = min(cycles, counts_in[c, i] // -moved)
             elif moved > 0 and compartments.volume_out[c] > 0.0:
-                cycles = min(cycles, counts_out[i] // moved)
-        for i in range(counts_in.shape[0]):
-            counts_in[i] += pumps.stoichiometry[p, i] * cycles
-            counts_out[i] -= pumps.stoichiometry[p, i] * cycles
+                cycles = min(cycles, counts_out[c, i] // moved)
+        for i in range(counts_in.shape[1]):
+            counts_in[c, i] += pumps.stoichiometry[p, i] * cycles
+            counts_out[c, i] -= pumps.stoichiometry[p, i] * cycles
         pumps.cycles_total[p] += cycles
     return flux_state
 
@@ -245,17 +246,23 @@ def _deliver(compartments, membrane, n_ions):
     compartments.electrode_total[c, ion] += n_ions
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def record_row(records, row, v, compartments, kinds, pumps):
     """Write the state into row `row` of the records (the t = 0 row uses this too); v: (C,) V."""
-    records.membrane_potential[row] = v
-    records.ions_inside[row] = compartments.counts_in
-    records.ions_outside[row] = compartments.counts_out
-    records.open_channels[row] = kinds.open_count
-    records.efflux[row] = compartments.efflux_total
-    records.influx[row] = compartments.influx_total
-    records.electrode[row] = compartments.electrode_total
-    records.pump_cycles[row] = pumps.cycles_total
+    # element by element: a slice assignment would allocate a temporary (numba cannot rule out aliasing)
+    n_compartments, n_ions = compartments.counts_in.shape
+    for c in range(n_compartments):
+        records.membrane_potential[row, c] = v[c]
+        for i in range(n_ions):
+            records.ions_inside[row, c, i] = compartments.counts_in[c, i]
+            records.ions_outside[row, c, i] = compartments.counts_out[c, i]
+            records.efflux[row, c, i] = compartments.efflux_total[c, i]
+            records.influx[row, c, i] = compartments.influx_total[c, i]
+            records.electrode[row, c, i] = compartments.electrode_total[c, i]
+    for k in range(kinds.open_count.shape[0]):
+        records.open_channels[row, k] = kinds.open_count[k]
+    for p in range(pumps.cycles_total.shape[0]):
+        records.pump_cycles[row, p] = pumps.cycles_total[p]
 
 
 @njit(cache=True)
@@ -282,13 +289,12 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
         clamped = not math.isnan(clamp)
         for c in range(n_compartments):
             v[c] = voltage_of(compartments, c, membrane)
-            _concentrations(compartments, c, membrane, c_in[c], c_out[c])
+            _concentrations(compartments, c, membrane, c_in, c_out)
             injected = drive.injected_charge[step] / membrane.dt if c == site else 0.0  # A, inward
             if clamped and c == site:
                 v_bar[c] = clamp  # an ideal clamp holds V through the step
             else:
-                v_bar[c] = _step_averaged_voltage(c, v[c], injected, membrane, compartments, kinds, pumps,
-                                                  c_in[c], c_out[c])
+                v_bar[c] = _step_averaged_voltage(c, v[c], injected, membrane, compartments, kinds, pumps, c_in, c_out)
         flux_state = _permeate(kinds, membrane, compartments, v_bar, c_in, c_out,
                                stream_key(membrane.seed, global_step, 0))
         _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state)
