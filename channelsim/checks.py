@@ -53,6 +53,7 @@ import numpy as np
 
 from channelsim.channels import KINDS
 from channelsim.channels.hh import HH_KINDS, Q10
+from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config.schema import Config
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, VALENCE, ZERO_CELSIUS
 from channelsim.physics import ghk_current, nernst_potential, pump_cycle_rate
@@ -133,20 +134,22 @@ def _channel_fluxes(config: Config) -> dict[str, np.ndarray]:
     outside = _initial_outside(config)
     fluxes: dict[str, np.ndarray] = {}
     for entry in config.channels:
-        defaults = KINDS[entry.kind]
-        ion, z = defaults.ion, VALENCE[defaults.ion]
-        if entry.count == 0 or (inside[ion] <= 0.0 and outside[ion] <= 0.0):
+        if entry.count == 0:
             continue
-        if entry.permeation == "ghk":
-            current = np.array([ghk_current(entry.permeability, z, inside[ion], outside[ion], v, temperature)
-                                for v in _V_GRID])
-        elif inside[ion] <= 0.0 or outside[ion] <= 0.0:
-            continue  # an ohmic channel has no reversal potential for an ion on one side only
-        else:
-            reversal = nernst_potential(z, inside[ion], outside[ion], temperature)
-            current = entry.conductance * (_V_GRID - reversal)
-        flux = entry.count * _open_probability(entry, temperature) * current / (z * ELEMENTARY_CHARGE)
-        fluxes[ion] = fluxes.get(ion, 0.0) + flux
+        open_channels = entry.count * _open_probability(entry, temperature)
+        for ion, share in KINDS[entry.kind].permeant_ions.items():
+            z = VALENCE[ion]
+            if entry.permeation == "ghk":
+                if inside[ion] <= 0.0 and outside[ion] <= 0.0:
+                    continue
+                current = np.array([ghk_current(share * entry.permeability, z, inside[ion], outside[ion], v,
+                                                temperature) for v in _V_GRID])
+            elif inside[ion] <= 0.0 or outside[ion] <= 0.0:
+                continue  # an ohmic channel has no reversal potential for an ion on one side only
+            else:
+                reversal = nernst_potential(z, inside[ion], outside[ion], temperature)
+                current = share * entry.conductance * (_V_GRID - reversal)
+            fluxes[ion] = fluxes.get(ion, 0.0) + open_channels * current / (z * ELEMENTARY_CHARGE)
     return fluxes
 
 
@@ -169,18 +172,18 @@ def _active_pumps(config: Config) -> dict[str, float]:
     return active
 
 
-def _pump_cycles(config: Config, active: dict[str, float]) -> np.ndarray:
-    """Pump cycles per second of all active pumps together, over `_V_GRID`."""
-    total = np.zeros(_V_GRID.shape)
+def _pump_cycles(config: Config, active: dict[str, float]) -> dict[str, np.ndarray]:
+    """Cycles per second of all active pumps of each kind, over `_V_GRID`."""
     na_out, k_out = _initial_outside(config)["Na"], _initial_outside(config)["K"]
+    cycles = {}
     for entry in config.pumps:
         if active[entry.kind] == 0.0:
             continue
         rate = [pump_cycle_rate(entry.max_turnover, entry.half_saturation_na, entry.half_saturation_k,
                                 config.inside.Na, na_out, k_out, v, config.cell.temperature)
                 if config.inside.Na > 0.0 and k_out > 0.0 else 0.0 for v in _V_GRID]
-        total += active[entry.kind] * np.asarray(rate)
-    return total
+        cycles[entry.kind] = active[entry.kind] * np.asarray(rate)
+    return cycles
 
 
 def _rest(net_outward_charge: np.ndarray) -> tuple[int, float, bool]:
@@ -252,17 +255,24 @@ def pump_leak_balance(config: Config) -> PumpLeakBalance:
     active = _active_pumps(config)
     fluxes = _channel_fluxes(config)
     cycles = _pump_cycles(config, active)
-    charge = cycles + sum(VALENCE[ion] * flux for ion, flux in fluxes.items())  # net outward e/s
+    # ions into the cell per second by the pumps (stoichiometry: ions in per cycle, negative out)
+    pumped: dict[str, np.ndarray] = {}
+    for kind, rate in cycles.items():
+        for ion, per_cycle in PUMP_KINDS[kind].stoichiometry.items():
+            pumped[ion] = pumped.get(ion, 0.0) + per_cycle * rate
+    outward = {ion: fluxes.get(ion, 0.0) - pumped.get(ion, 0.0) for ion in {*fluxes, *pumped}}
+    charge = sum(VALENCE[ion] * flux for ion, flux in outward.items()) + np.zeros(_V_GRID.shape)  # e/s out
     index, w, at_edge = _rest(charge)
 
     def at_rest(series) -> float:
         series = np.broadcast_to(series, _V_GRID.shape)
         return float(series[index] + w * (series[index + 1] - series[index]))
 
-    j = at_rest(cycles)
-    return PumpLeakBalance(v_rest=at_rest(_V_GRID), at_edge=at_edge, pump_cycles=j,
-                           na_influx=-at_rest(fluxes.get("Na", 0.0)), na_pumped=3.0 * j,
-                           k_efflux=at_rest(fluxes.get("K", 0.0)), k_pumped=2.0 * j, active_pumps=active)
+    return PumpLeakBalance(v_rest=at_rest(_V_GRID), at_edge=at_edge,
+                           pump_cycles=sum(at_rest(rate) for rate in cycles.values()),
+                           na_influx=-at_rest(fluxes.get("Na", 0.0)), na_pumped=-at_rest(pumped.get("Na", 0.0)),
+                           k_efflux=at_rest(fluxes.get("K", 0.0)), k_pumped=at_rest(pumped.get("K", 0.0)),
+                           active_pumps=active)
 
 
 def _balanced(leak: float, pump: float) -> bool:
@@ -310,9 +320,9 @@ def _pump_balance_warnings(config: Config) -> list[str]:
                         f"{_duration(drift_time(ion))}")
         findings.append(finding)
     if "Na" in off:
-        if balance.na_influx > 0.0 and balance.pump_cycles > 0.0:
-            per_pump = balance.pump_cycles / sum(balance.active_pumps[e.kind] for e in pumps)
-            density = balance.na_influx / (3.0 * per_pump) / (config.cell.area_m2 * 1e12)
+        if balance.na_influx > 0.0 and balance.na_pumped > 0.0:
+            needed = sum(balance.active_pumps[e.kind] for e in pumps) * balance.na_influx / balance.na_pumped
+            density = needed / (config.cell.area_m2 * 1e12)
             fixes.append(f"set the density of {names} to about {density:.3g} /um^2")
         else:
             fixes.append(f"use fewer pumps ({names}): they hold V beyond E_Na, where no Na+ enters")
