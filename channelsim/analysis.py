@@ -87,13 +87,15 @@ def summary(path: str | Path) -> str:
         f"  V: {float(v[0]) * 1e3:.3f} mV -> {float(v[-1]) * 1e3:.3f} mV; "
         f"{spikes} spike{'s' if spikes != 1 else ''} ({rate:.3g} /s)",
         "  channels and pumps: " + ", ".join(f"{k} x {int(n)} ({tracking.get(str(k), '?')})"
-                                             for k, n in zip(ds.kind.values, ds.agent_count.values)),
-        "  net ions entered: " + ", ".join(f"{ion} {int(n):+d}" for ion, n in zip(ds.ion.values, moved.values)),
+                                             for k, n in zip(ds.kind.values, ds.agent_count.values, strict=True)),
+        "  net ions entered: " + ", ".join(f"{ion} {int(n):+d}"
+                                           for ion, n in zip(ds.ion.values, moved.values, strict=True)),
         "  final concentrations (mM, in/out): " + ", ".join(
             f"{ion} {float(c_in):.4g}/{float(c_out):.4g}" for ion, c_in, c_out in
-            zip(ds.ion.values, last.concentration_inside.values, last.concentration_outside.values)),
+            zip(ds.ion.values, last.concentration_inside.values, last.concentration_outside.values, strict=True)),
         "  final reversal potentials (mV): " + ", ".join(
-            f"E_{ion} {float(e) * 1e3:.2f}" for ion, e in zip(ds.ion.values, reversal.values) if np.isfinite(e)),
+            f"E_{ion} {float(e) * 1e3:.2f}" for ion, e in zip(ds.ion.values, reversal.values, strict=True)
+            if np.isfinite(e)),
     ]
     return "\n".join(lines)
 
@@ -120,7 +122,7 @@ def _row_dicts(ds: xr.Dataset, name: str) -> list[dict[str, float]]:
     """One {ion or kind: value} dict per recorded time of a (time, ion) or (time, kind) variable."""
     labels = ds[name].dims[1]
     keys = list(ds[labels].values)
-    return [dict(zip(keys, row)) for row in ds[name].values.tolist()]
+    return [dict(zip(keys, row, strict=True)) for row in ds[name].values.tolist()]
 
 
 def predicted_potential(ds: xr.Dataset) -> tuple[xr.DataArray, str]:
@@ -171,7 +173,7 @@ def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
     channels = [(entry.kind, ion, share, entry) for entry in config.channels
                 for ion, share in KINDS[entry.kind].permeant_ions.items()]
     pumps = [(entry.kind, pump_charge_per_cycle(entry.kind), entry) for entry in config.pumps]
-    count = dict(zip(ds.kind.values, ds.agent_count.values.tolist()))
+    count = dict(zip(ds.kind.values, ds.agent_count.values.tolist(), strict=True))
     inside, outside = _row_dicts(ds, "concentration_inside"), _row_dicts(ds, "concentration_outside")
     reversal = _row_dicts(ds.assign(reversal=reversal_potentials(ds)), "reversal")
     blocked = _row_dicts(ds, "blocked_fraction")
@@ -180,14 +182,16 @@ def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
         ci, co = inside[i], outside[i]
         active = {kind: count[kind] * (1.0 - blocked[i][kind]) for kind, _, _ in pumps}
 
-        def outward_current(v_try: float) -> float:
+        # this row's values are bound as defaults: the closure must not see a later iteration's
+        def outward_current(v_try: float, ci=ci, co=co, reversal_row=reversal[i], open_count=open_count,
+                            active=active) -> float:
             total = 0.0
             for kind, ion, share, entry in channels:
                 if entry.permeation == "ghk":
                     single = ghk_current(share * entry.permeability, VALENCE[ion], ci[ion], co[ion], v_try,
                                          temperature)
                 else:
-                    single = share * entry.conductance * (v_try - reversal[i][ion])
+                    single = share * entry.conductance * (v_try - reversal_row[ion])
                 total += open_count[kind] * single
             for kind, charge_in, entry in pumps:
                 rate = pump_cycle_rate(entry.max_turnover, entry.half_saturation_na, entry.half_saturation_k,
@@ -235,8 +239,8 @@ def donnan_prediction(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
     fixed = ds.concentration_inside.drop_sel(ion=permeant)
     inputs = np.hstack([outside, fixed.values])
     unique, which = np.unique(inputs, axis=0, return_inverse=True)  # the bath is mostly constant
-    solutions = [donnan_equilibrium(dict(zip(permeant, row[: len(permeant)])),
-                                    dict(zip(fixed.ion.values, row[len(permeant):])),
+    solutions = [donnan_equilibrium(dict(zip(permeant, row[: len(permeant)], strict=True)),
+                                    dict(zip(fixed.ion.values, row[len(permeant):], strict=True)),
                                     impermeant_mM, float(ds.temperature)) for row in unique]
     which = np.ravel(which)
     v = xr.DataArray(np.array([s[0] for s in solutions])[which], coords={"time": ds.time}, dims="time",
@@ -279,7 +283,7 @@ def threshold_bracket(ds: xr.Dataset) -> tuple[float, float] | None:
     spikes = ds.spike_time.values
     starts = [start for start, *_ in pulses[1:]] + [np.inf]
     reached = {True: [], False: []}
-    for (start, end, *_), next_start in zip(pulses, starts):
+    for (start, end, *_), next_start in zip(pulses, starts, strict=True):
         fired = bool(np.any((spikes >= start) & (spikes < next_start)))
         reached[fired].append(float(ds.membrane_potential.sel(time=end, method="nearest")))
     if not reached[True] or not reached[False]:

@@ -91,7 +91,7 @@ def run_figure(ds: xr.Dataset):
     for ax in axes[1:len(panels)]:
         ax.sharex(axes[0])
 
-    for ax, panel in zip(axes, panels):
+    for ax, panel in zip(axes[:len(panels)], panels, strict=True):  # the last axes may be the [K]o plot
         if panel == "voltage":
             _plot_voltage(ax, ds, t, clamped, pulses, long_run)
         elif panel == "stimulus":
@@ -380,11 +380,11 @@ def _plot_potassium_dependence(ax, ds: xr.Dataset, k_steps: list) -> None:
     at_ends = ds.sel(time=ends, method="nearest")
     grid = np.geomspace(k_out.min() * 0.8, k_out.max() * 1.25, 100)
     last = ds.isel(time=-1)
-    inside = dict(zip(ds.ion.values, last.concentration_inside.values))
-    outside = dict(zip(ds.ion.values, last.concentration_outside.values))
+    inside = dict(zip(ds.ion.values, last.concentration_inside.values, strict=True))
+    outside = dict(zip(ds.ion.values, last.concentration_outside.values, strict=True))
     temperature = float(ds.temperature)
     config = analysis.run_config(ds)
-    open_mean = dict(zip(ds.kind.values, ds.open_channels.mean("time").values))
+    open_mean = dict(zip(ds.kind.values, ds.open_channels.mean("time").values, strict=True))
     permeability: dict[str, float] = {}
     for entry in config.channels:
         for ion, share in KINDS[entry.kind].permeant_ions.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class Schedule:
             else:
                 self.events.append(Event(math.ceil(step.at / dt - 1e-9), index, step))
         self.clamps.sort()
-        for (_, end, _), (start, _, _) in zip(self.clamps, self.clamps[1:]):
+        for (_, end, _), (start, _, _) in pairwise(self.clamps):
             if start < end - 1e-12:  # s; contiguous clamps may differ by round-off
                 raise ConfigError("protocol", f"voltage clamps overlap at t = {start:g} s",
                                   "give each voltage_clamp a duration that ends before the next starts")

@@ -65,9 +65,10 @@ def _ghk() -> Check:
     channels = [{"kind": k, "count": n, "tracking": "mean_field"}
                 for k, n in (("k_leak", 2000), ("na_leak", 80), ("cl_leak", 900))]
     out, patch = _run(channels)
-    c_in = dict(zip(IONS, out["ions_inside"][-1] / (AVOGADRO * patch.volume_inside)))
-    c_out = dict(zip(IONS, patch.compartments.bath))
-    permeability = {ion: e.count * e.permeability for ion, e in zip(("K", "Na", "Cl"), patch.config.channels)}
+    c_in = dict(zip(IONS, out["ions_inside"][-1] / (AVOGADRO * patch.volume_inside), strict=True))
+    c_out = dict(zip(IONS, patch.compartments.bath, strict=True))
+    permeability = {ion: e.count * e.permeability
+                    for ion, e in zip(("K", "Na", "Cl"), patch.config.channels, strict=True)}
     expected = ghk_potential(permeability, c_in, c_out, patch.config.cell.temperature)
     return Check("GHK, three leaks (mean field)", expected * 1e3, out["membrane_potential"][-1] * 1e3,
                  3e3 * ELEMENTARY_CHARGE / patch.capacitance, "mV")

@@ -643,9 +643,9 @@ def scheme_markdown(scheme, module) -> str:
     for tc in TEMPERATURES_C:
         for v in VOLTAGES_MV:
             pi = _stationary(scheme, v * 1e-3, tc + 273.15)
-            p_open.append(sum(p for s, p in zip(scheme.states, pi) if s in open_states))
+            p_open.append(sum(p for s, p in zip(scheme.states, pi, strict=True) if s in open_states))
     out += ["", "Steady-state open probability: " + ", ".join(
-        f"{_number(p)} at {h}" for p, h in zip(p_open, heads)) + ".", ""]
+        f"{_number(p)} at {h}" for p, h in zip(p_open, heads, strict=True)) + ".", ""]
     return "\n".join(out)
 
 

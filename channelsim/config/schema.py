@@ -7,10 +7,18 @@ Unknown keys are errors (`extra="forbid"`). Defaults are SI floats; `Config.mode
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, StrictInt,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    StrictInt,
+    model_validator,
+)
 
 from channelsim.channels import KINDS
 from channelsim.channels.pump import PUMP_KINDS
@@ -277,7 +285,7 @@ class SetOutside(Strict):
     concentration: Concentration
 
 
-ProtocolStep = Annotated[Union[CurrentClamp, VoltageClamp, Block, Ouabain, SetOutside],
+ProtocolStep = Annotated[CurrentClamp | VoltageClamp | Block | Ouabain | SetOutside,
                          Field(discriminator="action")]
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from channelsim.channels import KINDS
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config import Config, load_config
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, VALENCE
@@ -356,7 +355,7 @@ class MembranePatch(mesa.Model):
     def block(self, kind: str, blocked_share: float, rng: np.random.Generator, unblock: bool = False) -> None:
         """`block`: the blocked share of `kind` becomes `blocked_share`; `unblock`: that share of
         all its channels or pumps is freed. Which ones is chosen at random."""
-        target = next((p for p in [*self.populations, *self.pump_populations] if p.kind == kind))
+        target = next(p for p in [*self.populations, *self.pump_populations] if p.kind == kind)
         share = round(blocked_share * target.count)
         if isinstance(target, PumpPopulation):
             already = target.count - int(self.pumps.active[target.index])
@@ -435,12 +434,12 @@ class MembranePatch(mesa.Model):
     @property
     def ions_inside(self) -> dict[str, int]:
         """Ions in the cell, by ion."""
-        return dict(zip(IONS, self.compartments.counts_in.sum(axis=0).tolist()))
+        return dict(zip(IONS, self.compartments.counts_in.sum(axis=0).tolist(), strict=True))
 
     @property
     def ions_outside(self) -> dict[str, int]:
         """Ions outside (for a clamped bath: the net number the bath received), by ion."""
-        return dict(zip(IONS, self.compartments.counts_out.sum(axis=0).tolist()))
+        return dict(zip(IONS, self.compartments.counts_out.sum(axis=0).tolist(), strict=True))
 
     @property
     def kind_names(self) -> list[str]:

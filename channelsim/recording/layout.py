@@ -87,7 +87,8 @@ def _concentration_outside(rows: Rows) -> np.ndarray:
 SERIES = {
     "membrane_potential": Variable(("time",), "f8", "V", "membrane potential, inside minus outside",
                                    lambda rows: rows.raw.membrane_potential[:, rows.model.electrode_compartment]),
-    "ions_inside": Variable(("time", "ion"), "i8", "count", "ions in the cell", lambda rows: _cell(rows.raw.ions_inside)),
+    "ions_inside": Variable(("time", "ion"), "i8", "count", "ions in the cell",
+                            lambda rows: _cell(rows.raw.ions_inside)),
     "ions_outside": Variable(("time", "ion"), "i8", "count",
                              "ions outside; for a clamped bath, the net number the bath received",
                              lambda rows: _cell(rows.raw.ions_outside)),

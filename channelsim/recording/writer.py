@@ -10,7 +10,7 @@ cannot change in SWMR mode, so `status` is set by reopening the file after it is
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import h5py
@@ -65,7 +65,7 @@ class RunWriter:
                 group.create_dataset(name, data=array)
             for name in ("rows", "spikes"):
                 group.create_dataset(name, data=np.zeros(1, dtype=np.int64))
-        f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")  # unless resumed
+        f.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")  # unless resumed
         for key, value in attributes.items():
             f.attrs[key] = value
         f.attrs["status"] = "running"

@@ -65,7 +65,7 @@ def test_table_is_the_matrix_exponential_and_stochastic(name, dt, temperature_K)
     indices = [grid_index(v) for v in VOLTAGES_MV]
     q = scheme.rate_matrix(GRID[indices], temperature_K)
     tolerance = expm_tolerance(scheme.rate_matrix(GRID, temperature_K) * dt)
-    for index, rates in zip(indices, q):
+    for index, rates in zip(indices, q, strict=True):
         np.testing.assert_allclose(table[index], scipy_expm(rates * dt), rtol=0, atol=tolerance,
                                    err_msg=f"{name} at {GRID[index] * 1e3:.1f} mV")
 

@@ -48,8 +48,8 @@ def test_mean_field_three_leaks_reach_the_ghk_potential():
     config = make_config(channels, ['run.duration="20 ms"'])
     out = simulate(config)
     c_in = out["ions_inside"][-1] / (AVOGADRO * config.cell.volume_m3)
-    permeability = {ion: e.count * e.permeability for ion, e in zip(IONS, config.channels)}
-    expected = ghk_potential(permeability, dict(zip(IONS, c_in)),
+    permeability = {ion: e.count * e.permeability for ion, e in zip(("K", "Na", "Cl"), config.channels, strict=True)}
+    expected = ghk_potential(permeability, dict(zip(IONS, c_in, strict=True)),
                              {ion: getattr(config.outside, ion) for ion in IONS}, config.cell.temperature)
     # at steady state the drift of the concentrations moves V by far less than this per step
     assert abs(out["membrane_potential"][-1] - expected) < 3 * ion_quantum(config.cell.capacitance_F) + 1e-8

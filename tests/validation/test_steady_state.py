@@ -35,7 +35,8 @@ def test_three_leaks_settle_at_the_ghk_potential(tracking):
     permeability = {KIND_ION[e.kind]: e.count * e.permeability for e in config.channels}
     # GHK of the concentrations at each recording (they drift: this is not an equilibrium)
     predicted = np.array([
-        ghk_potential(permeability, dict(zip(IONS, row)), dict(zip(IONS, c_out)), config.cell.temperature)
+        ghk_potential(permeability, dict(zip(IONS, row, strict=True)), dict(zip(IONS, c_out, strict=True)),
+                      config.cell.temperature)
         for row in c_in])
     deviation = (out["membrane_potential"] - predicted)[SETTLE:]
     mean, error = batch_mean_and_error(deviation)
