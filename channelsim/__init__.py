@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def load_config(source: str | Path) -> Config:
-    """A validated config with every default resolved, from a TOML file's path or TOML text."""
+    """Return a validated config with every default resolved, from a TOML file's path or TOML text."""
     from channelsim.config import load_config as _load
 
     return _load(source)
@@ -52,7 +52,7 @@ def run(config: Config | str | Path, output: str | Path, seed: int | None = None
 
 
 def build(config: Config | str | Path, seed: int | None = None) -> MembranePatch:
-    """The experiment's Mesa model in its initial state (`step()` advances one recording interval)."""
+    """Build the experiment's Mesa model in its initial state (`step()` advances one recording interval)."""
     from channelsim.model import build as _build
 
     return _build(_config(config), seed)

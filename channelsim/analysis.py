@@ -36,13 +36,15 @@ _ZERO_CURRENT_BRACKET_V = (-0.5, 0.5)
 
 
 def run_config(ds: xr.Dataset) -> Config:
-    """The resolved config stored in the run file."""
+    """Return the resolved config stored in the run file."""
     return parse_config(tomllib.loads(ds.attrs["config"]))
 
 
 def reversal_potentials(ds: xr.Dataset) -> xr.DataArray:
-    """Nernst potential of each ion (V) at every recorded time, from the recorded inside and
-    outside concentrations (which follow `set_outside` steps and the cell's own run-down).
+    """Compute the Nernst potential of each ion (V) at every recorded time.
+
+    From the recorded inside and outside concentrations (which follow `set_outside` steps and the
+    cell's own run-down).
 
     E = (RT / zF) ln(c_out / c_in); an ion absent on one side has an infinite E (or NaN when
     absent on both).
@@ -59,14 +61,14 @@ def charge_moved(ds: xr.Dataset) -> xr.DataArray:
 
 
 def overrides(ds: xr.Dataset) -> list[str]:
-    """The `--set KEY=VALUE` overrides of the command that made the run."""
+    """Return the `--set KEY=VALUE` overrides of the command that made the run."""
     words = shlex.split(str(ds.attrs.get("command", "")))
     found = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--set"]
     return found + [word.removeprefix("--set=") for word in words if word.startswith("--set=")]
 
 
 def summary(path: str | Path) -> str:
-    """A short text description of a run file: what ran, how, and where it ended."""
+    """Describe a run file in short text: what ran, how, and where it ended."""
     from channelsim.recording.reader import open_run
 
     ds = open_run(path)
@@ -101,16 +103,22 @@ def summary(path: str | Path) -> str:
 
 
 def _uses_ghk(config: Config) -> bool:
-    """Whether the closed form for the channels alone is the GHK voltage equation (every channel
-    GHK-permeant, to monovalent ions) rather than the chord-conductance formula."""
+    """Tell whether the closed form for the channels alone is the GHK voltage equation.
+
+    That is the case when every channel is GHK-permeant, to monovalent ions; otherwise it is the
+    chord-conductance formula.
+    """
     return all(entry.permeation == "ghk" and all(abs(VALENCE[ion]) == 1 for ion in KINDS[entry.kind].permeant_ions)
                for entry in config.channels)
 
 
 def voltage_gated(config: Config, temperature_K: float) -> bool:
-    """Whether any channel kind's gating rates depend on the membrane potential (its rate matrix
-    differs between -100 and 0 mV). The channels' steady potential then moves with V itself
-    (during a spike it is the potential V is chasing), so it predicts no resting level."""
+    """Tell whether any channel kind's gating rates depend on the membrane potential.
+
+    A kind is voltage-gated when its rate matrix differs between -100 and 0 mV. The channels'
+    steady potential then moves with V itself (during a spike it is the potential V is chasing),
+    so it predicts no resting level.
+    """
     for entry in config.channels:
         q = KINDS[entry.kind].scheme(entry).rate_matrix(np.array([-0.1, 0.0]), temperature_K)
         if not np.allclose(q[0], q[1]):
@@ -154,14 +162,17 @@ def predicted_potential(ds: xr.Dataset) -> tuple[xr.DataArray, str]:
 
 
 def pump_charge_per_cycle(kind: str) -> float:
-    """Net charge (C) one cycle of pump `kind` carries into the cell: e sum_i z_i n_i over its
-    stoichiometry (-e for the Na+/K+-ATPase: 3 Na+ out, 2 K+ in)."""
+    """Compute the net charge (C) one cycle of pump `kind` carries into the cell.
+
+    e sum_i z_i n_i over its stoichiometry (-e for the Na+/K+-ATPase: 3 Na+ out, 2 K+ in).
+    """
     return ELEMENTARY_CHARGE * sum(VALENCE[ion] * n for ion, n in PUMP_KINDS[kind].stoichiometry.items())
 
 
 def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
-    """Potential (V) at which the open channels' currents and the unblocked pumps' current
-    cancel, at every recorded time: the steady state of a pump-leak cell.
+    """Find the potential (V) at which the open channels' and the unblocked pumps' currents cancel.
+
+    At every recorded time: the steady state of a pump-leak cell.
 
     Channel currents are GHK (or ohmic, g (V - E)) single-channel currents times the open
     count; the pump current is the Luo-Rudy cycle rate (`physics.pump_cycle_rate`) times the
@@ -207,9 +218,11 @@ def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
 
 
 def ionic_currents(ds: xr.Dataset) -> xr.DataArray:
-    """Membrane current carried by each ion through channels and pumps (A, outward positive),
-    mean over each recording interval: -z e (change of the net ions entered) / interval.
-    The first row is 0."""
+    """Compute the membrane current carried by each ion through channels and pumps (A, outward positive).
+
+    Mean over each recording interval: -z e (change of the net ions entered) / interval.
+    The first row is 0.
+    """
     entered = ds.ions_moved.astype(float)
     change = entered.diff("time", label="upper") / ds.time.diff("time", label="upper")
     current = (-ELEMENTARY_CHARGE * ds.valence * change).reindex(time=ds.time, fill_value=0.0)
@@ -217,16 +230,19 @@ def ionic_currents(ds: xr.Dataset) -> xr.DataArray:
 
 
 def pump_rate(ds: xr.Dataset) -> xr.DataArray:
-    """Completed pump cycles per second of each pump kind, mean over each recording interval
-    (the first row is 0)."""
+    """Compute the completed pump cycles per second of each pump kind.
+
+    Mean over each recording interval (the first row is 0).
+    """
     rate = ds.pump_cycles.astype(float).diff("time", label="upper") / ds.time.diff("time", label="upper")
     return rate.reindex(time=ds.time, fill_value=0.0).assign_attrs(units="1/s")
 
 
 def donnan_prediction(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
-    """The Gibbs-Donnan equilibrium the cell tends to once its pumps are stopped, at every
-    recorded time: the ions with channels equilibrate with the outside concentrations of that
-    time, the other ions and the impermeant anions keep their inside amounts.
+    """Predict the Gibbs-Donnan equilibrium the cell tends to once its pumps are stopped.
+
+    At every recorded time: the ions with channels equilibrate with the outside concentrations of
+    that time, the other ions and the impermeant anions keep their inside amounts.
 
     Returns V (V, over time) and the inside concentrations of the permeant ions (mM, over time
     and those ions).
@@ -252,14 +268,16 @@ def donnan_prediction(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
 
 
 def spike_rate(ds: xr.Dataset) -> tuple[int, float]:
-    """Number of recorded spikes and their mean rate over the run (1/s)."""
+    """Count the recorded spikes and their mean rate over the run (1/s)."""
     count = ds.sizes["spike"]
     return count, count / float(ds.time[-1] - ds.time[0])
 
 
 def current_pulses(ds: xr.Dataset) -> list[tuple[float, float, float, str]]:
-    """Every current-clamp pulse of the protocol: (start s, end s, amplitude in SI, dimension),
-    the dimension being "current" (A) or "current_density" (A/m^2) as the config gave it."""
+    """List every current-clamp pulse of the protocol: (start s, end s, amplitude in SI, dimension).
+
+    The dimension is "current" (A) or "current_density" (A/m^2), as the config gave it.
+    """
     pulses = []
     for step in run_config(ds).protocol:
         if isinstance(step, CurrentClamp):
@@ -271,11 +289,12 @@ def current_pulses(ds: xr.Dataset) -> list[tuple[float, float, float, str]]:
 
 
 def threshold_bracket(ds: xr.Dataset) -> tuple[float, float] | None:
-    """Where the firing threshold lies (V), from brief current pulses: V at the end of each
-    pulse, for the pulses followed by a spike before the next pulse and for those that were
-    not. The threshold lies between the highest V a failed pulse reached and the lowest V a
-    successful one reached (the bounds may cross when channel noise decides). None unless
-    some pulses fired and some did not.
+    """Bracket the firing threshold (V) from brief current pulses.
+
+    V at the end of each pulse, for the pulses followed by a spike before the next pulse and for
+    those that were not. The threshold lies between the highest V a failed pulse reached and the
+    lowest V a successful one reached (the bounds may cross when channel noise decides). None
+    unless some pulses fired and some did not.
     """
     pulses = current_pulses(ds)
     if not pulses:
@@ -292,8 +311,10 @@ def threshold_bracket(ds: xr.Dataset) -> tuple[float, float] | None:
 
 
 def pump_block_time(ds: xr.Dataset) -> float | None:
-    """Time (s) of the first protocol step that blocks pumps (`block` of a pump kind, or
-    `ouabain`), or None."""
+    """Find the time (s) of the first protocol step that blocks pumps, or None.
+
+    Such a step is a `block` of a pump kind, or `ouabain`.
+    """
     config = run_config(ds)
     pump_kinds = {entry.kind for entry in config.pumps}
     times = [step.at for step in config.protocol
@@ -303,8 +324,9 @@ def pump_block_time(ds: xr.Dataset) -> float | None:
 
 
 def electrogenic_shift(ds: xr.Dataset, at: float) -> float:
-    """The pump's own share of the resting potential just before time `at` (V), in closed form:
-    the channels' steady potential without the pump current minus the pump-leak steady
+    """Compute the pump's own share of the resting potential just before time `at` (V), in closed form.
+
+    The channels' steady potential without the pump current minus the pump-leak steady
     potential, both at the concentrations and open channels of the last row before `at`.
     Blocking every pump then depolarises by this much, long before any concentration moves.
     """

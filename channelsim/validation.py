@@ -38,7 +38,7 @@ class Check:
 
 
 def _run(channels: list[dict], duration: str = "40 ms", pumps: list[dict] = ()) -> tuple[dict, object]:
-    """A short run in memory: its recorded arrays by name, and the model."""
+    """Run briefly in memory; return the recorded arrays by name, and the model."""
     config = parse_config({"experiment": {"name": "validate"},
                            "run": {"duration": duration, "dt": "10 us", "record_every": "0.1 ms"},
                            "cell": _CELL, "inside": _INSIDE, "outside": _OUTSIDE,

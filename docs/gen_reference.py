@@ -187,7 +187,7 @@ def _unit_table() -> dict[str, tuple[str, dict[str, float]]]:
 
 
 def _dimensions_of(validator) -> list[str]:
-    """The dimensions a quantity validator accepts, found by giving it one value of each."""
+    """Find the dimensions a quantity validator accepts, by giving it one value of each."""
     from channelsim.units import format_quantity
 
     found = []
@@ -211,7 +211,7 @@ def _number(x: float) -> str:
 
 
 def pretty(value: float, dimension: str) -> str:
-    """A value in the accepted unit of its dimension that reads best (1 to 1000 if possible)."""
+    """Write a value in the accepted unit of its dimension that reads best (1 to 1000 if possible)."""
     si, table = _unit_table()[dimension]
     if dimension == "temperature":
         return f"{value:.6g}{NBSP}K" + (f" ({value - 273.15:.6g}{NBSP}degC)" if value > 0 else "")
@@ -570,7 +570,7 @@ def rejected_markdown() -> str:
 # Channel and pump catalogue
 
 def docstring_markdown(text: str) -> str:
-    """A module docstring as markdown: paragraphs as text, indented lines (formulas) as code."""
+    """Render a module docstring as markdown: paragraphs as text, indented lines (formulas) as code."""
     out, block, code = [], [], []
 
     def flush():
@@ -597,7 +597,7 @@ def docstring_markdown(text: str) -> str:
 
 
 def _rate_label(rate, module) -> str:
-    """The rate law's name in its module (e.g. `3 alpha_m`), or `constant`, or ''."""
+    """Name the rate law in its module (e.g. `3 alpha_m`), or `constant`, or ''."""
     names = {id(v): n for n, v in vars(module).items() if callable(v) and not n.startswith("_")}
     if id(rate) in names:
         return f"`{names[id(rate)]}`"
@@ -843,7 +843,7 @@ tracking = "agent"
 
 
 def _field_comments(module) -> dict[str, dict[str, str]]:
-    """The trailing comment of every field of every class in a module's source, by class and field."""
+    """Collect the trailing comment of every field of every class in a module's source, by class and field."""
     import ast
     import io
     import tokenize

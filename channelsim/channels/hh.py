@@ -34,7 +34,7 @@ def temperature_factor(temperature_K: float) -> float:
 
 
 def _linear_over_exp(x_mV: float, scale_mV: float) -> float:
-    """x / (1 - exp(-x/scale)), continuous at x = 0 (value scale)."""
+    """Compute x / (1 - exp(-x/scale)), continuous at x = 0 (value scale)."""
     if abs(x_mV) < 1e-9:
         return scale_mV
     return x_mV / -math.expm1(-x_mV / scale_mV)

@@ -257,8 +257,10 @@ class VoltageClamp(Strict):
 
 
 class Block(Strict):
-    """`block`: the blocked share of the target kind becomes `fraction` (e.g. TTX on hh_na, TEA on
-    hh_k). `unblock`: that share of all its channels is freed again."""
+    """`block`: the blocked share of the target kind becomes `fraction`.
+
+    E.g. TTX on hh_na, TEA on hh_k. `unblock`: that share of all its channels is freed again.
+    """
 
     action: Literal["block", "unblock"]
     at: Instant
@@ -267,8 +269,11 @@ class Block(Strict):
 
 
 class Ouabain(Strict):
-    """Ouabain at `concentration` from `at` on: each pump of `target` is blocked independently
-    with probability c^n / (c^n + IC50^n) (0 washes it out)."""
+    """Ouabain at `concentration` from `at` on.
+
+    Each pump of `target` is blocked independently with probability c^n / (c^n + IC50^n)
+    (0 washes it out).
+    """
 
     action: Literal["ouabain"]
     at: Instant
@@ -330,8 +335,11 @@ class Config(Strict):
     __hash__ = None
 
     def updated(self, settings: dict[str, object]) -> Config:
-        """A new config with settings applied, keys as in `--set`: ``{"outside.K": "20 mM",
-        "channels.k_leak.count": 500, "protocol.0.at": "5 ms"}``; None removes a key."""
+        """Return a new config with settings applied, keys as in `--set`.
+
+        E.g. ``{"outside.K": "20 mM", "channels.k_leak.count": 500, "protocol.0.at": "5 ms"}``;
+        None removes a key.
+        """
         from channelsim.config.loading import updated_config
 
         return updated_config(self, settings)

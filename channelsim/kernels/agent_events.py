@@ -67,8 +67,11 @@ def expected_transitions(group_start, matrix, n_states):
 
 @njit(cache=True)
 def agent_step_events(states, blocked, order, position, group_start, matrix, n_states, conducting, n_open, state):
-    """Advance the agents one step by drawing only the transitions; returns (open, unblocked
-    count, new random-stream state). `n_open` is the count before the step."""
+    """Advance the agents one step by drawing only the transitions.
+
+    Returns (open, unblocked count, new random-stream state). `n_open` is the count before the
+    step.
+    """
     leavers = np.zeros(n_states, dtype=np.int64)
     leave = np.zeros(n_states)
     total = 0

@@ -48,8 +48,11 @@ MAX_KERNEL_STEPS = 2**20
 
 @dataclass(frozen=True)
 class Segment:
-    """What an advance recorded: the rows' times (s), every declared series, the spike times (s)
-    and the number of steps advanced."""
+    """What an advance recorded.
+
+    The rows' times (s), every declared series, the spike times (s) and the number of steps
+    advanced.
+    """
 
     time: np.ndarray
     rows: dict[str, np.ndarray]
@@ -83,13 +86,13 @@ def _records(n_rows: int, n_compartments: int, n_ions: int, n_kinds: int, n_pump
 
 
 def _last_row(raw: Records) -> Records:
-    """The last of some raw rows as one-row records (without spikes): what the next rows follow."""
+    """Return the last of some raw rows as one-row records (without spikes): what the next rows follow."""
     rows = {name: getattr(raw, name)[-1:].copy() for name in Records._fields if not name.startswith("spike")}
     return raw._replace(spike_steps=np.zeros(1, dtype=np.int64), spike_count=np.zeros(1, dtype=np.int64), **rows)
 
 
 def _resolve(config: Config | str | Path, settings: dict | None) -> Config:
-    """A Config from a Config, a path or TOML text, with `--set`-style settings applied."""
+    """Return a Config from a Config, a path or TOML text, with `--set`-style settings applied."""
     if not isinstance(config, Config):
         config = load_config(config)
     return config.updated(settings) if settings else config
@@ -140,8 +143,11 @@ class MembranePatch(mesa.Model):
     # -- construction ---------------------------------------------------------------------------
 
     def _build_populations(self) -> None:
-        """Mesa agents in a canonical (alphabetical) order of kinds: the order of the config's
-        entries cannot change the random streams, the floating-point sums or the results."""
+        """Build the Mesa agents in a canonical (alphabetical) order of kinds.
+
+        The order of the config's entries cannot change the random streams, the floating-point
+        sums or the results.
+        """
         self.populations: list[ChannelPopulation] = []
         identity = 0
         for index, entry in enumerate(sorted(self.config.channels, key=lambda e: e.kind)):
@@ -152,8 +158,11 @@ class MembranePatch(mesa.Model):
         self.ouabain_blocked = np.zeros(len(pumps))  # each pump kind's current binding probability
 
     def _build_compartments(self) -> None:
-        """The cell as one compartment (a cable of many is planned: every array already has a
-        compartment axis, and every channel and pump names its compartment)."""
+        """Build the cell as one compartment.
+
+        A cable of many is planned: every array already has a compartment axis, and every channel
+        and pump names its compartment.
+        """
         config, cell = self.config, self.config.cell
         volume_out = config.outside.volume or 0.0  # 0: a clamped bath
         bath = np.array([getattr(config.outside, ion) for ion in IONS])
@@ -278,8 +287,10 @@ class MembranePatch(mesa.Model):
         return self.step_index >= self.total_steps
 
     def advance(self, n_steps: int) -> Segment:
-        """Advance by `n_steps` time steps (at most to the end of the run), applying protocol
-        events as they fall due; return the rows recorded on the way."""
+        """Advance by `n_steps` time steps (at most to the end of the run).
+
+        Protocol events are applied as they fall due; returns the rows recorded on the way.
+        """
         end = min(self.step_index + n_steps, self.total_steps)
         parts = []
         while self.step_index < end:
@@ -290,8 +301,10 @@ class MembranePatch(mesa.Model):
         return Segment.join(parts) if parts else self._kernel(0)
 
     def step(self) -> None:
-        """Mesa's step: advance one recording interval (its rows in `last_segment`), then collect;
-        `running` turns False at the end of the run."""
+        """Advance one recording interval (Mesa's step), then collect.
+
+        The interval's rows are in `last_segment`; `running` turns False at the end of the run.
+        """
         self.last_segment = self.advance(self.config.run.steps_per_record)
         self.running = not self.finished
         self.datacollector.collect(self)
@@ -331,7 +344,7 @@ class MembranePatch(mesa.Model):
         return raw
 
     def current_row(self) -> Segment:
-        """The present state as one recorded row (the t = 0 row of a run; its electrode current is 0)."""
+        """Return the present state as one recorded row (the t = 0 row of a run; its electrode current is 0)."""
         raw = self._record_now()
         return self._segment(raw, raw, np.array([self.step_index]), 0)
 
@@ -353,8 +366,11 @@ class MembranePatch(mesa.Model):
                 self.set_outside(action.ion, action.concentration)
 
     def block(self, kind: str, blocked_share: float, rng: np.random.Generator, unblock: bool = False) -> None:
-        """`block`: the blocked share of `kind` becomes `blocked_share`; `unblock`: that share of
-        all its channels or pumps is freed. Which ones is chosen at random."""
+        """Block or unblock channels or pumps of `kind`, chosen at random.
+
+        `block`: the blocked share of `kind` becomes `blocked_share`; `unblock`: that share of
+        all its channels or pumps is freed.
+        """
         target = next(p for p in [*self.populations, *self.pump_populations] if p.kind == kind)
         share = round(blocked_share * target.count)
         if isinstance(target, PumpPopulation):
@@ -374,9 +390,11 @@ class MembranePatch(mesa.Model):
         self.ouabain_blocked[population.index] = probability
 
     def set_outside(self, ion: str, concentration: float) -> None:
-        """Step an outside concentration: the bath's, or the counts of a finite outside volume
-        (the ions come from or go to the wider extracellular space, recorded as a change of
-        `ions_outside` without a matching inside change)."""
+        """Step an outside concentration: the bath's, or the counts of a finite outside volume.
+
+        For a finite volume the ions come from or go to the wider extracellular space, recorded
+        as a change of `ions_outside` without a matching inside change.
+        """
         i, compartments = IONS.index(ion), self.compartments
         compartments.bath[i] = concentration
         finite = compartments.volume_out > 0
@@ -389,8 +407,11 @@ class MembranePatch(mesa.Model):
     # -- checkpoints ----------------------------------------------------------------------------
 
     def state(self) -> dict[str, np.ndarray]:
-        """Everything that evolves during a run, by name (the transition tables are rebuilt from
-        the config): saved in the run file's checkpoint after every segment."""
+        """Everything that evolves during a run, by name.
+
+        The transition tables are rebuilt from the config. Saved in the run file's checkpoint
+        after every segment.
+        """
         arrays = {f"compartments.{k}": v for k, v in self.compartments._asdict().items()}
         arrays |= {f"kinds.{k}": v for k, v in self.kinds._asdict().items() if k != "table"}
         arrays |= {f"pumps.{k}": v for k, v in self.pumps._asdict().items()}
@@ -463,7 +484,7 @@ class MembranePatch(mesa.Model):
         return np.divide(blocked, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
 
     def constants(self) -> dict[str, np.ndarray]:
-        """The run's constants, as declared in `channelsim.recording.layout.CONSTANTS`."""
+        """Return the run's constants, as declared in `channelsim.recording.layout.CONSTANTS`."""
         return constants_of(self)
 
     # constants the recorded quantities are computed from (SI units)
@@ -515,7 +536,7 @@ class MembranePatch(mesa.Model):
     # -- single channels --------------------------------------------------------------------------
 
     def agent(self, identity: int) -> ChannelView:
-        """The channel with this identity (identities run over populations in kind order)."""
+        """Return the channel with this identity (identities run over populations in kind order)."""
         for population in self.populations:
             if identity < population.first_identity + population.count:
                 return population.channel(identity - population.first_identity)
@@ -526,5 +547,5 @@ class MembranePatch(mesa.Model):
 
 
 def build(config: Config | str | Path, seed: int | None = None, settings: dict | None = None) -> MembranePatch:
-    """A patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed."""
+    """Build a patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed."""
     return MembranePatch(config, seed, settings=settings)

@@ -130,18 +130,23 @@ class ChannelPopulation(Population):
 
 
 class PumpPopulation(Population):
-    """All pumps of one kind. With agent tracking each pump has its own blocked flag, so a
-    drug's stochastic binding is a property of individual pumps; their cycles are independent
-    Poisson processes whatever the tracking (see kernels.state.Pumps)."""
+    """All pumps of one kind.
+
+    With agent tracking each pump has its own blocked flag, so a drug's stochastic binding is a
+    property of individual pumps; their cycles are independent Poisson processes whatever the
+    tracking (see kernels.state.Pumps).
+    """
 
     def __init__(self, model: MembranePatch, index: int, entry: PumpEntry):
         super().__init__(model, index, entry)
         self.blocked = np.zeros(entry.count if entry.tracking == "agent" else 0, dtype=np.uint8)
 
     def set_blocked_probability(self, pumps, old: float, new: float, rng: np.random.Generator) -> None:
-        """Each pump's chance of being blocked changes from `old` to `new` (drug binding):
-        unblocked pumps bind with probability (new - old)/(1 - old), or blocked ones unbind with
-        (old - new)/old, so the blocked count stays Binomial(N, new)."""
+        """Change each pump's chance of being blocked from `old` to `new` (drug binding).
+
+        Unblocked pumps bind with probability (new - old)/(1 - old), or blocked ones unbind with
+        (old - new)/old, so the blocked count stays Binomial(N, new).
+        """
         p = self.index
         if self.tracking == "agent":
             if new > old:

@@ -1,5 +1,7 @@
-"""Write a run file incrementally: created before the first step, appended and flushed per
-segment, so a run stopped at any moment leaves a file readable up to its last flush.
+"""Write a run file incrementally.
+
+The file is created before the first step, appended and flushed per segment, so a run stopped at
+any moment leaves a file readable up to its last flush.
 
 The file is written in HDF5's single-writer/multiple-reader (SWMR) mode: its metadata are
 flushed in an order that keeps the file consistent at every instant, so even a writer killed

@@ -1,5 +1,7 @@
-"""--resume: runs stopped by SIGTERM or killed at random moments, resumed (and killed again),
-end bit-identical to the same run never interrupted."""
+"""--resume: interrupted runs, resumed, end bit-identical to the same run never interrupted.
+
+The runs are stopped by SIGTERM or killed at random moments, resumed (and killed again).
+"""
 
 import os
 import signal

@@ -1,5 +1,6 @@
-"""mean_field tracking of hh_na, hh_k and an ohmic leak reproduces the Hodgkin-Huxley (1952)
-model computed independently (tests/validation/hh_reference.py).
+"""mean_field tracking of hh_na, hh_k and an ohmic leak reproduces the Hodgkin-Huxley (1952) model.
+
+The model is computed independently (tests/validation/hh_reference.py).
 
 channelsim's step is first order in dt, so each quantity q is computed at dt = 10 us and 5 us:
 with error ~ c dt, the 5 us error is about |q(10) - q(5)|, and the test requires

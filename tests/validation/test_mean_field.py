@@ -1,5 +1,8 @@
-"""mean_field tracking is the deterministic limit: it reproduces the closed forms exactly
-(up to one ion of rounding), and the voltage update stays exact for dt up to several C/G."""
+"""mean_field tracking is the deterministic limit.
+
+It reproduces the closed forms exactly (up to one ion of rounding), and the voltage update stays
+exact for dt up to several C/G.
+"""
 
 import math
 
@@ -56,8 +59,11 @@ def test_mean_field_three_leaks_reach_the_ghk_potential():
 
 
 def test_stochastic_mean_approaches_mean_field():
-    """Agent and population runs scatter around the mean-field trajectory (standard error from
-    several seeds), here for the relaxation of a flickering K+ cell from 0 mV."""
+    """Agent and population runs scatter around the mean-field trajectory.
+
+    The standard error comes from several seeds; here for the relaxation of a flickering K+ cell
+    from 0 mV.
+    """
     channels = [{"kind": "k_leak", "count": 2000, "open_probability": 0.5}]
     overrides = ['run.duration="5 ms"']
     reference = simulate(make_config([{**channels[0], "tracking": "mean_field"}], overrides))["membrane_potential"]

@@ -1,5 +1,7 @@
-"""Several permeant ions: a steady (not equilibrium) state at the GHK or chord-conductance
-potential, with unidirectional fluxes in the Ussing ratio."""
+"""Several permeant ions: a steady (not equilibrium) state at the GHK or chord-conductance potential.
+
+The unidirectional fluxes are in the Ussing ratio.
+"""
 
 import math
 
@@ -62,7 +64,7 @@ def test_ohmic_leaks_settle_at_the_chord_conductance_potential(tracking):
 
 @pytest.mark.parametrize("tracking", ["agent", "population"])
 def test_unidirectional_fluxes_follow_the_ussing_flux_ratio(tracking):
-    """efflux / influx = (c_in / c_out) exp(z V / V_T) for each ion (Ussing 1949)."""
+    """Check efflux / influx = (c_in / c_out) exp(z V / V_T) for each ion (Ussing 1949)."""
     config, out = three_leaks(tracking, duration="200 ms")
     c_in, c_out = concentrations(config, out)
     window = slice(SETTLE, None)
