@@ -37,6 +37,7 @@ class RunInterrupted(Exception):
 
 
 def default_output(config: Config) -> Path:
+    """Return where a run's file goes unless the command line names one: data/runs/NAME.h5 (relative path)."""
     return Path("data") / "runs" / f"{config.experiment.name}.h5"
 
 

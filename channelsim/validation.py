@@ -26,6 +26,8 @@ _OUTSIDE = {"K": "5 mM", "Na": "145 mM", "Cl": "110 mM"}
 
 @dataclass
 class Check:
+    """One self-check: a simulated number against its closed form, with the tolerance and unit it is judged in."""
+
     name: str
     expected: float
     simulated: float
@@ -34,6 +36,7 @@ class Check:
 
     @property
     def passed(self) -> bool:
+        """Whether the simulated value lies within `tolerance` of the expected one."""
         return abs(self.simulated - self.expected) <= self.tolerance
 
 

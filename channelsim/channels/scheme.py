@@ -44,6 +44,7 @@ class MarkovScheme:
 
     @property
     def conducting_mask(self) -> np.ndarray:
+        """Mark the conducting states: 1 where a state conducts, else 0 (uint8, in the order of `states`)."""
         return np.array([s in self.conducting for s in self.states], dtype=np.uint8)
 
 

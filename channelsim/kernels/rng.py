@@ -25,6 +25,7 @@ def mix64(z):
 
 @njit(cache=True, inline="always")
 def golden_gamma():
+    """Return splitmix64's increment 0x9E3779B97F4A7C15 (2^64 over the golden ratio, made odd) as uint64."""
     return np.uint64(0x9E3779B97F4A7C15)
 
 

@@ -61,6 +61,7 @@ class Segment:
 
     @staticmethod
     def join(parts: list[Segment]) -> Segment:
+        """Join consecutive segments into one (a single part is returned as it is)."""
         if len(parts) == 1:
             return parts[0]
         return Segment(np.concatenate([p.time for p in parts]),
@@ -279,11 +280,13 @@ class MembranePatch(mesa.Model):
 
     @property
     def total_steps(self) -> int:
+        """Time steps of the whole run (records times steps per record)."""
         run = self.config.run
         return run.n_records * run.steps_per_record
 
     @property
     def finished(self) -> bool:
+        """Whether the run has reached its last step."""
         return self.step_index >= self.total_steps
 
     def advance(self, n_steps: int) -> Segment:
@@ -469,16 +472,20 @@ class MembranePatch(mesa.Model):
 
     @property
     def channel_kind_count(self) -> int:
+        """Number of channel kinds (one population each)."""
         return len(self.populations)
 
     @property
     def pump_kind_count(self) -> int:
+        """Number of pump kinds (one population each)."""
         return len(self.pump_populations)
 
     def counts_by_kind(self) -> np.ndarray:
+        """Return the number of channels or pumps of each kind, in the order of `kind_names`."""
         return np.concatenate([self.kinds.count, [p.count for p in self.pump_populations]]).astype(np.int64)
 
     def blocked_fraction(self) -> np.ndarray:
+        """Return the blocked share of each kind, in the order of `kind_names` (0 for a kind with none)."""
         sizes = self.counts_by_kind()
         blocked = np.concatenate([self.kinds.blocked, sizes[len(self.populations):] - self.pumps.active])
         return np.divide(blocked, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
@@ -490,6 +497,7 @@ class MembranePatch(mesa.Model):
     # constants the recorded quantities are computed from (SI units)
     @property
     def valence(self) -> np.ndarray:
+        """Valence of each ion, in the order of `channelsim.constants.IONS`."""
         return self.membrane.valence
 
     @property
@@ -499,10 +507,12 @@ class MembranePatch(mesa.Model):
 
     @property
     def area(self) -> float:
+        """Membrane area of the whole cell (m^2)."""
         return self.config.cell.area_m2
 
     @property
     def volume_inside(self) -> float:
+        """Volume of the cell (m^3), summed over its compartments."""
         return float(self.compartments.volume_in.sum())
 
     @property
@@ -512,22 +522,27 @@ class MembranePatch(mesa.Model):
 
     @property
     def electrode_compartment(self) -> int:
+        """Index of the compartment where the electrode records, injects and detects spikes."""
         return self.membrane.electrode_compartment
 
     @property
     def temperature(self) -> float:
+        """Temperature (K)."""
         return self.config.cell.temperature
 
     @property
     def bath_concentration(self) -> np.ndarray:
+        """Bath concentration of each ion (mol/m^3, i.e. mM) as the config and `set_outside` steps set it."""
         return self.compartments.bath
 
     @property
     def dt(self) -> float:
+        """Time step (s)."""
         return self.config.run.dt
 
     @property
     def record_every(self) -> float:
+        """Recording interval (s)."""
         return self.config.run.record_every
 
     avogadro = AVOGADRO
@@ -543,6 +558,7 @@ class MembranePatch(mesa.Model):
         raise IndexError(f"no channel {identity}: the patch has {sum(p.count for p in self.populations)}")
 
     def population_of(self, kind: str) -> ChannelPopulation:
+        """Return the channel population of `kind`."""
         return next(p for p in self.populations if p.kind == kind)
 
 

@@ -75,6 +75,7 @@ class ChannelPopulation(Population):
 
     @property
     def open_count(self) -> float:
+        """Open, unblocked channels of this kind after the last step (fractional in mean-field tracking)."""
         return float(self.model.kinds.open_count[self.index])
 
     def open_now(self, kinds) -> float:
@@ -112,6 +113,7 @@ class ChannelPopulation(Population):
         return rng.uniform(0.0, side_um, size=(self.count, 2))
 
     def channel(self, local_index: int) -> ChannelView:
+        """Return a view of the channel at `local_index` of this kind (identity `first_identity + local_index`)."""
         states = self.states
         state = None if states is None else self.scheme.states[states[local_index]]
         return ChannelView(
@@ -123,9 +125,11 @@ class ChannelPopulation(Population):
         )
 
     def __iter__(self):
+        """Iterate over the channels of this kind, as `ChannelView`s."""
         return (self.channel(i) for i in range(self.count))
 
     def __len__(self) -> int:
+        """Return the number of channels of this kind."""
         return self.count
 
 

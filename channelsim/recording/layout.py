@@ -39,6 +39,11 @@ class Rows:
 
 @dataclass(frozen=True)
 class Variable:
+    """One recorded quantity: its dimensions, dtype, unit and meaning, and how it is computed.
+
+    `compute` takes `Rows` for a series or the model for a constant.
+    """
+
     dims: tuple[str, ...]
     dtype: str
     units: str

@@ -106,6 +106,10 @@ class RunWriter:
             dataset[start:] = values
 
     def close(self, status: str) -> None:
+        """Close the file and set its `status` (one of `STATUSES`).
+
+        The status is written by reopening the file: attributes cannot change in SWMR mode.
+        """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
         self.file.close()
