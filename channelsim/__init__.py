@@ -66,7 +66,16 @@ def open_run(path: str | Path) -> xarray.Dataset:
 
 
 def _config(config: Config | str | Path) -> Config:
-    return config if not isinstance(config, (str, Path)) else load_config(config)
+    """Load the config if given as a path or text, and warn of its traps (`channelsim.checks`)."""
+    import warnings
+
+    from channelsim.checks import config_warnings
+    from channelsim.errors import ConfigWarning
+
+    config = config if not isinstance(config, (str, Path)) else load_config(config)
+    for message in config_warnings(config):
+        warnings.warn(message, ConfigWarning, stacklevel=3)
+    return config
 
 
 __all__ = ["__version__", "build", "load_config", "open_run", "run", "simulate"]

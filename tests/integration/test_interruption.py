@@ -68,7 +68,7 @@ def test_sigkill_at_random_moments_leaves_a_readable_file(tmp_path):
         wait_for_rows(process, output, 1)
         time.sleep(rng.uniform(0.0, 2.5))
         process.kill()
-        process.wait(timeout=60)
+        process.communicate(timeout=60)  # reads and closes the pipes
         ds = channelsim.open_run(output)
         assert ds.attrs["status"] in ("running", "complete")
         assert_consistent(ds)

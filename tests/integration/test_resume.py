@@ -43,7 +43,7 @@ def test_interrupted_and_killed_runs_resume_bit_identically(tmp_path):
     process = start([*ARGS, "-o", str(path)])
     wait_for_rows(process, path, 2)
     process.send_signal(signal.SIGTERM)  # cycle 1: a clean stop
-    process.wait(timeout=60)
+    process.communicate(timeout=60)  # reads and closes the pipes
     assert data(path)["status"] == "interrupted"
     cycles = 1
     while data(path)["status"] != "complete":
@@ -53,7 +53,7 @@ def test_interrupted_and_killed_runs_resume_bit_identically(tmp_path):
             wait_for_rows(process, path, rows_before + 1)
             time.sleep(rng.uniform(0.0, 0.3))
             process.kill()
-            process.wait(timeout=60)
+            process.communicate(timeout=60)
             cycles += 1
         else:
             assert CliRunner().invoke(main, ["run", "--resume", str(path), "--quiet"]).exit_code == 0
