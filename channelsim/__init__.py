@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 
 def load_config(source: str | Path) -> Config:
-    """A validated config with every default resolved, from a TOML file's path or TOML text."""
+    """Return a validated config with every default resolved, from a TOML file's path or TOML text."""
     from channelsim.config import load_config as _load
 
     return _load(source)
@@ -52,7 +52,7 @@ def run(config: Config | str | Path, output: str | Path, seed: int | None = None
 
 
 def build(config: Config | str | Path, seed: int | None = None) -> MembranePatch:
-    """The experiment's Mesa model in its initial state (`step()` advances one recording interval)."""
+    """Build the experiment's Mesa model in its initial state (`step()` advances one recording interval)."""
     from channelsim.model import build as _build
 
     return _build(_config(config), seed)
@@ -66,7 +66,16 @@ def open_run(path: str | Path) -> xarray.Dataset:
 
 
 def _config(config: Config | str | Path) -> Config:
-    return config if not isinstance(config, (str, Path)) else load_config(config)
+    """Load the config if given as a path or text, and warn of its traps (`channelsim.checks`)."""
+    import warnings
+
+    from channelsim.checks import config_warnings
+    from channelsim.errors import ConfigWarning
+
+    config = config if not isinstance(config, (str, Path)) else load_config(config)
+    for message in config_warnings(config):
+        warnings.warn(message, ConfigWarning, stacklevel=3)
+    return config
 
 
 __all__ = ["__version__", "build", "load_config", "open_run", "run", "simulate"]

@@ -154,8 +154,11 @@ def _channel_fluxes(config: Config) -> dict[str, np.ndarray]:
 
 
 def _active_pumps(config: Config) -> dict[str, float]:
-    """Pumps of each kind left active by protocol steps at t = 0 (a block, or ouabain bound
-    with probability c^n / (c^n + IC50^n)): a cell blocked from the start is meant to run down."""
+    """Count the pumps of each kind left active by protocol steps at t = 0.
+
+    A block, or ouabain bound with probability c^n / (c^n + IC50^n): a cell blocked from the
+    start is meant to run down.
+    """
     active = {entry.kind: float(entry.count) for entry in config.pumps}
     for step in config.protocol:
         if step.at > 0.0 or getattr(step, "target", None) not in active:
@@ -187,9 +190,11 @@ def _pump_cycles(config: Config, active: dict[str, float]) -> dict[str, np.ndarr
 
 
 def _rest(net_outward_charge: np.ndarray) -> tuple[int, float, bool]:
-    """Where the net outward current first crosses zero upwards (the most negative stable
-    potential): grid index, fraction of the step to the next point, and False. Without a
-    crossing: the grid edge the current pushes towards, and True."""
+    """Find where the net outward current first crosses zero upwards.
+
+    That is the most negative stable potential: grid index, fraction of the step to the next
+    point, and False. Without a crossing: the grid edge the current pushes towards, and True.
+    """
     crossings = np.flatnonzero((net_outward_charge[:-1] < 0.0) & (net_outward_charge[1:] >= 0.0))
     if crossings.size:
         i = int(crossings[0])
@@ -240,7 +245,7 @@ class PumpLeakBalance:
 
 
 def pump_leak_balance(config: Config) -> PumpLeakBalance:
-    """The channels' Na+ and K+ fluxes against the pumps' at the cell's resting potential.
+    """Compare the channels' Na+ and K+ fluxes with the pumps' at the cell's resting potential.
 
     Parameters
     ----------

@@ -78,6 +78,10 @@ def run(config: Path | None, from_run: Path | None, resume_run: Path | None, out
         seed = stored_seed if seed is None else seed
     else:
         resolved = load_config(config, list(overrides))
+    from channelsim.checks import config_warnings
+
+    for warning in config_warnings(resolved):
+        click.echo(f"warning: {warning}", err=True)
     output = output or default_output(resolved)
     try:
         path = run_experiment(resolved, output, seed=seed, command=command, force=force, progress=not quiet)

@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,7 @@ class RunInterrupted(Exception):
 
 
 def default_output(config: Config) -> Path:
+    """Return where a run's file goes unless the command line names one: data/runs/NAME.h5 (relative path)."""
     return Path("data") / "runs" / f"{config.experiment.name}.h5"
 
 
@@ -55,8 +56,11 @@ def _attributes(model: MembranePatch, command: str) -> dict:
 
 
 def run_in_memory(model: MembranePatch, command: str = PYTHON_COMMAND) -> xr.Dataset:
-    """Run a built model to its end without a file; the Dataset equals what `open_run` reads
-    from the same run written by `run_experiment` (but for the `created` time stamp)."""
+    """Run a built model to its end without a file.
+
+    The Dataset equals what `open_run` reads from the same run written by `run_experiment` (but
+    for the `created` time stamp).
+    """
     parts = [model.current_row(), *segments(model)]
     columns = {name: np.concatenate([p.rows[name] for p in parts]) for name in parts[0].rows}
     spikes = np.concatenate([p.spike_time for p in parts])
@@ -73,12 +77,14 @@ def simulate(config: Config, seed: int | None = None) -> xr.Dataset:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class _StopRequests:
-    """SIGTERM and Ctrl-C during a run set a flag that the segment loop checks: raising from a
-    signal handler could land anywhere (even inside a callback that swallows it)."""
+    """SIGTERM and Ctrl-C during a run set a flag that the segment loop checks.
+
+    Raising from a signal handler could land anywhere (even inside a callback that swallows it).
+    """
 
     def __init__(self):
         self.signal: int | None = None
@@ -124,8 +130,11 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
 
 
 def resume_experiment(path: Path, command: str = "", progress: bool = True) -> Path:
-    """Continue an interrupted or killed run from its checkpoint, in place. The result is
-    bit-identical to the uninterrupted run: random numbers depend only on (seed, step, stream)."""
+    """Continue an interrupted or killed run from its checkpoint, in place.
+
+    The result is bit-identical to the uninterrupted run: random numbers depend only on
+    (seed, step, stream).
+    """
     path = Path(path)
     saved = read_checkpoint(path)
     if saved["status"] == "complete":

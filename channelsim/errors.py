@@ -18,3 +18,7 @@ class ConfigError(ChannelsimError):
 
 class RunFileError(ChannelsimError):
     """A run file cannot be read as a channelsim run."""
+
+
+class ConfigWarning(UserWarning):
+    """A valid config that will probably not do what its author expects (see `channelsim.checks`)."""

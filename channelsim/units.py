@@ -36,7 +36,7 @@ _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*
 
 
 def units_of(dimension: str) -> list[str]:
-    """The unit symbols accepted for `dimension`."""
+    """Return the unit symbols accepted for `dimension`."""
     return list(_UNITS[dimension][1])
 
 

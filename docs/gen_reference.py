@@ -187,7 +187,7 @@ def _unit_table() -> dict[str, tuple[str, dict[str, float]]]:
 
 
 def _dimensions_of(validator) -> list[str]:
-    """The dimensions a quantity validator accepts, found by giving it one value of each."""
+    """Find the dimensions a quantity validator accepts, by giving it one value of each."""
     from channelsim.units import format_quantity
 
     found = []
@@ -211,7 +211,7 @@ def _number(x: float) -> str:
 
 
 def pretty(value: float, dimension: str) -> str:
-    """A value in the accepted unit of its dimension that reads best (1 to 1000 if possible)."""
+    """Write a value in the accepted unit of its dimension that reads best (1 to 1000 if possible)."""
     si, table = _unit_table()[dimension]
     if dimension == "temperature":
         return f"{value:.6g}{NBSP}K" + (f" ({value - 273.15:.6g}{NBSP}degC)" if value > 0 else "")
@@ -229,6 +229,7 @@ def pretty(value: float, dimension: str) -> str:
 
 
 def units_markdown() -> str:
+    """Render the table of the accepted units of every dimension (channelsim.units)."""
     lines = ["| dimension | written back as | accepted units |", "|---|---|---|"]
     for dimension, (si, table) in _unit_table().items():
         accepted = ", ".join(f"`{u}`" for u in table)
@@ -292,6 +293,7 @@ def describe_type(annotation, metadata: list) -> tuple[str, list[str]]:
 
 
 def describe_bounds(metadata: list, dimensions: list[str]) -> str:
+    """Describe a field's limits (>, ≥, <, ≤) from its annotated metadata, in its dimension's unit."""
     def show(x):
         return pretty(x, dimensions[0]) if len(dimensions) == 1 else _number(x)
 
@@ -305,6 +307,7 @@ def describe_bounds(metadata: list, dimensions: list[str]) -> str:
 
 
 def describe_default(field: FieldInfo, dimensions: list[str]) -> str:
+    """Describe a field's default as the config reference shows it (required, none, or a value in its unit)."""
     if field.default_factory is not None:
         value = field.default_factory()
         if isinstance(value, list):
@@ -327,6 +330,7 @@ def describe_default(field: FieldInfo, dimensions: list[str]) -> str:
 
 
 def field_rows(model: type[BaseModel], prefix: str, defaults_note: dict[str, str] | None = None) -> list[str]:
+    """Render the key table of a config section: type, default, limits and description of each key."""
     lines = ["| key | type | default | limits | description |", "|---|---|---|---|---|"]
     for name, field in model.model_fields.items():
         annotation, metadata, optional = _flatten(field.annotation, list(field.metadata))
@@ -382,6 +386,7 @@ def _resolved_channel(kind: str, **extra):
 
 
 def channel_defaults_markdown() -> str:
+    """Render the defaults each channel kind gives the optional keys of a `[[channels]]` entry."""
     from channelsim.channels import KINDS
     from channelsim.config.schema import ChannelEntry
 
@@ -411,6 +416,7 @@ def channel_defaults_markdown() -> str:
 
 
 def pump_defaults_markdown() -> str:
+    """Render the defaults each pump kind gives the optional keys of a `[[pumps]]` entry."""
     from channelsim.channels.pump import PUMP_KINDS
     from channelsim.config import parse_config
     from channelsim.config.schema import PumpEntry
@@ -431,6 +437,7 @@ def pump_defaults_markdown() -> str:
 
 
 def config_markdown() -> str:
+    """Render the config reference: every section and key of the schema, its rules and notes."""
     from channelsim.config.schema import Config
 
     out = []
@@ -544,6 +551,7 @@ REJECTED = [
 
 
 def rejected_markdown() -> str:
+    """Render examples of rejected configs, with the messages the loader really prints."""
     from channelsim.config import load_config_text
     from channelsim.errors import ChannelsimError
     from channelsim.protocol import Schedule
@@ -570,7 +578,7 @@ def rejected_markdown() -> str:
 # Channel and pump catalogue
 
 def docstring_markdown(text: str) -> str:
-    """A module docstring as markdown: paragraphs as text, indented lines (formulas) as code."""
+    """Render a module docstring as markdown: paragraphs as text, indented lines (formulas) as code."""
     out, block, code = [], [], []
 
     def flush():
@@ -597,7 +605,7 @@ def docstring_markdown(text: str) -> str:
 
 
 def _rate_label(rate, module) -> str:
-    """The rate law's name in its module (e.g. `3 alpha_m`), or `constant`, or ''."""
+    """Name the rate law in its module (e.g. `3 alpha_m`), or `constant`, or ''."""
     names = {id(v): n for n, v in vars(module).items() if callable(v) and not n.startswith("_")}
     if id(rate) in names:
         return f"`{names[id(rate)]}`"
@@ -627,6 +635,10 @@ TEMPERATURES_C = (6.3, 37.0)
 
 
 def scheme_markdown(scheme, module) -> str:
+    """Render a Markov scheme: its states and transitions, with rates and open probability.
+
+    Rates and the steady-state open probability are given at a few voltages and temperatures.
+    """
     open_states = set(scheme.conducting)
     states = ", ".join(f"**{s}**" if s in open_states else s for s in scheme.states)
     out = [f"States ({len(scheme.states)}; conducting in bold): {states}", ""]
@@ -643,13 +655,14 @@ def scheme_markdown(scheme, module) -> str:
     for tc in TEMPERATURES_C:
         for v in VOLTAGES_MV:
             pi = _stationary(scheme, v * 1e-3, tc + 273.15)
-            p_open.append(sum(p for s, p in zip(scheme.states, pi) if s in open_states))
+            p_open.append(sum(p for s, p in zip(scheme.states, pi, strict=True) if s in open_states))
     out += ["", "Steady-state open probability: " + ", ".join(
-        f"{_number(p)} at {h}" for p, h in zip(p_open, heads)) + ".", ""]
+        f"{_number(p)} at {h}" for p, h in zip(p_open, heads, strict=True)) + ".", ""]
     return "\n".join(out)
 
 
 def catalogue_markdown() -> str:
+    """Render the channel and pump catalogue (channelsim.channels.KINDS, channelsim.channels.pump.PUMP_KINDS)."""
     from channelsim.channels import KINDS
     from channelsim.channels.pump import PUMP_KINDS
     from channelsim.constants import VALENCE
@@ -746,6 +759,7 @@ COORDINATE_VALUES = {
 
 
 def run_file_markdown() -> str:
+    """Render the run file's dimensions and variables (channelsim.recording.layout)."""
     from channelsim.constants import IONS, VALENCE
     from channelsim.recording import layout
 
@@ -843,7 +857,7 @@ tracking = "agent"
 
 
 def _field_comments(module) -> dict[str, dict[str, str]]:
-    """The trailing comment of every field of every class in a module's source, by class and field."""
+    """Collect the trailing comment of every field of every class in a module's source, by class and field."""
     import ast
     import io
     import tokenize
@@ -865,6 +879,7 @@ _CHECKPOINT_COMMENT = re.compile(r"^(\([^)]*\))?(?:same shape)?[,;:]?\s*(int64|f
 
 
 def checkpoint_markdown() -> str:
+    """Render the arrays of a run file's checkpoint, with shapes and meanings from kernels/state.py."""
     from channelsim.config import load_config_text
     from channelsim.constants import IONS
     from channelsim.kernels import state as kernel_state
@@ -928,6 +943,7 @@ def checkpoint_markdown() -> str:
 # Command line
 
 def cli_markdown() -> str:
+    """Render the command line reference (channelsim.cli, a click group)."""
     import click
 
     from channelsim.cli import main
@@ -965,6 +981,7 @@ def cli_markdown() -> str:
 # Experiments
 
 def experiments_markdown() -> str:
+    """Render experiments/README.md and every experiments/*.toml."""
     folder = ROOT / "experiments"
     readme = (folder / "README.md").read_text()
     readme = re.sub(r"^# .*\n", "", readme, count=1)  # the page has its own title
@@ -991,6 +1008,7 @@ GENERATORS = {
 
 
 def expand(markdown: str, where: str = "") -> str:
+    """Replace every `<!-- generate: NAME -->` marker in `markdown` with that part; `where` names the page."""
     def replace(match: re.Match) -> str:
         name = match.group(1)
         if name not in GENERATORS:
@@ -1001,6 +1019,7 @@ def expand(markdown: str, where: str = "") -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
+    """Expand the generated parts of a page (the MkDocs hook) and warn where it points outside the repository."""
     from mkdocs.exceptions import PluginError
 
     try:

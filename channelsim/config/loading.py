@@ -23,8 +23,10 @@ _LIST_SECTIONS = ("channels", "pumps", "protocol")
 
 
 def load_config(source: str | Path, overrides: list[str] = ()) -> Config:
-    """Load, override, validate and resolve a config: a path, or TOML text (a string holding a
-    line break or an `=`)."""
+    """Load, override, validate and resolve a config.
+
+    The source is a path, or TOML text (a string holding a line break or an `=`).
+    """
     if isinstance(source, str) and ("\n" in source or "=" in source):
         return load_config_text(source, overrides)
     path = Path(source)
@@ -47,7 +49,7 @@ def load_config_text(text: str, overrides: list[str] = (), origin: str = "config
 
 
 def _override_value(text: str) -> Any:
-    """A `--set` value is read as a TOML value if it is one (500, 1.5, true), else as a string."""
+    """Read a `--set` value as a TOML value if it is one (500, 1.5, true), else as a string."""
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError:
@@ -75,8 +77,11 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 
 
 def _list_entry(raw: dict, section: str, selector: str, key: str) -> dict:
-    """The entry of a list section that `--set` addresses: [[channels]] and [[pumps]] by kind (a kind
-    not yet listed gets a new entry), [[protocol]] by its position."""
+    """Find the entry of a list section that `--set` addresses.
+
+    [[channels]] and [[pumps]] by kind (a kind not yet listed gets a new entry), [[protocol]] by
+    its position.
+    """
     entries = raw.setdefault(section, [])
     if section == "protocol":
         if not selector.isdigit() or int(selector) >= len(entries):
@@ -92,8 +97,10 @@ def _list_entry(raw: dict, section: str, selector: str, key: str) -> dict:
 
 
 def apply_settings(raw: dict, settings: dict[str, Any]) -> dict:
-    """Set values by dotted key (`outside.K`, `channels.k_leak.count`, `protocol.0.at`) in a raw
-    config; a value of None removes the key (e.g. `cell.radius` when switching `cell.shape`)."""
+    """Set values by dotted key (`outside.K`, `channels.k_leak.count`, `protocol.0.at`) in a raw config.
+
+    A value of None removes the key (e.g. `cell.radius` when switching `cell.shape`).
+    """
     for key, value in settings.items():
         parts = key.split(".")
         node = raw
@@ -201,7 +208,7 @@ def _resolve(config: Config) -> Config:
 
 
 def resolved_toml(config: Config) -> str:
-    """The config as TOML with every default written out; `load_config` reads it back."""
+    """Write the config as TOML with every default written out; `load_config` reads it back."""
     def without_none(node: Any) -> Any:
         if isinstance(node, dict):
             return {k: without_none(v) for k, v in node.items() if v is not None}

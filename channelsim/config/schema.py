@@ -7,10 +7,18 @@ Unknown keys are errors (`extra="forbid"`). Defaults are SI floats; `Config.mode
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, StrictInt,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    StrictInt,
+    model_validator,
+)
 
 from channelsim.channels import KINDS
 from channelsim.channels.pump import PUMP_KINDS
@@ -71,15 +79,21 @@ OutsideVolume = Annotated[
 
 
 class Strict(BaseModel):
+    """Base of every config table: unknown keys are errors, and defaults are taken as given (not re-validated)."""
+
     model_config = ConfigDict(extra="forbid", validate_default=False)
 
 
 class Experiment(Strict):
+    """What the experiment is called and what it shows."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="file-name safe identifier")
     description: str = ""
 
 
 class RunSettings(Strict):
+    """How long the run lasts, its time step, how often it records, and its random seed."""
+
     duration: Time
     dt: Time = 10e-6
     record_every: Time = 1e-4
@@ -99,14 +113,18 @@ class RunSettings(Strict):
 
     @property
     def steps_per_record(self) -> int:
+        """Time steps per recording interval (record_every / dt, a whole number)."""
         return round(self.record_every / self.dt)
 
     @property
     def n_records(self) -> int:
+        """Recording intervals in the run (duration / record_every): the rows recorded after the t = 0 row."""
         return round(self.duration / self.record_every)
 
 
 class Cell(Strict):
+    """The cell's geometry, temperature, specific membrane capacitance and initial membrane potential."""
+
     shape: Literal["sphere", "cylinder", "patch"] = "sphere"
     radius: Length | None = None
     length: Length | None = None
@@ -139,6 +157,7 @@ class Cell(Strict):
 
     @property
     def volume_m3(self) -> float:
+        """Cell volume (m^3): a sphere's or a cylinder's from its dimensions, or the `volume` given for a patch."""
         if self.shape == "sphere":
             return 4.0 / 3.0 * math.pi * self.radius**3
         if self.shape == "cylinder":
@@ -147,12 +166,18 @@ class Cell(Strict):
 
     @property
     def capacitance_F(self) -> float:
+        """Membrane capacitance (F): specific capacitance times membrane area."""
         return self.specific_capacitance * self.area_m2
 
 
 # Default concentrations: mammalian skeletal muscle, Hille (2001) Ion Channels of Excitable
 # Membranes, 3rd ed., Table 1.1 (free ions, mM).
 class Inside(Strict):
+    """Initial free ion concentrations in the cell, and the valence of its impermeant anions.
+
+    Defaults: mammalian skeletal muscle (Hille 2001, Table 1.1).
+    """
+
     K: Concentration = 155.0
     Na: Concentration = 12.0
     Cl: Concentration = 4.2
@@ -161,6 +186,12 @@ class Inside(Strict):
 
 
 class Outside(Strict):
+    """Concentrations outside the cell, and whether the outside is a clamped bath or a finite volume.
+
+    The outside is a clamped bath by default. Defaults: mammalian skeletal muscle (Hille 2001,
+    Table 1.1).
+    """
+
     K: Concentration = 4.0
     Na: Concentration = 145.0
     Cl: Concentration = 123.0
@@ -169,6 +200,12 @@ class Outside(Strict):
 
 
 class ChannelEntry(Strict):
+    """One channel kind on the membrane.
+
+    How many (count or density), how they are tracked, and the parameters that override the kind's
+    defaults.
+    """
+
     kind: str
     count: StrictInt | None = Field(None, ge=0)
     density: Density | None = None
@@ -198,6 +235,12 @@ class ChannelEntry(Strict):
 
 
 class PumpEntry(Strict):
+    """One pump kind on the membrane.
+
+    How many (count or density), how they are tracked, and the parameters that override the kind's
+    defaults.
+    """
+
     kind: str
     count: StrictInt | None = Field(None, ge=0)
     density: Density | None = None
@@ -235,6 +278,11 @@ class CurrentClamp(Strict):
         return self
 
     def current_A(self, area_m2: float) -> float:
+        """Return the pulse current (A) on a membrane of `area_m2` (m^2).
+
+        The amplitude itself when given as a current, or times the area when given as a current
+        density.
+        """
         dimension, value = self.amplitude
         return value * area_m2 if dimension == "current_density" else value
 
@@ -249,8 +297,10 @@ class VoltageClamp(Strict):
 
 
 class Block(Strict):
-    """`block`: the blocked share of the target kind becomes `fraction` (e.g. TTX on hh_na, TEA on
-    hh_k). `unblock`: that share of all its channels is freed again."""
+    """`block`: the blocked share of the target kind becomes `fraction`.
+
+    E.g. TTX on hh_na, TEA on hh_k. `unblock`: that share of all its channels is freed again.
+    """
 
     action: Literal["block", "unblock"]
     at: Instant
@@ -259,8 +309,11 @@ class Block(Strict):
 
 
 class Ouabain(Strict):
-    """Ouabain at `concentration` from `at` on: each pump of `target` is blocked independently
-    with probability c^n / (c^n + IC50^n) (0 washes it out)."""
+    """Ouabain at `concentration` from `at` on.
+
+    Each pump of `target` is blocked independently with probability c^n / (c^n + IC50^n)
+    (0 washes it out).
+    """
 
     action: Literal["ouabain"]
     at: Instant
@@ -277,7 +330,7 @@ class SetOutside(Strict):
     concentration: Concentration
 
 
-ProtocolStep = Annotated[Union[CurrentClamp, VoltageClamp, Block, Ouabain, SetOutside],
+ProtocolStep = Annotated[CurrentClamp | VoltageClamp | Block | Ouabain | SetOutside,
                          Field(discriminator="action")]
 
 
@@ -322,8 +375,11 @@ class Config(Strict):
     __hash__ = None
 
     def updated(self, settings: dict[str, object]) -> Config:
-        """A new config with settings applied, keys as in `--set`: ``{"outside.K": "20 mM",
-        "channels.k_leak.count": 500, "protocol.0.at": "5 ms"}``; None removes a key."""
+        """Return a new config with settings applied, keys as in `--set`.
+
+        E.g. ``{"outside.K": "20 mM", "channels.k_leak.count": 500, "protocol.0.at": "5 ms"}``;
+        None removes a key.
+        """
         from channelsim.config.loading import updated_config
 
         return updated_config(self, settings)

@@ -14,7 +14,6 @@ from pathlib import Path
 import mesa
 import numpy as np
 
-from channelsim.channels import KINDS
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config import Config, load_config
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, VALENCE
@@ -49,8 +48,11 @@ MAX_KERNEL_STEPS = 2**20
 
 @dataclass(frozen=True)
 class Segment:
-    """What an advance recorded: the rows' times (s), every declared series, the spike times (s)
-    and the number of steps advanced."""
+    """What an advance recorded.
+
+    The rows' times (s), every declared series, the spike times (s) and the number of steps
+    advanced.
+    """
 
     time: np.ndarray
     rows: dict[str, np.ndarray]
@@ -59,6 +61,7 @@ class Segment:
 
     @staticmethod
     def join(parts: list[Segment]) -> Segment:
+        """Join consecutive segments into one (a single part is returned as it is)."""
         if len(parts) == 1:
             return parts[0]
         return Segment(np.concatenate([p.time for p in parts]),
@@ -84,13 +87,13 @@ def _records(n_rows: int, n_compartments: int, n_ions: int, n_kinds: int, n_pump
 
 
 def _last_row(raw: Records) -> Records:
-    """The last of some raw rows as one-row records (without spikes): what the next rows follow."""
+    """Return the last of some raw rows as one-row records (without spikes): what the next rows follow."""
     rows = {name: getattr(raw, name)[-1:].copy() for name in Records._fields if not name.startswith("spike")}
     return raw._replace(spike_steps=np.zeros(1, dtype=np.int64), spike_count=np.zeros(1, dtype=np.int64), **rows)
 
 
 def _resolve(config: Config | str | Path, settings: dict | None) -> Config:
-    """A Config from a Config, a path or TOML text, with `--set`-style settings applied."""
+    """Return a Config from a Config, a path or TOML text, with `--set`-style settings applied."""
     if not isinstance(config, Config):
         config = load_config(config)
     return config.updated(settings) if settings else config
@@ -141,8 +144,11 @@ class MembranePatch(mesa.Model):
     # -- construction ---------------------------------------------------------------------------
 
     def _build_populations(self) -> None:
-        """Mesa agents in a canonical (alphabetical) order of kinds: the order of the config's
-        entries cannot change the random streams, the floating-point sums or the results."""
+        """Build the Mesa agents in a canonical (alphabetical) order of kinds.
+
+        The order of the config's entries cannot change the random streams, the floating-point
+        sums or the results.
+        """
         self.populations: list[ChannelPopulation] = []
         identity = 0
         for index, entry in enumerate(sorted(self.config.channels, key=lambda e: e.kind)):
@@ -153,8 +159,11 @@ class MembranePatch(mesa.Model):
         self.ouabain_blocked = np.zeros(len(pumps))  # each pump kind's current binding probability
 
     def _build_compartments(self) -> None:
-        """The cell as one compartment (a cable of many is planned: every array already has a
-        compartment axis, and every channel and pump names its compartment)."""
+        """Build the cell as one compartment.
+
+        A cable of many is planned: every array already has a compartment axis, and every channel
+        and pump names its compartment.
+        """
         config, cell = self.config, self.config.cell
         volume_out = config.outside.volume or 0.0  # 0: a clamped bath
         bath = np.array([getattr(config.outside, ion) for ion in IONS])
@@ -271,16 +280,20 @@ class MembranePatch(mesa.Model):
 
     @property
     def total_steps(self) -> int:
+        """Time steps of the whole run (records times steps per record)."""
         run = self.config.run
         return run.n_records * run.steps_per_record
 
     @property
     def finished(self) -> bool:
+        """Whether the run has reached its last step."""
         return self.step_index >= self.total_steps
 
     def advance(self, n_steps: int) -> Segment:
-        """Advance by `n_steps` time steps (at most to the end of the run), applying protocol
-        events as they fall due; return the rows recorded on the way."""
+        """Advance by `n_steps` time steps (at most to the end of the run).
+
+        Protocol events are applied as they fall due; returns the rows recorded on the way.
+        """
         end = min(self.step_index + n_steps, self.total_steps)
         parts = []
         while self.step_index < end:
@@ -291,8 +304,10 @@ class MembranePatch(mesa.Model):
         return Segment.join(parts) if parts else self._kernel(0)
 
     def step(self) -> None:
-        """Mesa's step: advance one recording interval (its rows in `last_segment`), then collect;
-        `running` turns False at the end of the run."""
+        """Advance one recording interval (Mesa's step), then collect.
+
+        The interval's rows are in `last_segment`; `running` turns False at the end of the run.
+        """
         self.last_segment = self.advance(self.config.run.steps_per_record)
         self.running = not self.finished
         self.datacollector.collect(self)
@@ -332,7 +347,7 @@ class MembranePatch(mesa.Model):
         return raw
 
     def current_row(self) -> Segment:
-        """The present state as one recorded row (the t = 0 row of a run; its electrode current is 0)."""
+        """Return the present state as one recorded row (the t = 0 row of a run; its electrode current is 0)."""
         raw = self._record_now()
         return self._segment(raw, raw, np.array([self.step_index]), 0)
 
@@ -354,9 +369,12 @@ class MembranePatch(mesa.Model):
                 self.set_outside(action.ion, action.concentration)
 
     def block(self, kind: str, blocked_share: float, rng: np.random.Generator, unblock: bool = False) -> None:
-        """`block`: the blocked share of `kind` becomes `blocked_share`; `unblock`: that share of
-        all its channels or pumps is freed. Which ones is chosen at random."""
-        target = next((p for p in [*self.populations, *self.pump_populations] if p.kind == kind))
+        """Block or unblock channels or pumps of `kind`, chosen at random.
+
+        `block`: the blocked share of `kind` becomes `blocked_share`; `unblock`: that share of
+        all its channels or pumps is freed.
+        """
+        target = next(p for p in [*self.populations, *self.pump_populations] if p.kind == kind)
         share = round(blocked_share * target.count)
         if isinstance(target, PumpPopulation):
             already = target.count - int(self.pumps.active[target.index])
@@ -375,9 +393,11 @@ class MembranePatch(mesa.Model):
         self.ouabain_blocked[population.index] = probability
 
     def set_outside(self, ion: str, concentration: float) -> None:
-        """Step an outside concentration: the bath's, or the counts of a finite outside volume
-        (the ions come from or go to the wider extracellular space, recorded as a change of
-        `ions_outside` without a matching inside change)."""
+        """Step an outside concentration: the bath's, or the counts of a finite outside volume.
+
+        For a finite volume the ions come from or go to the wider extracellular space, recorded
+        as a change of `ions_outside` without a matching inside change.
+        """
         i, compartments = IONS.index(ion), self.compartments
         compartments.bath[i] = concentration
         finite = compartments.volume_out > 0
@@ -390,8 +410,11 @@ class MembranePatch(mesa.Model):
     # -- checkpoints ----------------------------------------------------------------------------
 
     def state(self) -> dict[str, np.ndarray]:
-        """Everything that evolves during a run, by name (the transition tables are rebuilt from
-        the config): saved in the run file's checkpoint after every segment."""
+        """Everything that evolves during a run, by name.
+
+        The transition tables are rebuilt from the config. Saved in the run file's checkpoint
+        after every segment.
+        """
         arrays = {f"compartments.{k}": v for k, v in self.compartments._asdict().items()}
         arrays |= {f"kinds.{k}": v for k, v in self.kinds._asdict().items() if k != "table"}
         arrays |= {f"pumps.{k}": v for k, v in self.pumps._asdict().items()}
@@ -435,12 +458,12 @@ class MembranePatch(mesa.Model):
     @property
     def ions_inside(self) -> dict[str, int]:
         """Ions in the cell, by ion."""
-        return dict(zip(IONS, self.compartments.counts_in.sum(axis=0).tolist()))
+        return dict(zip(IONS, self.compartments.counts_in.sum(axis=0).tolist(), strict=True))
 
     @property
     def ions_outside(self) -> dict[str, int]:
         """Ions outside (for a clamped bath: the net number the bath received), by ion."""
-        return dict(zip(IONS, self.compartments.counts_out.sum(axis=0).tolist()))
+        return dict(zip(IONS, self.compartments.counts_out.sum(axis=0).tolist(), strict=True))
 
     @property
     def kind_names(self) -> list[str]:
@@ -449,27 +472,32 @@ class MembranePatch(mesa.Model):
 
     @property
     def channel_kind_count(self) -> int:
+        """Number of channel kinds (one population each)."""
         return len(self.populations)
 
     @property
     def pump_kind_count(self) -> int:
+        """Number of pump kinds (one population each)."""
         return len(self.pump_populations)
 
     def counts_by_kind(self) -> np.ndarray:
+        """Return the number of channels or pumps of each kind, in the order of `kind_names`."""
         return np.concatenate([self.kinds.count, [p.count for p in self.pump_populations]]).astype(np.int64)
 
     def blocked_fraction(self) -> np.ndarray:
+        """Return the blocked share of each kind, in the order of `kind_names` (0 for a kind with none)."""
         sizes = self.counts_by_kind()
         blocked = np.concatenate([self.kinds.blocked, sizes[len(self.populations):] - self.pumps.active])
         return np.divide(blocked, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
 
     def constants(self) -> dict[str, np.ndarray]:
-        """The run's constants, as declared in `channelsim.recording.layout.CONSTANTS`."""
+        """Return the run's constants, as declared in `channelsim.recording.layout.CONSTANTS`."""
         return constants_of(self)
 
     # constants the recorded quantities are computed from (SI units)
     @property
     def valence(self) -> np.ndarray:
+        """Valence of each ion, in the order of `channelsim.constants.IONS`."""
         return self.membrane.valence
 
     @property
@@ -479,10 +507,12 @@ class MembranePatch(mesa.Model):
 
     @property
     def area(self) -> float:
+        """Membrane area of the whole cell (m^2)."""
         return self.config.cell.area_m2
 
     @property
     def volume_inside(self) -> float:
+        """Volume of the cell (m^3), summed over its compartments."""
         return float(self.compartments.volume_in.sum())
 
     @property
@@ -492,22 +522,27 @@ class MembranePatch(mesa.Model):
 
     @property
     def electrode_compartment(self) -> int:
+        """Index of the compartment where the electrode records, injects and detects spikes."""
         return self.membrane.electrode_compartment
 
     @property
     def temperature(self) -> float:
+        """Temperature (K)."""
         return self.config.cell.temperature
 
     @property
     def bath_concentration(self) -> np.ndarray:
+        """Bath concentration of each ion (mol/m^3, i.e. mM) as the config and `set_outside` steps set it."""
         return self.compartments.bath
 
     @property
     def dt(self) -> float:
+        """Time step (s)."""
         return self.config.run.dt
 
     @property
     def record_every(self) -> float:
+        """Recording interval (s)."""
         return self.config.run.record_every
 
     avogadro = AVOGADRO
@@ -516,16 +551,17 @@ class MembranePatch(mesa.Model):
     # -- single channels --------------------------------------------------------------------------
 
     def agent(self, identity: int) -> ChannelView:
-        """The channel with this identity (identities run over populations in kind order)."""
+        """Return the channel with this identity (identities run over populations in kind order)."""
         for population in self.populations:
             if identity < population.first_identity + population.count:
                 return population.channel(identity - population.first_identity)
         raise IndexError(f"no channel {identity}: the patch has {sum(p.count for p in self.populations)}")
 
     def population_of(self, kind: str) -> ChannelPopulation:
+        """Return the channel population of `kind`."""
         return next(p for p in self.populations if p.kind == kind)
 
 
 def build(config: Config | str | Path, seed: int | None = None, settings: dict | None = None) -> MembranePatch:
-    """A patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed."""
+    """Build a patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed."""
     return MembranePatch(config, seed, settings=settings)

@@ -18,7 +18,7 @@ from channelsim.recording.layout import CONSTANTS, COORDINATES, EVENTS, SERIES
 
 
 def stored_run(path: str | Path) -> tuple[str, int]:
-    """The resolved config (TOML text) and seed stored in a run file, to rerun it."""
+    """Return the resolved config (TOML text) and seed stored in a run file, to rerun it."""
     path = Path(path)
     try:
         with _open(path) as f:
@@ -53,8 +53,11 @@ def open_run(path: str | Path) -> xr.Dataset:
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """What `--resume` needs: config, seed, root attributes, the saved state and the rows and
-    spikes recorded up to it (rows a killed writer appended after it are dropped)."""
+    """Read what `--resume` needs.
+
+    The config, seed, root attributes, the saved state and the rows and spikes recorded up to it
+    (rows a killed writer appended after it are dropped).
+    """
     path = Path(path)
     if not path.is_file():
         raise RunFileError(f"{path}: no such run file; check the path")
@@ -82,8 +85,10 @@ def read_checkpoint(path: str | Path) -> dict:
 
 
 def _open(path: Path) -> h5py.File:
-    """Open for reading; a file still (or last) open for writing is read in SWMR mode. SWMR is
-    only tried then: on a damaged file its reader retries failed reads for a long time."""
+    """Open for reading; a file still (or last) open for writing is read in SWMR mode.
+
+    SWMR is only tried then: on a damaged file its reader retries failed reads for a long time.
+    """
     try:
         return h5py.File(path, "r", locking=False)
     except OSError as error:
@@ -93,8 +98,10 @@ def _open(path: Path) -> h5py.File:
 
 
 def _dataset(f: h5py.File) -> xr.Dataset:
-    """Every declared variable; time rows cut to the shortest series (a writer killed mid-append
-    may have extended some and not others)."""
+    """Read every declared variable; time rows are cut to the shortest series.
+
+    A writer killed mid-append may have extended some series and not others.
+    """
     rows = min(f[name].shape[0] for name in ("time", *SERIES))
     spikes = min(f["spike"].shape[0], f["spike_time"].shape[0])
     length = {"time": rows, "spike": spikes}
@@ -110,8 +117,11 @@ def _dataset(f: h5py.File) -> xr.Dataset:
 
 
 def to_dataset(columns: dict[str, np.ndarray], attrs: dict) -> xr.Dataset:
-    """The Dataset of a run from its arrays by declared name: what `open_run` returns for a file
-    and `channelsim.simulate` for a run in memory, so the two cannot differ."""
+    """Build the Dataset of a run from its arrays by declared name.
+
+    This is what `open_run` returns for a file and `channelsim.simulate` for a run in memory, so
+    the two cannot differ.
+    """
     def variable(name: str, var) -> tuple:
         described = {"units": var.units, "long_name": var.description} if var.units else {"long_name": var.description}
         return var.dims, columns[name], described

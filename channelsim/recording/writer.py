@@ -1,5 +1,7 @@
-"""Write a run file incrementally: created before the first step, appended and flushed per
-segment, so a run stopped at any moment leaves a file readable up to its last flush.
+"""Write a run file incrementally.
+
+The file is created before the first step, appended and flushed per segment, so a run stopped at
+any moment leaves a file readable up to its last flush.
 
 The file is written in HDF5's single-writer/multiple-reader (SWMR) mode: its metadata are
 flushed in an order that keeps the file consistent at every instant, so even a writer killed
@@ -10,7 +12,7 @@ cannot change in SWMR mode, so `status` is set by reopening the file after it is
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import h5py
@@ -65,7 +67,7 @@ class RunWriter:
                 group.create_dataset(name, data=array)
             for name in ("rows", "spikes"):
                 group.create_dataset(name, data=np.zeros(1, dtype=np.int64))
-        f.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")  # unless resumed
+        f.attrs["created"] = datetime.now(UTC).isoformat(timespec="seconds")  # unless resumed
         for key, value in attributes.items():
             f.attrs[key] = value
         f.attrs["status"] = "running"
@@ -104,6 +106,10 @@ class RunWriter:
             dataset[start:] = values
 
     def close(self, status: str) -> None:
+        """Close the file and set its `status` (one of `STATUSES`).
+
+        The status is written by reopening the file: attributes cannot change in SWMR mode.
+        """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
         self.file.close()

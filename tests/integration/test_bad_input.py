@@ -1,5 +1,8 @@
-"""Bad input (tests/data): every invalid config and command line exits with status 2 and one
-message naming the field or file, shows no traceback (unless --debug) and writes nothing."""
+"""Bad input (tests/data): every invalid config and command line is rejected cleanly.
+
+Each exits with status 2 and one message naming the field or file, shows no traceback (unless
+--debug) and writes nothing.
+"""
 
 import shutil
 from pathlib import Path

@@ -30,10 +30,13 @@ def test_every_notebook_is_checked():
 
 
 def test_how_few_ions(tmp_path, monkeypatch):
-    """2000 K+ leaks take a neutral 5 um cell from 0 mV to E_K (membrane time constant ~1 ms,
-    so 20 ms leave no trace of the start). The notebook's count of K+ ions that left must equal
-    C |dV| / e within one ion, V must end at E_K within 5 thermal standard deviations sqrt(kT/C)
-    (37 uV here) and one ion's step, and the ions that left must be a tiny share of the cell's K+."""
+    """2000 K+ leaks take a neutral 5 um cell from 0 mV to E_K.
+
+    The membrane time constant is ~1 ms, so 20 ms leave no trace of the start. The notebook's
+    count of K+ ions that left must equal C |dV| / e within one ion, V must end at E_K within 5
+    thermal standard deviations sqrt(kT/C) (37 uV here) and one ion's step, and the ions that
+    left must be a tiny share of the cell's K+.
+    """
     config = make_config([{"kind": "k_leak", "count": 2000}], ['run.duration="20 ms"'])
     run = tmp_path / "run.h5"
     run_experiment(config, run, progress=False)

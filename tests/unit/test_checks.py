@@ -1,6 +1,9 @@
-"""Config traps (channelsim.checks): each warning fires where it should and on no shipped
-experiment, the pump-leak arithmetic agrees with the simulator, and the HH temperature limit
-the warning quotes is re-measured with the mean-field HH membrane."""
+"""Config traps (channelsim.checks).
+
+Each warning fires where it should and on no shipped experiment, the pump-leak arithmetic
+agrees with the simulator, and the HH temperature limit the warning quotes is re-measured with
+the mean-field HH membrane.
+"""
 
 from __future__ import annotations
 
@@ -50,10 +53,13 @@ def test_hh_channels_below_the_limit_and_leaks_when_warm_do_not_warn():
 
 
 def test_balance_of_the_shipped_pump_cells_is_their_design():
-    """neuron_rest's counts solve the pump-leak balance at -70 mV and cardiac_myocyte's at -90 mV
+    """Shipped pump cells are found in balance at their design potentials.
+
+    neuron_rest's counts solve the pump-leak balance at -70 mV and cardiac_myocyte's at -90 mV
     (pump_leak_channel_counts, rounded to whole channels): the check finds those potentials and
     both flux ratios within 1.5% of 1; and the closed form at the found potential gives back
-    the configured channel counts (to within the same rounding)."""
+    the configured channel counts (to within the same rounding).
+    """
     for name, design_mV in (("neuron_rest", -70.0), ("cardiac_myocyte", -90.0)):
         config = load_config(EXPERIMENTS / f"{name}.toml")
         balance = pump_leak_balance(config)
@@ -70,9 +76,12 @@ def test_balance_of_the_shipped_pump_cells_is_their_design():
 
 
 def test_predicted_drift_is_what_the_simulation_does():
-    """Ten times too few pumps: the net Na+ gain and K+ loss per second that the check computes
+    """The check's drift rates are the simulator's.
+
+    Ten times too few pumps: the net Na+ gain and K+ loss per second that the check computes
     are those of a 2 s simulation (the concentrations move ~2% in that time, changing the fluxes
-    by less than that) and V is the predicted rest."""
+    by less than that) and V is the predicted rest.
+    """
     overrides = ['pumps.na_k_atpase.density="300 /um^2"', 'run.duration="2 s"', 'run.record_every="10 ms"']
     config = load_config(NEURON, overrides)
     balance = pump_leak_balance(config)
@@ -121,8 +130,10 @@ def test_potassium_alone_out_of_balance_warns():
 
 @pytest.mark.parametrize("density", [600, 1000, 1500, 2000, 3000, 5000, 8000, 12000, 20000])
 def test_warning_fires_exactly_outside_the_factor_of_two(density):
-    """Over a range of pump densities (a 10-minute run, long enough for any drift to show),
-    the warning appears exactly when a flux ratio leaves [1/2, 2]."""
+    """The warning appears exactly when a flux ratio leaves [1/2, 2].
+
+    Over a range of pump densities (a 10-minute run, long enough for any drift to show).
+    """
     config = load_config(NEURON, [f'pumps.na_k_atpase.density="{density} /um^2"', 'run.duration="10 min"'])
     balance = pump_leak_balance(config)
     ratios = (balance.na_influx / balance.na_pumped, balance.k_efflux / balance.k_pumped)
@@ -153,9 +164,12 @@ def test_no_balance_warning_when_the_run_is_too_short_to_drift():
 
 
 def hh_step(celsius: float, amplitude: float, step_ms: float = 100.0, dt_us: float = 5.0) -> dict:
-    """Mean-field HH membrane (tests/validation/test_hodgkin_huxley.py) at `celsius`, with a
+    """Run a mean-field HH membrane with a current step.
+
+    Mean-field HH membrane (tests/validation/test_hodgkin_huxley.py) at `celsius`, with a
     current step of `amplitude` uA/cm^2 from 10 ms for `step_ms`. dt = 5 us resolves the fastest
-    gating at 31 degC (tau_m > 15 us); 2 and 1 us gave the same limits to 0.1 degC."""
+    gating at 31 degC (tau_m > 15 us); 2 and 1 us gave the same limits to 0.1 degC.
+    """
     config = hh_config(dt_us, 10.0 + step_ms, amplitude=amplitude, start=10.0, length=step_ms)
     raw = config.model_dump(mode="json")
     raw["cell"]["temperature"] = f"{celsius} degC"
@@ -172,8 +186,11 @@ def late_swing_mV(out: dict) -> float:
 
 @pytest.mark.slow
 def test_hh_membrane_stops_firing_at_the_limit():
-    """Below the limit (29 degC) a 44 uA/cm^2 step keeps the membrane firing (a ~45 mV swing);
-    above it (31 degC) no step from 10 to 150 uA/cm^2 does (swings under 1 mV)."""
+    """The HH membrane fires below the quoted limit and at no step above it.
+
+    Below the limit (29 degC) a 44 uA/cm^2 step keeps the membrane firing (a ~45 mV swing);
+    above it (31 degC) no step from 10 to 150 uA/cm^2 does (swings under 1 mV).
+    """
     assert late_swing_mV(hh_step(HH_FIRING_LIMIT_C - 1.0, 44.0)) > 30.0
     swings = {a: late_swing_mV(hh_step(HH_FIRING_LIMIT_C + 1.0, a)) for a in range(10, 151, 4)}
     assert max(swings.values()) < 1.0, swings
@@ -181,9 +198,12 @@ def test_hh_membrane_stops_firing_at_the_limit():
 
 @pytest.mark.slow
 def test_hh_spikes_stop_overshooting_above_25_degc():
-    """At 25 degC a 28 uA/cm^2 step still fires repetitively past 0 mV (spike_time records it);
+    """Above about 25 degC spikes stop overshooting 0 mV, so none is recorded.
+
+    At 25 degC a 28 uA/cm^2 step still fires repetitively past 0 mV (spike_time records it);
     at 26 degC the membrane still fires (swings of tens of mV) but no spike is recorded in the
-    second half of any step from 10 to 150 uA/cm^2."""
+    second half of any step from 10 to 150 uA/cm^2.
+    """
     assert np.count_nonzero(hh_step(25.0, 28.0)["spike_time"] > 0.060) >= 3
     recorded, swing = 0, 0.0
     for amplitude in range(10, 151, 4):
@@ -191,3 +211,21 @@ def test_hh_spikes_stop_overshooting_above_25_degc():
         recorded += int(np.count_nonzero(out["spike_time"] > 0.060))
         swing = max(swing, late_swing_mV(out))
     assert recorded == 0 and swing > 50.0
+
+
+def test_the_cli_and_the_python_api_report_the_warnings(tmp_path):
+    from click.testing import CliRunner
+
+    import channelsim
+    from channelsim.cli import main
+    from channelsim.errors import ConfigWarning
+
+    warm = ['cell.temperature="35 degC"']
+    [expected] = config_warnings(load_config(EXPERIMENTS / "action_potential.toml", warm))
+    result = CliRunner().invoke(main, ["run", str(EXPERIMENTS / "action_potential.toml"), "-o",
+                                       str(tmp_path / "warm.h5"), "--quiet", *sum((["--set", s] for s in warm), [])])
+    assert result.exit_code == 0 and f"warning: {expected}" in result.output
+    config = channelsim.load_config(EXPERIMENTS / "action_potential.toml").updated(
+        {"cell.temperature": "35 degC"})
+    with pytest.warns(ConfigWarning, match="Q10"):
+        channelsim.build(config)

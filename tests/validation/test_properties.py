@@ -1,6 +1,8 @@
-"""Property tests over random valid configurations (hypothesis): whatever the cell, channels,
-pumps, tracking and time step, no ion is created or lost, no count goes negative, and V stays
-finite and equal to the charge of the counts over C."""
+"""Property tests over random valid configurations (hypothesis).
+
+Whatever the cell, channels, pumps, tracking and time step, no ion is created or lost, no count
+goes negative, and V stays finite and equal to the charge of the counts over C.
+"""
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
