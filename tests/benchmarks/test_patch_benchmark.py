@@ -55,8 +55,8 @@ NUMPY_DURATION_S = 0.1  # simulated seconds per numpy run, scaled to one simulat
 REPEATS = 5
 SEEDS = tuple(range(1, REPEATS + 1))
 
-#: Peer results measured 2026-11-25 (not rerun here), ../shared/peers/results.md, W2 at 7800
-#: channels: wall seconds per simulated second.
+#: Peer results measured 2026-11-25 on this kind of machine (not rerun here: NEURON 9.0.2, Brian2 2.9.0, the
+#: team's peer scripts for the same workload), W2 at 7800 channels: wall seconds per simulated second.
 PEER_RESULTS = {
     "NEURON + stochhh.mod (binomial)": 0.448,
     "numpy per-channel peer": 21.9,
