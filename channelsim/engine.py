@@ -66,7 +66,8 @@ def run_in_memory(model: MembranePatch, command: str = PYTHON_COMMAND) -> xr.Dat
     spikes = np.concatenate([p.spike_time for p in parts])
     columns |= model.constants() | {
         "time": np.concatenate([p.time for p in parts]), "spike": np.arange(len(spikes)), "spike_time": spikes,
-        "ion": np.array(IONS, dtype=str), "kind": np.array(model.kind_names, dtype=str)}
+        "ion": np.array(IONS, dtype=str), "kind": np.array(model.kind_names, dtype=str),
+        "synapse": np.array(model.synapse_names, dtype=str)}
     attrs = _attributes(model, command) | {"created": _now(), "status": "complete"}
     return to_dataset(columns, dict(sorted(attrs.items())))
 
@@ -125,7 +126,7 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
     output.parent.mkdir(parents=True, exist_ok=True)
     first = model.current_row()
     writer = RunWriter(output, list(IONS), model.kind_names, model.constants(), _attributes(model, command),
-                       model.state())
+                       model.state(), model.synapse_names)
     return _continue(writer, model, [first], progress)
 
 
@@ -142,7 +143,8 @@ def resume_experiment(path: Path, command: str = "", progress: bool = True) -> P
     model = build(load_config_text(saved["config"], origin=str(path)), saved["seed"])
     model.restore(saved["state"])
     attributes = {**saved["attributes"], "resumed": command or "channelsim run --resume"}
-    writer = RunWriter(path, list(IONS), model.kind_names, model.constants(), attributes, model.state())
+    writer = RunWriter(path, list(IONS), model.kind_names, model.constants(), attributes, model.state(),
+                       model.synapse_names)
     done = Segment(saved["time"], saved["rows"], saved["spike_time"], 0)
     return _continue(writer, model, [done], progress)
 

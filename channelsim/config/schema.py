@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from channelsim.channels import KINDS
+from channelsim.channels import CHANNEL_KINDS, KINDS, RECEPTORS
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.constants import IONS
 from channelsim.units import format_quantity, parse_quantity
@@ -218,8 +218,11 @@ class ChannelEntry(Strict):
 
     @model_validator(mode="after")
     def _known_kind_and_one_amount(self) -> ChannelEntry:
+        if self.kind in RECEPTORS:
+            raise ValueError(f"kind: {self.kind!r} is a receptor kind, opened by transmitter; add it as a "
+                             f'[[synapses]] entry with receptor = "{self.kind}"')
         if self.kind not in KINDS:
-            raise ValueError(f"kind: unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+            raise ValueError(f"kind: unknown kind {self.kind!r}; use one of {', '.join(CHANNEL_KINDS)}")
         defaults = KINDS[self.kind]
         if self.count is not None and self.density is not None:
             raise ValueError("count: give count or density, not both; remove one")
@@ -257,6 +260,39 @@ class PumpEntry(Strict):
             raise ValueError(f"kind: unknown pump kind {self.kind!r}; use one of {', '.join(PUMP_KINDS)}")
         if self.count is not None and self.density is not None:
             raise ValueError("count: give count or density, not both; remove one")
+        return self
+
+
+class SynapseEntry(Strict):
+    """A group of synapses onto the cell, each with its own cleft and its own receptors.
+
+    `count` synapses of `receptors` receptors each, of one receptor kind. A presynaptic spike
+    (`presynaptic_spikes` in the protocol) releases one vesicle at each synapse it reaches with
+    probability `release_probability`, independently; the transmitter pulse of a release reaches
+    only that synapse's receptors.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$", description="what the protocol and the run file call the entry")
+    receptor: str = Field(description="the receptor kind (a receptor of the channel catalogue)")
+    count: StrictInt = Field(1, ge=0, description="number of synapses")
+    receptors: StrictInt = Field(ge=0, description="receptors at each synapse")
+    release_probability: float = Field(0.5, ge=0.0, le=1.0,
+                                       description="probability that a presynaptic spike releases a vesicle at a "
+                                                   "synapse")
+    tracking: Literal["agent", "population", "mean_field"] = Field(
+        "agent", description="how the receptors are followed (as channels' `tracking`)")
+    transmitter: Concentration | None = Field(None, description="transmitter concentration in the cleft during the "
+                                                                "pulse of one release")
+    transmitter_duration: Time | None = Field(None, description="duration of the transmitter pulse of one release")
+    permeation: Literal["ghk", "ohmic"] | None = Field(None, description="flux law of the receptor channels")
+    conductance: Conductance | None = Field(None, description="unitary conductance of a receptor channel")
+    permeability: Permeability | None = Field(None, description="single-channel permeability of a receptor "
+                                                                "channel")
+
+    @model_validator(mode="after")
+    def _known_receptor(self) -> SynapseEntry:
+        if self.receptor not in RECEPTORS:
+            raise ValueError(f"receptor: unknown receptor kind {self.receptor!r}; use one of {', '.join(RECEPTORS)}")
         return self
 
 
@@ -330,7 +366,58 @@ class SetOutside(Strict):
     concentration: Concentration
 
 
-ProtocolStep = Annotated[CurrentClamp | VoltageClamp | Block | Ouabain | SetOutside,
+class OpenClose(Strict):
+    """`open`: insert `count` more channels of the target kind; `close`: remove `count` of them.
+
+    Inserted channels start in their scheme's steady state at the membrane potential of that
+    moment (always-open leaks: open); removed ones are chosen at random among those present.
+    """
+
+    action: Literal["open", "close"]
+    at: Instant
+    target: str
+    count: StrictInt = Field(ge=1)
+
+
+class PresynapticSpikes(Strict):
+    """Presynaptic spikes arriving at the synapses of a `[[synapses]]` entry.
+
+    A train of `count` spikes every `period` (the same times at every synapse), or, with `rate`,
+    an independent Poisson train at each synapse from `at` to the end of the run (or for
+    `duration`). Each spike releases one vesicle at a synapse with the entry's release
+    probability, independently at each synapse and spike.
+    """
+
+    action: Literal["presynaptic_spikes"]
+    at: Instant
+    target: str
+    count: StrictInt | None = Field(None, ge=1)
+    period: Time | None = None
+    rate: Rate | None = None
+    duration: Time | None = None
+    synapses: StrictInt | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _train_or_rate(self) -> PresynapticSpikes:
+        if self.rate is not None:
+            if self.count is not None or self.period is not None:
+                raise ValueError("rate: a Poisson train (rate) takes no count or period; remove them or the rate")
+            if self.rate <= 0:
+                raise ValueError("rate: must be above 0 /s; give e.g. rate = \"20 Hz\"")
+        else:
+            if self.duration is not None:
+                raise ValueError("duration: only a Poisson train (rate) has a duration; remove it or give a rate")
+            if (self.count or 1) > 1 and self.period is None:
+                raise ValueError("period: a train of spikes needs a period; give period (e.g. \"5 ms\")")
+        return self
+
+    @property
+    def spikes(self) -> int:
+        """Spikes of a regular train (1 unless `count` says otherwise)."""
+        return self.count or 1
+
+
+ProtocolStep = Annotated[CurrentClamp | VoltageClamp | Block | Ouabain | SetOutside | OpenClose | PresynapticSpikes,
                          Field(discriminator="action")]
 
 
@@ -346,6 +433,7 @@ class Config(Strict):
     outside: Outside = Field(default_factory=Outside)
     channels: list[ChannelEntry] = Field(default_factory=list)
     pumps: list[PumpEntry] = Field(default_factory=list)
+    synapses: list[SynapseEntry] = Field(default_factory=list)
     protocol: list[ProtocolStep] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -366,6 +454,41 @@ class Config(Strict):
             if isinstance(step, (Block, Ouabain)) and step.target not in targets:
                 raise ValueError(f"protocol.{index}.target: no [[channels]] or [[pumps]] entry of kind "
                                  f"{step.target!r}; use one of {', '.join(targets) or '(none configured)'}")
+        return self
+
+    @model_validator(mode="after")
+    def _synapses_and_openings(self) -> Config:
+        names = [entry.name for entry in self.synapses]
+        catalogue = set(KINDS) | set(PUMP_KINDS)
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"synapses: the name {name!r} appears {names.count(name)} times in [[synapses]]; "
+                                 "give each entry its own name")
+            if name in catalogue:
+                raise ValueError(f"synapses.{name}.name: {name!r} is a channel or pump kind; name the entry "
+                                 "otherwise (e.g. \"excitatory\")")
+        synapses = {entry.name: entry for entry in self.synapses}
+        counts = {entry.kind: entry.count if entry.count is not None else round(
+            (entry.density if entry.density is not None else KINDS[entry.kind].density_per_m2) * self.cell.area_m2)
+            for entry in self.channels}
+        steps = sorted(enumerate(self.protocol), key=lambda item: (item[1].at, item[0]))
+        for index, step in steps:
+            if isinstance(step, PresynapticSpikes):
+                if step.target not in synapses:
+                    raise ValueError(f"protocol.{index}.target: no [[synapses]] entry named {step.target!r}; use "
+                                     f"one of {', '.join(synapses) or '(none configured)'}")
+                if step.synapses is not None and step.synapses > synapses[step.target].count:
+                    raise ValueError(f"protocol.{index}.synapses: {step.target!r} has "
+                                     f"{synapses[step.target].count} synapses; give at most that many")
+            elif isinstance(step, OpenClose):
+                if step.target not in counts:
+                    raise ValueError(f"protocol.{index}.target: no [[channels]] entry of kind {step.target!r}; "
+                                     f"add one (count = 0 is fine) or use one of "
+                                     f"{', '.join(counts) or '(none configured)'}")
+                counts[step.target] += step.count if step.action == "open" else -step.count
+                if counts[step.target] < 0:
+                    raise ValueError(f"protocol.{index}.count: closes more {step.target} channels than there are "
+                                     f"then ({counts[step.target] + step.count}); close at most that many")
         return self
 
     def __eq__(self, other: object) -> bool:

@@ -29,7 +29,7 @@ class RunWriter:
     """An open run file. Use as a context manager; `close(status)` records how the run ended."""
 
     def __init__(self, path: Path, ions: list[str], kinds: list[str], constants: dict, attributes: dict,
-                 state: dict[str, np.ndarray]):
+                 state: dict[str, np.ndarray], synapses: list[str] = ()):
         self.path = Path(path)
         # built under a hidden name and moved into place once in SWMR mode, so that the run
         # file never exists in a state an interrupted writer could leave unreadable
@@ -41,12 +41,13 @@ class RunWriter:
             f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=COORDINATES[name].dtype, chunks=(_CHUNK_ROWS,))
         f.create_dataset("ion", data=np.array(ions, dtype=object), dtype=h5py.string_dtype())
         f.create_dataset("kind", data=np.array(kinds, dtype=object), dtype=h5py.string_dtype())
+        f.create_dataset("synapse", data=np.array(list(synapses), dtype=object), dtype=h5py.string_dtype())
         for name, var in COORDINATES.items():
             f[name].make_scale(name)
             if var.units:
                 f[name].attrs["units"] = var.units
             f[name].attrs["long_name"] = var.description
-        sizes = {"ion": len(ions), "kind": len(kinds)}
+        sizes = {"ion": len(ions), "kind": len(kinds), "synapse": len(synapses)}
         for name, var in {**SERIES, **EVENTS}.items():
             width = tuple(sizes[d] for d in var.dims[1:])
             f.create_dataset(name, shape=(0, *width), maxshape=(None, *width), dtype=var.dtype,
