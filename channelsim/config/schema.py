@@ -375,8 +375,8 @@ class OpenClose(Strict):
 
     action: Literal["open", "close"]
     at: Instant
-    target: str
-    count: StrictInt = Field(ge=1)
+    target: str = Field(description="the channel kind whose channels are inserted or removed")
+    count: StrictInt = Field(ge=1, description="channels inserted (open) or removed (close)")
 
 
 class PresynapticSpikes(Strict):
@@ -390,12 +390,13 @@ class PresynapticSpikes(Strict):
 
     action: Literal["presynaptic_spikes"]
     at: Instant
-    target: str
-    count: StrictInt | None = Field(None, ge=1)
-    period: Time | None = None
-    rate: Rate | None = None
-    duration: Time | None = None
-    synapses: StrictInt | None = Field(None, ge=1)
+    target: str = Field(description="the synapse entry the spikes arrive at")
+    count: StrictInt | None = Field(None, ge=1, description="spikes in a regular train")
+    period: Time | None = Field(None, description="time from one spike of a train to the next")
+    rate: Rate | None = Field(None, description="mean rate of a Poisson train at each synapse")
+    duration: Time | None = Field(None, description="how long the Poisson trains last")
+    synapses: StrictInt | None = Field(None, ge=1, description="how many of the entry's synapses receive the "
+                                                                "spikes")
 
     @model_validator(mode="after")
     def _train_or_rate(self) -> PresynapticSpikes:
