@@ -127,7 +127,7 @@ FIELD_NOTES = {
     "protocol.ouabain.target": "A pump kind configured in this run.",
     "synapses.name": "Names the entry in `--set synapses.NAME.KEY`, the protocol's `target`, and the run "
                      "file's `synapse` and `kind` dimensions. One entry per name; not a catalogue kind's name.",
-    "synapses.receptor": "See the [receptor kinds](channels.md#receptor-kinds).",
+    "synapses.receptor": "`ampa`, `nmda` or `gaba_a`: see the [receptor kinds](channels.md#receptor-kinds).",
     "synapses.count": "Each synapse has its own cleft: a release there reaches only its own receptors.",
     "synapses.receptors": "Each synapse's receptors are one row of the kernel's state, so `population` and "
                           "`mean_field` tracking cost the same whatever this number.",
@@ -138,7 +138,7 @@ FIELD_NOTES = {
     "synapses.transmitter_duration": "The kind's default: 1 ms. Rounded to whole steps (at least one); "
                                      "releases at one synapse within a pulse extend it.",
     "synapses.permeation": "The kind's default: `ghk`. Each permeant ion's flux uses its permeability ratio.",
-    "synapses.conductance": "The kind's default (ampa 10 pS, gaba_a 27 pS); used by ohmic permeation.",
+    "synapses.conductance": "The kind's default (ampa 10 pS, nmda 50 pS, gaba_a 27 pS); used by ohmic permeation.",
     "synapses.permeability": "The kind's default (from the conductance in symmetric 140 mM at 23 degC); "
                              "used by GHK permeation.",
     "protocol.open.action": '`"open"` (insert channels) or `"close"` (remove them).',
@@ -744,9 +744,14 @@ def scheme_markdown(scheme, module, transmitter_mM: float | None = None) -> str:
         out += ["", "Steady-state open probability: " + ", ".join(
             f"{_number(p)} at {h}" for p, h in zip(p_open(0.0), heads, strict=True)) + ".", ""]
     else:
-        out += ["", f"Steady-state open probability: {_number(p_open(0.0)[0])} without transmitter, "
-                f"{_number(p_open(transmitter_mM)[0])} with [T] = {_number(transmitter_mM)} mM held "
-                "(at every voltage and temperature).", ""]
+        held, pulse = p_open(transmitter_mM), f"[T] = {_number(transmitter_mM)} mM held"
+        if max(held) - min(held) < 1e-9:
+            during = f"{_number(held[0])} with {pulse} (at every voltage and temperature)"
+        else:
+            during = f"with {pulse} " + ", ".join(f"{_number(p)} at {h}" for p, h in zip(held, heads, strict=True))
+        resting = max(p_open(0.0))
+        out += ["", f"Steady-state open probability: {_number(resting if resting > 1e-9 else 0.0)} without "
+                f"transmitter; {during}.", ""]
     return "\n".join(out)
 
 

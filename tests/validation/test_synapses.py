@@ -401,3 +401,35 @@ def test_set_addresses_synapse_entries_by_name():
     changed = config.updated({"synapses.e.count": 7, "synapses.i.receptor": "gaba_a", "synapses.i.receptors": 3})
     assert [(s.name, s.count, s.receptors) for s in changed.synapses] == [("e", 7, 5), ("i", 1, 3)]
     assert changed.synapses[1].transmitter == 1.0 and changed.synapses[1].conductance == 27e-12
+
+
+def test_nmda_mg_block_follows_jahr_and_stevens():
+    """NMDA receptors with transmitter held, voltage-clamped at -80 mV, then 0 mV, then -40 mV (mean field).
+
+    The open, unblocked fraction settles at r_inf B(V), r_inf = alpha T / (alpha T + beta) and
+    B(V) = 1 / (1 + [Mg]o / 3.57 mM exp(-0.062 V / mV)) (Jahr & Stevens 1990): 0.022 at -80 mV,
+    0.716 at 0 mV; the block follows a voltage step within a millisecond, the binding does not
+    care. Ca2+ enters with Na+ (P_Ca = 10 P_Na) and every ion is conserved.
+    """
+    from channelsim.channels.receptors import unblocked_fraction
+
+    receptors = 1000
+    config = synapse_config([{"name": "n", "receptor": "nmda", "count": 1, "receptors": receptors,
+                              "release_probability": 1.0, "tracking": "mean_field", "transmitter_duration": "1 s"}],
+                            [{"action": "presynaptic_spikes", "target": "n", "at": "0 ms"},
+                             {"action": "voltage_clamp", "at": "0 ms", "potential": "-80 mV", "duration": "200 ms"},
+                             {"action": "voltage_clamp", "at": "200 ms", "potential": "0 mV", "duration": "10 ms"},
+                             {"action": "voltage_clamp", "at": "210 ms", "potential": "-40 mV"}],
+                            run={"duration": "220 ms", "dt": "20 us", "record_every": "0.1 ms"},
+                            inside={"Ca": "100 nM"}, outside={"Ca": "2 mM"})
+    out = simulate(config)
+    t, r = out["time"], open_fraction(out, "n", receptors)
+    r_inf = 72.0 / 78.6
+    for time, v in ((199.9e-3, -0.08), (209.9e-3, 0.0), (219.9e-3, -0.04)):
+        assert r[np.argmin(abs(t - time))] == pytest.approx(r_inf * unblocked_fraction(v), rel=1e-4), v
+    assert unblocked_fraction(-0.08) == pytest.approx(0.0244, abs=1e-4)
+    moved = dict(zip(out["ion"], out["ions_moved"][-1], strict=True))
+    assert moved["Ca"] > 0 and moved["Na"] > 0
+    inside = out["ions_inside"]
+    np.testing.assert_array_equal(out["ions_moved"] + out["ions_electrode"], inside - inside[0])
+    assert np.all(out["ions_electrode"][-1, 1:] == 0)  # the clamp's current is K+, the rest came through NMDA
