@@ -183,6 +183,12 @@ class Inside(Strict):
     Cl: Concentration = 4.2
     Ca: Concentration = 1e-4
     impermeant_valence: StrictInt = Field(-1, lt=0, description="valence of impermeant anions A")
+    ca_binding_ratio: float = Field(
+        0.0, ge=0.0, description="kappa, bound over free Ca2+ of a fast cytosolic buffer in equilibrium: of every "
+        "1 + kappa Ca2+ ions in the cell one is free (the one fluxes and E_Ca see) and kappa are bound; both are "
+        "counted and charged. `Ca` is the free concentration. 0 (the default): unbuffered. Measured: about 40 "
+        "in chromaffin cells (Neher & Augustine 1992, J Physiol 450:273), 100 to 200 in cardiac myocytes "
+        "(Berlin, Bassani & Bers 1994, Biophys J 67:1775)")
 
 
 class Outside(Strict):

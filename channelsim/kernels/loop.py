@@ -65,13 +65,23 @@ def voltage_of(compartments, c, membrane):
 
 @njit(cache=True, inline="always")
 def _concentrations(compartments, c, membrane, c_in, c_out):
-    """Inside and outside concentrations (mol/m^3) of compartment c, into row c of c_in and c_out."""
+    """Inside (free) and outside concentrations (mol/m^3) of compartment c, into row c of c_in and c_out.
+
+    Inside, a fast buffer in equilibrium leaves the share `free_fraction` of an ion's count free.
+    """
     for i in range(c_in.shape[1]):
-        c_in[c, i] = compartments.counts_in[c, i] / (membrane.avogadro * compartments.volume_in[c])
+        c_in[c, i] = (membrane.free_fraction[i] * compartments.counts_in[c, i]
+                      / (membrane.avogadro * compartments.volume_in[c]))
         if compartments.volume_out[c] <= 0.0:
             c_out[c, i] = compartments.bath[i]
         else:
             c_out[c, i] = compartments.counts_out[c, i] / (membrane.avogadro * compartments.volume_out[c])
+
+
+@njit(cache=True, inline="always")
+def _free_count(membrane, count, ion):
+    """Free ions of `ion` among `count` inside (all of them without a buffer): the most that can leave."""
+    return np.int64(math.floor(membrane.free_fraction[ion] * count))
 
 
 @njit(cache=True, inline="always")
@@ -206,7 +216,7 @@ def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
             else:
                 n_efflux, flux_state = poisson(mean_efflux, flux_state)
                 n_influx, flux_state = poisson(mean_influx, flux_state)
-            n_efflux = min(n_efflux, counts_in[c, ion])
+            n_efflux = min(n_efflux, _free_count(membrane, counts_in[c, ion], ion))
             if compartments.volume_out[c] > 0.0:
                 n_influx = min(n_influx, counts_out[c, ion])
             counts_in[c, ion] += n_influx - n_efflux
@@ -236,7 +246,7 @@ def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
         for i in range(counts_in.shape[1]):
             moved = pumps.stoichiometry[p, i]
             if moved < 0:
-                cycles = min(cycles, counts_in[c, i] // -moved)
+                cycles = min(cycles, _free_count(membrane, counts_in[c, i], i) // -moved)
             elif moved > 0 and compartments.volume_out[c] > 0.0:
                 cycles = min(cycles, counts_out[c, i] // moved)
         for i in range(counts_in.shape[1]):

@@ -15,6 +15,7 @@ class Membrane(NamedTuple):
     dt: float
     seed: int
     valence: np.ndarray  # (ions,) int64
+    free_fraction: np.ndarray  # (ions,) float64 free share of each ion's count inside (fast buffer: 1 / (1 + kappa))
     thermal_v: float  # RT/F
     avogadro: float
     charge: float  # e

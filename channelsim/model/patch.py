@@ -194,8 +194,10 @@ class MembranePatch(mesa.Model):
         volume_out = config.outside.volume or 0.0  # 0: a clamped bath
         bath = np.array([getattr(config.outside, ion) for ion in IONS])
         zeros = np.zeros((1, len(IONS)), dtype=np.int64)
-        counts_in = np.array([[round(getattr(config.inside, ion) * AVOGADRO * cell.volume_m3) for ion in IONS]],
-                             dtype=np.int64)
+        # a buffered ion's count holds its free and its bound ions: free / free_fraction
+        free_fraction = np.array([1.0 / (1.0 + config.inside.ca_binding_ratio) if ion == "Ca" else 1.0 for ion in IONS])
+        counts_in = np.array([[round(getattr(config.inside, ion) * AVOGADRO * cell.volume_m3 / free_fraction[i])
+                               for i, ion in enumerate(IONS)]], dtype=np.int64)
         valence = np.array([VALENCE[ion] for ion in IONS], dtype=np.int64)
         self.impermeant_count, fixed_charge = self._impermeant_anions(counts_in[0], valence, cell.capacitance_F)
         self.compartments = Compartments(
@@ -208,7 +210,7 @@ class MembranePatch(mesa.Model):
             electrode_carry=np.zeros(1), spike_armed=np.ones(1, dtype=np.int64),
         )
         self.membrane = Membrane(
-            dt=config.run.dt, seed=self.run_seed, valence=valence,
+            dt=config.run.dt, seed=self.run_seed, valence=valence, free_fraction=free_fraction,
             thermal_v=GAS_CONSTANT * cell.temperature / FARADAY, avogadro=AVOGADRO, charge=ELEMENTARY_CHARGE,
             electrode_ion=IONS.index(ELECTRODE_ION), electrode_compartment=0, spike_threshold=SPIKE_THRESHOLD_V,
             spike_rearm=SPIKE_REARM_V, parallel_threshold=PARALLEL_THRESHOLD, v_min=V_MIN, v_step=V_STEP,
