@@ -264,6 +264,12 @@ class PumpEntry(Strict):
     def _known_kind_and_one_amount(self) -> PumpEntry:
         if self.kind not in PUMP_KINDS:
             raise ValueError(f"kind: unknown pump kind {self.kind!r}; use one of {', '.join(PUMP_KINDS)}")
+        kind = PUMP_KINDS[self.kind]
+        own = {"half_saturation_na": kind.half_saturation_na_mM, "half_saturation_k": kind.half_saturation_k_mM,
+               "ouabain_ic50": kind.ouabain_ic50_mM, "ouabain_hill": kind.ouabain_hill}
+        for name, default in own.items():
+            if getattr(self, name) is not None and default is None:
+                raise ValueError(f"{name}: pump kind {self.kind!r} has no {name} (its rate law has none); remove it")
         if self.count is not None and self.density is not None:
             raise ValueError("count: give count or density, not both; remove one")
         return self
@@ -457,7 +463,8 @@ class Config(Strict):
             if step.at > self.run.duration:
                 raise ValueError(f"protocol.{index}.at: {step.at:g} s is after the end of the run "
                                  f"({self.run.duration:g} s); give a time within run.duration")
-            targets = kinds + pumps if isinstance(step, Block) else pumps
+            binding = [kind for kind in pumps if PUMP_KINDS[kind].ouabain_ic50_mM is not None]
+            targets = kinds + pumps if isinstance(step, Block) else binding
             if isinstance(step, (Block, Ouabain)) and step.target not in targets:
                 raise ValueError(f"protocol.{index}.target: no [[channels]] or [[pumps]] entry of kind "
                                  f"{step.target!r}; use one of {', '.join(targets) or '(none configured)'}")

@@ -86,14 +86,16 @@ class Pumps(NamedTuple):
 
     mode: np.ndarray  # (P,) int64: AGENT, POPULATION, MEAN_FIELD
     compartment: np.ndarray  # (P,) int64
+    law: np.ndarray  # (P,) int64 rate law: NA_K, NCX, PMCA (kernels.pump)
+    constants: np.ndarray  # (P, 4) float64 the law's constants (NCX: K_mNa, K_mCa mol/m^3, k_sat, eta; PMCA: K_m)
     stoichiometry: np.ndarray  # (P, ions) int64 ions into the cell per cycle (Na+/K+-ATPase: -3 Na, +2 K)
-    inner_ion: np.ndarray  # (P,) int64 the ion the rate law binds inside (Na+)
-    outer_ion: np.ndarray  # (P,) int64 the ion the rate law binds outside (K+)
+    inner_ion: np.ndarray  # (P,) int64 the ion a forward cycle binds inside (Na+/K+-ATPase: Na+)
+    outer_ion: np.ndarray  # (P,) int64 the ion a forward cycle binds outside (Na+/K+-ATPase: K+)
     active: np.ndarray  # (P,) int64 pumps not blocked
     max_rate: np.ndarray  # (P,) float64 1/s
     km_na: np.ndarray  # (P,) float64 mol/m^3
     km_k: np.ndarray  # (P,) float64 mol/m^3
-    cycles_total: np.ndarray  # (P,) int64 cumulative completed cycles
+    cycles_total: np.ndarray  # (P,) int64 cumulative net completed cycles (forward minus reverse)
     carry: np.ndarray  # (P,) float64 mean-field fractional cycle
 
 

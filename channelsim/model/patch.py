@@ -23,6 +23,7 @@ from channelsim.kernels.agent_events import group_by_state
 from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION, membrane_voltage, record_row, run_segment
 from channelsim.kernels.markov import agent_step_serial, cumulative_rows, population_step
 from channelsim.kernels.permeation import GHK, OHMIC
+from channelsim.kernels.pump import NA_K, NCX, PMCA
 from channelsim.kernels.rng import stream_key
 from channelsim.kernels.state import Compartments, Drive, Kinds, Membrane, Pumps, Records
 from channelsim.model.populations import (
@@ -37,6 +38,7 @@ from channelsim.protocol import Schedule
 from channelsim.recording.layout import Rows, constants_of, series_of
 
 TRACKING_CODES = {"agent": AGENT, "population": POPULATION, "mean_field": MEAN_FIELD}
+PUMP_LAWS = {"na_k": NA_K, "ncx": NCX, "pmca": PMCA}
 PERMEATION_CODES = {"ghk": GHK, "ohmic": OHMIC}
 #: Initial-state draws use steps from 2^62 on, beyond any simulated step.
 INITIAL_STEP = 2**62
@@ -325,13 +327,16 @@ class MembranePatch(mesa.Model):
         self.pumps = Pumps(
             mode=np.array([TRACKING_CODES[e.tracking] for e in entries], dtype=np.int64),
             compartment=np.zeros(len(entries), dtype=np.int64),
+            law=np.array([PUMP_LAWS[kind.law] for kind in kinds], dtype=np.int64),
+            constants=np.array([list(kind.law_constants) + [0.0] * (4 - len(kind.law_constants)) for kind in kinds],
+                               dtype=np.float64).reshape(len(kinds), 4),
             stoichiometry=self.pump_stoichiometry,
             inner_ion=np.array([IONS.index(kind.inner_ion) for kind in kinds], dtype=np.int64),
             outer_ion=np.array([IONS.index(kind.outer_ion) for kind in kinds], dtype=np.int64),
             active=np.array([e.count for e in entries], dtype=np.int64),
             max_rate=np.array([e.max_turnover for e in entries], dtype=np.float64),
-            km_na=np.array([e.half_saturation_na for e in entries], dtype=np.float64),
-            km_k=np.array([e.half_saturation_k for e in entries], dtype=np.float64),
+            km_na=np.array([e.half_saturation_na or 0.0 for e in entries], dtype=np.float64),
+            km_k=np.array([e.half_saturation_k or 0.0 for e in entries], dtype=np.float64),
             cycles_total=np.zeros(len(entries), dtype=np.int64),
             carry=np.zeros(len(entries)),
         )

@@ -124,12 +124,17 @@ class Beat:
     currents: dict[str, np.ndarray]
 
 
-def _currents(v, gates, ca_i, conc, g_na):
+def lr1_si_reversal(ca_i_mM):
+    """LR1's E_si (mV) at [Ca]i (mM)."""
+    return 7.7 - 13.0287 * math.log(ca_i_mM)
+
+
+def _currents(v, gates, ca_i, conc, g_na, si_reversal=lr1_si_reversal):
     m, h, j, d, f, x = gates
     e_na = RT_F_MV * math.log(conc["Na_o"] / conc["Na_i"])
     e_k = RT_F_MV * math.log((conc["K_o"] + P_NA_K * conc["Na_o"]) / (conc["K_i"] + P_NA_K * conc["Na_i"]))
     e_k1 = RT_F_MV * math.log(conc["K_o"] / conc["K_i"])
-    e_si = 7.7 - 13.0287 * math.log(ca_i)
+    e_si = si_reversal(ca_i)
     k_scale = math.sqrt(conc["K_o"] / 5.4)
     return {
         "I_Na": g_na * m**3 * h * j * (v - e_na),
@@ -161,15 +166,24 @@ def simulate(
     concentrations=None,
     g_na=G_NA_MS_CM2,
     dt_ms=0.1,
+    si_reversal=lr1_si_reversal,
+    ca_per_charge=1e-4,
+    ca_uptake_per_ms=0.07,
 ):
-    """Pace the LR1 cell (stimulus pulses every `period_ms` from `first_stimulus_ms`) and sample it."""
+    """Pace the LR1 cell (stimulus pulses every `period_ms` from `first_stimulus_ms`) and sample it.
+
+    The defaults are the paper's. For a variant, `si_reversal(ca_i_mM) -> mV` replaces E_si,
+    `ca_per_charge` the 1e-4 mM/ms per uA/cm^2 of I_si in d[Ca]i/dt and `ca_uptake_per_ms` the 0.07 /ms
+    of its uptake term.
+    """
     conc = dict(CONCENTRATIONS_MM, **(concentrations or {}))
 
     def rhs(t, y, stimulus_now):
         v, ca_i, gates = y[0], y[1], y[2:]
-        i = _currents(v, gates, ca_i, conc, g_na)
+        i = _currents(v, gates, ca_i, conc, g_na, si_reversal)
         dgates = [a * (1.0 - g) - b * g for g, (a, b) in zip(gates, (r(v) for r in _GATE_RATES), strict=True)]
-        return [-(sum(i.values()) + stimulus_now), -1e-4 * i["I_si"] + 0.07 * (1e-4 - ca_i), *dgates]
+        return [-(sum(i.values()) + stimulus_now), -ca_per_charge * i["I_si"] + ca_uptake_per_ms * (1e-4 - ca_i),
+                *dgates]
 
     # Integrate between stimulus edges, so the solver never steps over one.
     onsets = np.arange(first_stimulus_ms, duration_ms, period_ms)
@@ -194,10 +208,27 @@ def simulate(
         ys.append(sol.sol(inside))
         y0 = sol.y[:, -1]
     y = np.concatenate(ys, axis=1)
-    currents = [_currents(v, g, c, conc, g_na) for v, c, g in zip(y[0], y[1], y[2:].T, strict=True)]
+    currents = [_currents(v, g, c, conc, g_na, si_reversal) for v, c, g in zip(y[0], y[1], y[2:].T, strict=True)]
     return Beat(
         t_ms=t_eval,
         v_mV=y[0],
         ca_i_mM=y[1],
         currents={name: np.array([c[name] for c in currents]) for name in currents[0]},
     )
+
+
+def beat_measures(t_ms, v_mV):
+    """Rest (V at the start), peak, dV/dt max (V/s = mV/ms) and APD90 of one beat.
+
+    APD90: from the time of dV/dt max to the first return below 90 % repolarisation (the minimum
+    plus a tenth of the amplitude) after the peak.
+    """
+    t_ms, v_mV = np.asarray(t_ms), np.asarray(v_mV)
+    slope = np.diff(v_mV) / np.diff(t_ms)
+    upstroke = t_ms[np.argmax(slope)]
+    peak = int(np.argmax(v_mV))
+    level = v_mV.min() + 0.1 * (v_mV.max() - v_mV.min())
+    below = np.flatnonzero((t_ms > t_ms[peak]) & (v_mV < level))
+    apd90 = float(t_ms[below[0]] - upstroke) if len(below) else float("nan")
+    return {"rest_mV": float(v_mV[0]), "peak_mV": float(v_mV[peak]), "dvdt_max_V_per_s": float(slope.max()),
+            "apd90_ms": apd90}
