@@ -7,7 +7,8 @@ and open channels recorded at each time; the stimulus; the ions moved (or, under
 the currents; over hours, the concentrations); the open channels and receptors unless every
 count is constant; the vesicles released at synapses; the pump turnover; for [K]o steps the
 resting potential against [K]o; and for a long train of presynaptic spikes (repeated trials) the
-histogram of EPSP amplitudes by number of quanta released, with the binomial expectation.
+histogram of EPSP amplitudes by number of quanta released, with the binomial expectation. A
+paced myocyte gets its own figure (`channelsim.cardiac_figure`).
 `open`, `close` and presynaptic volleys are labelled on the voltage panel, each volley with its
 EPSP amplitude, and the firing threshold is drawn when synaptic input fired the cell.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from channelsim import analysis
+from channelsim import analysis, beats
 from channelsim.channels import KINDS
 from channelsim.config.schema import SetOutside, VoltageClamp
 from channelsim.errors import ConfigError
@@ -71,6 +72,12 @@ def run_figure(ds: xr.Dataset):
 
     config = analysis.run_config(ds)
     scale, unit = time_unit(ds)
+    if beats.is_paced_myocyte(ds):
+        from channelsim.cardiac_figure import cardiac_figure
+
+        fig = cardiac_figure(ds, scale, unit)
+        _title_and_footer(fig, ds, config)
+        return fig
     t = ds.time.values * scale
     duration = float(ds.time[-1])
     long_run = duration > _LONG_RUN_s

@@ -29,7 +29,7 @@ def run_notebook(notebook: Path, run: Path, monkeypatch, variable: str = "CHANNE
 
 def test_every_notebook_is_checked():
     """A new notebook needs its own test of its results below, not just a run."""
-    assert [p.name for p in NOTEBOOKS] == ["how_few_ions.ipynb", "synapses.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == ["heart.ipynb", "how_few_ions.ipynb", "synapses.ipynb"]
 
 
 def test_how_few_ions(tmp_path, monkeypatch):
@@ -109,3 +109,29 @@ def test_synapses(tmp_path, monkeypatch):
         if 1 <= k <= 3:
             assert 0.85 * k * quantum <= peak <= 1.02 * k * quantum, (k, peak, quantum)
     assert abs(ns["peaks"][0]) < 0.1 * quantum
+
+
+def test_heart(tmp_path, monkeypatch):
+    """The paced LR1 myocyte: rest, upstroke and APD90 near LR1's; stochastic beats around the mean field.
+
+    Statistics over beats 2-5 of the experiment (population tracking: exact in distribution); the
+    mean-field control is the notebook's own. LR1's numbers are those of the reference ODE
+    (tests/reference), and the differences allowed are the ones the counted Ca2+ makes
+    (tests/validation/test_luo_rudy.py): rest within 1 mV, peak within 1.5 mV, APD90 within 10 %.
+    The stochastic mean APD90 is the mean field's within 5 standard errors of the beats' scatter
+    (plus the 0.1 ms sampling); channel noise must make the beats differ.
+    """
+    run = tmp_path / "cardiac_action_potential.h5"
+    run_experiment(load_config(EXPERIMENTS / "cardiac_action_potential.toml"), run, progress=False)
+    monkeypatch.setenv("CHANNELSIM_CARDIAC_ACTION_POTENTIAL", str(run))
+    monkeypatch.chdir(ANALYSIS)
+    ns = run_notebook(ANALYSIS / "heart.ipynb", run, monkeypatch)
+    stats, control = ns["heart_stats"], ns["control_beats"][1]
+    assert len(ns["heart_beats"]) == 5
+    assert abs(stats["rest"][0] * 1e3 - -84.4) < 1.0 and stats["rest"][0] > ns["e_k"]
+    assert abs(stats["peak"][0] * 1e3 - 42.3) < 1.5 and stats["peak"][0] < ns["e_na"]
+    assert abs(stats["apd90"][0] * 1e3 - 362.0) < 36.2
+    mean, error = stats["apd90"]
+    assert abs(mean - control["apd90"]) < 5 * error + 1e-4
+    assert ns["apd_spread"] > 1e-3  # beat-to-beat variability of more than 1 ms
+    assert stats["calcium_peak"][0] < 0.5 * 6.4e-3
