@@ -66,3 +66,35 @@ def test_mixed_reversals_are_lr1s_at_the_papers_concentrations():
     # RT/F of the reference (R = 8.314, T = 310 K) and of channelsim (CODATA, 310.15 K) differ by 0.06 %
     assert (e_k + K_NA_RATIO * e_na) / (1 + K_NA_RATIO) == pytest.approx(lr1_e_k, abs=0.1)
     assert (e_k + B_NA_RATIO * e_na) / (1 + B_NA_RATIO) == pytest.approx(lr.E_B_MV, abs=0.1)
+
+
+@pytest.mark.parametrize("tracking", ["agent", "population"])
+def test_stochastic_open_fractions_under_clamp_are_the_steady_state(tracking):
+    """Clamped at their initial potential, every LR1 kind's mean open fraction is its LR1 steady state.
+
+    2000 channels of each kind gate for 0.3 s at -20 mV (the Na+ channels inactivated, open fraction 0); the
+    standard error of each mean is from 20 batch means. The instantaneous gates (lr_k1, lr_kp, Xi)
+    are redrawn every step, so this checks them in agent and population tracking too.
+    """
+    import copy
+
+    from channelsim.config import parse_config
+    from tests.helpers import BASE, batch_mean_and_error, open_of, simulate
+
+    raw = copy.deepcopy(BASE)
+    raw["run"].update({"duration": "300 ms", "record_every": "1 ms"})
+    raw["cell"]["initial_voltage"] = "-20 mV"
+    raw["inside"].update({"K": "145 mM", "Na": "18 mM"})
+    raw["outside"].update({"K": "5.4 mM", "Na": "140 mM", "Ca": "1.8 mM"})
+    kinds = ["lr_na", "ca_l", "lr_k", "lr_k1", "lr_kp"]
+    raw["channels"] = [{"kind": kind, "count": 2000, "tracking": tracking} for kind in kinds]
+    raw["protocol"] = [{"action": "voltage_clamp", "at": "0 ms", "potential": "-20 mV", "duration": "300 ms"}]
+    out = simulate(parse_config(raw))
+    m, h, j, d, f, x = lr.steady_gates(-20.0)
+    e_k1 = 1e3 * 8.314462618 * TEMPERATURE / 96485.33212 * math.log(5.4 / 145.0)
+    expected = {"lr_na": m**3 * h * j, "ca_l": d * f, "lr_k": x * lr.xi_factor(-20.0),
+                "lr_k1": lr.k1_inf(-20.0, e_k1), "lr_kp": lr.kp_factor(-20.0)}
+    for kind in kinds:
+        mean, error = batch_mean_and_error(open_of(out, kind)[1:] / 2000)
+        binomial = math.sqrt(expected[kind] * (1 - expected[kind]) / 2000)  # one sample's spread
+        assert abs(mean - expected[kind]) <= 5 * max(error, binomial / math.sqrt(300)), (kind, mean, expected[kind])
