@@ -17,6 +17,7 @@ from channelsim.analysis import (
     reversal_potentials,
     run_config,
 )
+from channelsim.config.schema import CurrentClamp
 from channelsim.constants import VALENCE
 from channelsim.physics import ghk_current
 
@@ -110,7 +111,37 @@ def kind_currents(ds: xr.Dataset) -> xr.DataArray:
 
 
 def is_paced_myocyte(ds: xr.Dataset) -> bool:
-    """Whether the run is a paced cell with LR1's fast Na+ channels (the cardiac figure applies)."""
+    """Whether the run is a cell with LR1's fast Na+ channels paced by a train of pulses (the cardiac figure)."""
     config = run_config(ds)
-    return any(entry.kind == "lr_na" for entry in config.channels) and bool(current_pulses(ds))
+    trains = [step for step in config.protocol if isinstance(step, CurrentClamp) and step.count > 1]
+    return any(entry.kind == "lr_na" for entry in config.channels) and bool(trains)
+
+
+def is_probed_myocyte(ds: xr.Dataset) -> bool:
+    """Whether the run is a cell with LR1's fast Na+ channels probed by single pulses (the threshold figure)."""
+    config = run_config(ds)
+    clamps = [step for step in config.protocol if isinstance(step, CurrentClamp)]
+    return (any(entry.kind == "lr_na" for entry in config.channels) and len(clamps) > 1
+            and all(step.count == 1 for step in clamps))
+
+
+def excitability(ds: xr.Dataset) -> dict[str, float]:
+    """Find the weakest pulse that fired, of a run probing a cell with pulses of rising amplitude.
+
+    threshold: the amplitude (as configured: A or A/m^2) of the first pulse followed by a spike
+    before the next pulse (NaN if none fired); rest: V just before the first pulse (V); dvdt_max
+    (V/s) and peak (V) of that action potential, from its pulse to the next (at most 50 ms).
+    """
+    pulses = current_pulses(ds)
+    t, v = ds.time.values, ds.membrane_potential.values
+    spikes = ds.spike_time.values
+    rest = float(v[max(int(np.searchsorted(t, pulses[0][0])) - 1, 0)])
+    ends = [p[0] for p in pulses[1:]] + [np.inf]
+    for (start, _, amplitude, _), end in zip(pulses, ends, strict=True):
+        if np.any((spikes >= start) & (spikes < end)):
+            window = (t >= start) & (t < min(end, start + 0.05))
+            slope = np.diff(v[window]) / np.diff(t[window])
+            return {"threshold": amplitude, "rest": rest, "dvdt_max": float(slope.max()),
+                    "peak": float(v[window].max())}
+    return {"threshold": float("nan"), "rest": rest, "dvdt_max": float("nan"), "peak": float("nan")}
 

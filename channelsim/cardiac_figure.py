@@ -1,6 +1,10 @@
-"""The figure of a paced myocyte: V with E_K and E_Na, the currents of each kind, [Ca2+]i, and APD90 per beat.
+"""Figures of a myocyte, paced or probed for its threshold.
 
-`channelsim.plotting.run_figure` draws it for runs that `beats.is_paced_myocyte` recognises.
+Paced: V with E_K and E_Na, the currents of each kind, [Ca2+]i, APD90 per beat. Probed by pulses
+of rising amplitude: V and the pulses, the weakest that fired marked.
+
+`channelsim.plotting.run_figure` draws them for runs that `beats.is_paced_myocyte` and
+`beats.is_probed_myocyte` recognise.
 """
 
 from __future__ import annotations
@@ -88,6 +92,47 @@ def cardiac_figure(ds: xr.Dataset, scale: float, unit: str):
     ax.set_ylabel("APD$_{90}$ (ms)")
     ax.set_xticks(numbers)
     for axis in axes:
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return fig
+
+
+def threshold_figure(ds: xr.Dataset, scale: float, unit: str):
+    """Draw a myocyte probed by pulses of rising amplitude: V, the pulses, the weakest that fired.
+
+    The voltage trace has gid "V", the Nernst lines "E_K" and "E_Na", the marked pulse "threshold".
+    """
+    import matplotlib.pyplot as plt
+
+    t = ds.time.values * scale
+    found = beats.excitability(ds)
+    pulses = analysis.current_pulses(ds)
+    height, footer = 6.5, 0.3
+    fig, (ax, ax_pulse) = plt.subplots(2, 1, figsize=(10, height), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    fig.set_layout_engine("constrained", rect=(0, footer / height, 1, 1 - footer / height))
+    ax.plot(t, ds.membrane_potential.values * 1e3, color="black", lw=1.0, label="V (simulated)", gid="V")
+    reversal = analysis.reversal_potentials(ds) * 1e3
+    for ion, color in (("K", "tab:blue"), ("Na", "tab:red")):
+        e = reversal.sel(ion=ion).values
+        ax.plot(t, e, ls="--", lw=1.0, color=color, gid=f"E_{ion}", drawstyle="steps-pre",
+                label=f"E$_{{{ion}}}$ {e[-1]:+.1f} mV")
+    ax.set_ylabel("membrane potential (mV)")
+    density = pulses[0][3] == "current_density"
+    factor, label = (100.0, "uA/cm$^2$") if density else (1e12, "pA")  # A/m^2 -> uA/cm^2: x 100
+    for start, _, amplitude, _ in pulses:
+        ax_pulse.vlines(start * scale, 0, amplitude * factor, color="grey", lw=1.0)
+    if np.isfinite(found["threshold"]):
+        start = next(p[0] for p in pulses if p[2] == found["threshold"])
+        ax_pulse.vlines(start * scale, 0, found["threshold"] * factor, color="tab:red", lw=2.0, gid="threshold",
+                        label=f"weakest that fired: {found['threshold'] * factor:.3g} {label}")
+        ax.plot([], [], " ", label=f"rest {found['rest'] * 1e3:+.1f} mV; first AP: peak {found['peak'] * 1e3:+.1f} mV, "
+                f"dV/dt max {found['dvdt_max']:.0f} V/s")
+    else:
+        ax.plot([], [], " ", label=f"rest {found['rest'] * 1e3:+.1f} mV; no pulse fired")
+    ax_pulse.set_ylabel(f"pulse ({label})")
+    ax_pulse.set_xlabel(f"time ({unit})")
+    ax.set_xlim(t[0], t[-1])
+    for axis in (ax, ax_pulse):
         if axis.get_legend_handles_labels()[0]:
             axis.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return fig

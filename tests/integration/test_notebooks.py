@@ -112,7 +112,7 @@ def test_synapses(tmp_path, monkeypatch):
 
 
 def test_heart(tmp_path, monkeypatch):
-    """The paced LR1 myocyte: rest, upstroke and APD90 near LR1's; stochastic beats around the mean field.
+    """The paced LR1 myocyte near LR1's numbers, its beats around the mean field; hyperkalaemia's two faces.
 
     Statistics over beats 2-5 of the experiment (population tracking: exact in distribution); the
     mean-field control is the notebook's own. LR1's numbers are those of the reference ODE
@@ -124,6 +124,9 @@ def test_heart(tmp_path, monkeypatch):
     run = tmp_path / "cardiac_action_potential.h5"
     run_experiment(load_config(EXPERIMENTS / "cardiac_action_potential.toml"), run, progress=False)
     monkeypatch.setenv("CHANNELSIM_CARDIAC_ACTION_POTENTIAL", str(run))
+    probe = tmp_path / "hyperkalaemia_excitability.h5"
+    run_experiment(load_config(EXPERIMENTS / "hyperkalaemia_excitability.toml"), probe, progress=False)
+    monkeypatch.setenv("CHANNELSIM_HYPERKALAEMIA_EXCITABILITY", str(probe))
     monkeypatch.chdir(ANALYSIS)
     ns = run_notebook(ANALYSIS / "heart.ipynb", run, monkeypatch)
     stats, control = ns["heart_stats"], ns["control_beats"][1]
@@ -135,3 +138,16 @@ def test_heart(tmp_path, monkeypatch):
     assert abs(mean - control["apd90"]) < 5 * error + 1e-4
     assert ns["apd_spread"] > 1e-3  # beat-to-beat variability of more than 1 ms
     assert stats["calcium_peak"][0] < 0.5 * 6.4e-3
+
+    # hyperkalaemia: the rest follows E_K from above (the background and Na+ currents hold it a
+    # few mV up), less current fires a depolarised cell, and its Na+ channels inactivate, so
+    # the upstroke weakens
+    table = ns["excitability"]
+    assert list(table.index) == [2.0, 4.0, 5.4, 8.0, 10.0, 12.0]
+    above = table["rest (mV)"] - table["E_K (mV)"]
+    assert ((above > 0) & (above < 10)).all()
+    fire = table["current to fire (uA/cm^2)"]
+    assert (fire.diff().dropna() <= 0).all() and fire.iloc[-1] < 0.6 * fire.iloc[0]
+    available = table["Na+ channels available at rest"]
+    assert (available.diff().dropna() < 0).all() and available.iloc[-1] < 0.2
+    assert table["dV/dt max (V/s)"].iloc[-1] < 0.3 * table["dV/dt max (V/s)"].loc[5.4]
