@@ -28,12 +28,13 @@ CA_OUT_mM = 1.8
 
 
 def myocyte(pumps: bool = True, **settings):
-    config = load_config(MYOCYTE).updated(settings)
+    """The experiment's myocyte in mean-field tracking (the experiment itself tracks populations)."""
+    raw = load_config(MYOCYTE).updated(settings).model_dump(mode="json")
+    for entry in raw["channels"] + raw["pumps"]:
+        entry["tracking"] = "mean_field"
     if not pumps:
-        raw = config.model_dump(mode="json")
         raw["pumps"] = []
-        config = parse_config(raw)
-    return config
+    return parse_config(raw)
 
 
 def counted_ion_ode(config, duration_ms: float):
