@@ -28,7 +28,7 @@ CA_OUT_mM = 1.8
 
 
 def myocyte(pumps: bool = True, **settings):
-    """The experiment's myocyte in mean-field tracking (the experiment itself tracks populations)."""
+    """Return the experiment's myocyte in mean-field tracking (the experiment itself tracks populations)."""
     raw = load_config(MYOCYTE).updated(settings).model_dump(mode="json")
     for entry in raw["channels"] + raw["pumps"]:
         entry["tracking"] = "mean_field"
