@@ -1,4 +1,4 @@
-"""Command line: `channelsim run | plot | info | validate` (reference: docs/guide.md).
+"""Command line: `channelsim run | plot | info | sweep | validate` (reference: docs/guide.md).
 
 Exit status 0 on success, 2 on bad input (one message naming the field and the fix), 1 on a
 failure during a run, 130 when interrupted.
@@ -121,6 +121,34 @@ def info(run_file: Path) -> None:
     from channelsim.analysis import summary
 
     click.echo(summary(run_file))
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--grid", "grid", multiple=True, required=True, metavar="KEY=V1,V2,...",
+              help='A swept setting and its values, e.g. --grid outside.K="2.5 mM,5 mM,10 mM" (repeatable: '
+                   "the sweep is the cross product).")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Repeats per grid point, with independent seeds spawned from run.seed.")
+@click.option("--workers", type=click.IntRange(min=1), help="Local worker processes (default: the core count).")
+@click.option("--scheduler", metavar="ADDRESS", help="Run on this Dask distributed scheduler instead.")
+@click.option("-o", "--output", "directory", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the run files (runs/) and summary.nc.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value first.")
+@click.option("--quiet", is_flag=True, help="No progress bar or summary.")
+def sweep(config: Path, grid: tuple[str, ...], seeds: int, workers: int | None, scheduler: str | None,
+          directory: Path, overrides: tuple[str, ...], quiet: bool) -> None:
+    """Run CONFIG over a grid of settings and seeds; rerun to finish an interrupted sweep."""
+    from channelsim.config import load_config
+    from channelsim.sweep import SUMMARY_NAME, parse_grid
+    from channelsim.sweep import sweep as run_sweep
+
+    summary = run_sweep(load_config(config, list(overrides)), parse_grid(grid), seeds, directory, workers=workers,
+                        scheduler=scheduler, progress=not quiet)
+    failed = int((summary.status != "complete").sum())
+    if not quiet:
+        click.echo(f"wrote {directory / SUMMARY_NAME}: {summary.attrs['runs']} runs, {failed} not complete")
+    sys.exit(1 if failed else 0)
 
 
 @main.command()

@@ -17,12 +17,13 @@ from channelsim.errors import RunFileError
 from channelsim.recording.layout import CONSTANTS, COORDINATES, EVENTS, SERIES
 
 
-def stored_run(path: str | Path) -> tuple[str, int]:
-    """Return the resolved config (TOML text) and seed stored in a run file, to rerun it."""
+def stored_run(path: str | Path, with_status: bool = False) -> tuple:
+    """Return the resolved config (TOML text) and seed stored in a run file, to rerun it (and its status)."""
     path = Path(path)
     try:
         with _open(path) as f:
-            return str(f.attrs["config"]), int(f.attrs["seed"])
+            stored = str(f.attrs["config"]), int(f.attrs["seed"])
+            return (*stored, str(f.attrs["status"])) if with_status else stored
     except (OSError, KeyError) as error:
         raise RunFileError(f"{path}: holds no channelsim config to rerun ({error}); "
                            "give a run file written by `channelsim run`") from None

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 from channelsim.constants import ELEMENTARY_CHARGE
 from channelsim.engine import run_experiment
@@ -17,6 +18,8 @@ def run_notebook(notebook: Path, run: Path, monkeypatch) -> dict:
     """Execute the notebook's code cells in order, against `run`; return its namespace."""
     matplotlib.use("Agg")
     monkeypatch.setenv("CHANNELSIM_RUN", str(run))
+    monkeypatch.setenv("CHANNELSIM_ROOT", str(ANALYSIS.parent))
+    monkeypatch.setenv("CHANNELSIM_SWEEP", str(run.parent / "sweep"))
     namespace: dict = {}
     for cell in json.loads(notebook.read_text())["cells"]:
         if cell["cell_type"] == "code":
@@ -52,4 +55,17 @@ def test_how_few_ions(tmp_path, monkeypatch):
         capacitance * tolerance_v / ELEMENTARY_CHARGE)
     assert 0 < ns["left"] / ns["in_cell"] < 1e-4  # "only very few ions need to move"
     assert len(ns["fig"].axes) == 2
+
+    # against cell size (experiments/few_ions.toml swept over the radius): the ledger equals
+    # C |dV| / e within one ion at every size; the count per um^2 is the closed form c_m |E_K| / e
+    # within 1% (the final V is within a few sqrt(kT/C) of E_K: 0.6 mV on the spine head, 0.7%);
+    # the share that moved falls as 1 / radius
+    table = ns["table"]
+    assert list(table["radius (um)"]) == [0.3, 1, 3, 10, 30, 100, 250]
+    assert (abs(table["K+ crossed"] - table["C|dV|/e"]) <= 1).all()
+    per_um2 = 0.01 * abs(ns["e_k_few"]) / ELEMENTARY_CHARGE * 1e-12  # c_m |E_K| / e per um^2
+    np.testing.assert_allclose(table["crossed per um^2"], per_um2, rtol=0.01)
+    share_times_radius = table["share moved"] * table["radius (um)"]
+    np.testing.assert_allclose(share_times_radius, share_times_radius.median(), rtol=0.01)
+    assert table["share moved"].iloc[0] < 1e-3 and table["share moved"].iloc[-1] < 1e-6
 
