@@ -18,3 +18,8 @@ class ConfigError(ChannelsimError):
 
 class RunFileError(ChannelsimError):
     """A run file cannot be read as a channelsim run."""
+
+
+class StateOutOfRange(RuntimeError):
+    """A run's state left the physical range (|V| beyond 1 V, counts negative or near int64
+    overflow): the run stops with status `failed` (exit status 1), never `complete`."""
