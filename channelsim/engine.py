@@ -28,7 +28,7 @@ from channelsim.model.checkpoint import CheckpointError
 from channelsim.model.patch import checked_seed
 from channelsim.recording.reader import read_checkpoint, to_dataset
 from channelsim.recording.writer import RunLock, RunWriter, is_disk_full
-from channelsim.resources import check_disk, check_memory, estimate
+from channelsim.resources import check_disk, check_memory, estimate, reserve_bytes
 
 #: A segment is at most this many steps.
 MAX_SEGMENT_STEPS = 2**20
@@ -171,8 +171,11 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
         with _StopRequests() as stop:
             try:
                 writer = RunWriter(output, list(IONS), model.kind_names, model.constants(),
-                                   _attributes(model, command), model.state(), rows=_row_tuple(model.current_row()))
-            except OSError as error:
+                                   _attributes(model, command), model.state(), rows=_row_tuple(model.current_row()),
+                                   reserve_bytes=reserve_bytes(model.config))
+            except (OSError, RuntimeError) as error:  # h5py reports a failed write as either
+                if isinstance(error, RuntimeError) and not is_disk_full(error):
+                    raise
                 raise _write_error(output, error) from None
             return _continue(writer, model, stop, progress)
 
@@ -210,8 +213,10 @@ def resume_experiment(path: Path, command: str = "", progress: bool = True, forc
         with _StopRequests() as stop:
             try:
                 writer = RunWriter(path, list(IONS), model.kind_names, model.constants(), attributes, model.state(),
-                                   source=(path, saved["rows"], saved["spikes"]))
-            except OSError as error:
+                                   source=(path, saved["rows"], saved["spikes"]), reserve_bytes=reserve_bytes(model.config))
+            except (OSError, RuntimeError) as error:
+                if isinstance(error, RuntimeError) and not is_disk_full(error):
+                    raise
                 raise _write_error(path, error) from None
             return _continue(writer, model, stop, progress)
 
@@ -220,7 +225,7 @@ def _row_tuple(segment: Segment) -> tuple:
     return segment.time, segment.rows, segment.spike_time
 
 
-def _write_error(path: Path, error: OSError) -> Exception:
+def _write_error(path: Path, error: Exception) -> Exception:
     """The error to report when a run file cannot be created: a full disk is a failure of the
     run (RunFailed), anything else (no permission, a read-only file system) bad input."""
     if is_disk_full(error):
@@ -257,7 +262,7 @@ def _continue(writer: RunWriter, model: MembranePatch, stop: _StopRequests, prog
     except (KeyboardInterrupt, RunInterrupted):
         status = "interrupted"
         raise
-    except OSError as error:
+    except (OSError, RuntimeError) as error:  # h5py reports a failed write as either
         if is_disk_full(error):
             writer.abandon()
             raise RunFailed(_disk_full_message(writer, model)) from None
@@ -266,7 +271,7 @@ def _continue(writer: RunWriter, model: MembranePatch, stop: _StopRequests, prog
         if not writer.abandoned:
             try:
                 writer.close(status)
-            except OSError as error:
+            except (OSError, RuntimeError) as error:
                 if not is_disk_full(error):
                     raise
                 writer.abandon()
@@ -277,6 +282,6 @@ def _continue(writer: RunWriter, model: MembranePatch, stop: _StopRequests, prog
 
 
 def _disk_full_message(writer: RunWriter, model: MembranePatch) -> str:
-    return (f"no space left on the disk of {writer.path}: the run stopped at t = {model.simulated_time:.6g} s, and "
-            f"the file keeps every row up to its last flush; free some space, then continue it with "
-            f"channelsim run --resume {writer.path}")
+    return (f"no space left on the disk of {writer.path}: the run stopped, and the file keeps its rows up to "
+            f"t = {writer.saved_time:.6g} s; free some space, then continue it with channelsim run --resume "
+            f"{writer.path}")

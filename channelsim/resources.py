@@ -176,3 +176,12 @@ def check_disk(config: Config, output: Path, force: bool = False) -> Needs:
         raise ConfigError("run.record_every", f"the run file would take up to {_size(needs.file_bytes)} "
                           f"({needs.rows:,} rows), more than the {_size(free)} free on {folder}", fix)
     return needs
+
+
+def reserve_bytes(config: Config) -> int:
+    """Disk a run file sets aside (`RunWriter`) to flush and close whole when the disk fills up:
+    twice a segment's rows and the chunks an append rewrites, and 1 MB; at most 64 MB."""
+    needs = estimate(config)
+    run = config.run
+    segment_rows = min(SEGMENT_STEPS, max(run.steps_per_record, needs.steps // 100)) // run.steps_per_record + 1
+    return min(64 * 2**20, 2 * (segment_rows + 512) * needs.row_bytes + 2**20)

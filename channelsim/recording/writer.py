@@ -9,8 +9,8 @@ A file is built under a hidden name beside its destination (`.NAME.h5.partial`) 
 it starts with: the t = 0 row, or for `--resume` the rows of the file it continues, and a
 checkpoint. Only then is it synced and renamed over the destination, in one atomic step: until
 that moment the destination is untouched, after it the new file holds everything the old one
-did. Attributes cannot change in SWMR mode, so `status` is a fixed-length string written in
-place (the same bytes at the same offset) after the file is closed.
+did. `status` is a fixed-length string, overwritten in place (the same bytes at the same
+offset) and flushed before the file is closed, so the file stays readable whenever its writer dies.
 
 `RunLock` keeps a second writer away from a file being written: an exclusive `flock` on
 `NAME.h5.lock`, which the operating system releases when its holder exits, even when killed.
@@ -117,14 +117,23 @@ class RunWriter:
     """
 
     def __init__(self, path: Path, ions: list[str], kinds: list[str], constants: dict, attributes: dict,
-                 state: dict[str, np.ndarray], rows: tuple | None = None, source: tuple | None = None):
+                 state: dict[str, np.ndarray], rows: tuple | None = None, source: tuple | None = None,
+                 reserve_bytes: int = 0):
         self.path = Path(path)
         partial = self.path.with_name(f".{self.path.name}.partial")
         partial.unlink(missing_ok=True)  # left by a writer killed before its rename
+        self._reserve = self.path.with_name(f".{self.path.name}.reserve")
+        self._hold_reserve(reserve_bytes)
         try:
             # libver: files stay readable by HDF5 1.14 tools and allow SWMR
             self.file = h5py.File(partial, "w", libver=("v110", "v114"))
             self._create(ions, kinds, constants, attributes, state)
+            # one handle per dataset, open until close: HDF5 writes a dataset's cached chunks when
+            # its last handle closes, and an error there (a full disk) would be lost in a
+            # destructor; with the handles kept, it surfaces at `flush`, where `append` sees it
+            self._datasets = {name: self.file[name] for name in ("time", "spike", *SERIES, *EVENTS)}
+            self._checkpoint = {slot: {name: self.file[f"checkpoint/{slot}/{name}"] for name in self.file[
+                f"checkpoint/{slot}"]} for slot in (0, 1)} | {"active": self.file["checkpoint/active"]}
             if source is not None:
                 self._copy(*source)
             if rows is not None:
@@ -141,7 +150,33 @@ class RunWriter:
             except Exception:  # noqa: BLE001 - the first error is the one to report
                 pass
             partial.unlink(missing_ok=True)
+            self._release_reserve()
             raise
+
+    def _hold_reserve(self, n_bytes: int) -> None:
+        """Set aside `n_bytes` of disk in a hidden file beside the run (`.NAME.h5.reserve`), given
+        back when the disk fills up so that the file can still be flushed and closed whole."""
+        self._reserve.unlink(missing_ok=True)  # left by a killed writer
+        if n_bytes <= 0:
+            return
+        try:
+            fd = os.open(self._reserve, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError:
+            return
+        try:
+            os.posix_fallocate(fd, 0, n_bytes)
+        except OSError:  # no room even for the reserve: the run stops at its first append
+            self._reserve.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
+    def _release_reserve(self) -> bool:
+        """Give the reserve's disk space back; whether there was one."""
+        try:
+            self._reserve.unlink()
+            return True
+        except OSError:
+            return False
 
     def _create(self, ions: list[str], kinds: list[str], constants: dict, attributes: dict,
                 state: dict[str, np.ndarray]) -> None:
@@ -200,7 +235,10 @@ class RunWriter:
 
     @property
     def rows(self) -> int:
-        return self.file["time"].shape[0]
+        return self._datasets["time"].shape[0]
+
+    #: The time (s) of the last row the latest checkpoint covers: where a resume continues.
+    saved_time: float = 0.0
 
     def room_for(self, n_rows: int, row_bytes: int) -> bool:
         """Whether the disk has room to append `n_rows` rows of `row_bytes` bytes (uncompressed),
@@ -213,60 +251,87 @@ class RunWriter:
 
     def append(self, time: np.ndarray, series: dict[str, np.ndarray], spike_time: np.ndarray,
                state: dict[str, np.ndarray]) -> None:
-        """Append rows (one per recording) and spikes, save the state they end in, and flush."""
-        self._extend_rows(time, series, spike_time)
-        self.file.flush()
-        active = int(self.file["checkpoint/active"][0])
-        self._save_checkpoint(state, slot=1 - max(active, 0))
+        """Append rows (one per recording) and spikes, save the state they end in, and flush.
+
+        On a full disk the reserve is given back and the file flushed again, so that it stays
+        whole (its checkpoint the one before these rows, unless it was saved), and the error is
+        raised for the run to stop; the file can then be closed as usual.
+        """
+        try:
+            self._extend_rows(time, series, spike_time)
+            self.file.flush()
+            active = int(self._checkpoint["active"][0])
+            self._save_checkpoint(state, slot=1 - max(active, 0))
+        except (OSError, RuntimeError) as error:  # h5py reports a failed flush as either
+            if is_disk_full(error) and self._release_reserve():
+                self.file.flush()  # with the reserve's room: what is cached gets written
+            raise
 
     def _extend_rows(self, time: np.ndarray, series: dict[str, np.ndarray], spike_time: np.ndarray) -> None:
-        start = self.file["spike"].shape[0]
+        start = self._datasets["spike"].shape[0]
         self._extend({"spike": np.arange(start, start + len(spike_time)), "spike_time": spike_time})
         self._extend({"time": time, **{name: series[name] for name in SERIES}})
 
     def _save_checkpoint(self, state: dict[str, np.ndarray], slot: int) -> None:
         """Write the state into checkpoint slot `slot`, flush, then make it the active one."""
-        group = self.file[f"checkpoint/{slot}"]
+        group = self._checkpoint[slot]
         for name, array in state.items():
             group[name][...] = array
-        group["rows"][0] = self.file["time"].shape[0]
-        group["spikes"][0] = self.file["spike"].shape[0]
+        group["rows"][0] = self._datasets["time"].shape[0]
+        group["spikes"][0] = self._datasets["spike"].shape[0]
         self.file.flush()
-        self.file["checkpoint/active"][0] = slot
+        self._checkpoint["active"][0] = slot
         self.file.flush()
+        self.saved_time = float(self._datasets["time"][-1])
 
     def _extend(self, columns: dict[str, np.ndarray]) -> None:
         for name, values in columns.items():
-            dataset = self.file[name]
+            dataset = self._datasets[name]
             start = dataset.shape[0]
             dataset.resize(start + len(values), axis=0)
             dataset[start:] = values
 
     def close(self, status: str) -> None:
-        """Close the file and record `status`. The status is written by reopening the closed file
-        and overwriting the fixed-length attribute in place: no object is created or moved, so a
-        writer killed meanwhile leaves the file as it was, readable, with its old status."""
+        """Record `status` and close the file.
+
+        The status is written before the file is closed, still in SWMR mode, by overwriting the
+        fixed-length attribute in place (no object is created or moved) and flushing. A writer
+        killed at any moment leaves a file that SWMR readers open (a file reopened for writing
+        without SWMR would not open at all after a kill), with its old status or its new one.
+        """
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
-        self.file.close()
-        self._write_status(status)
+        try:
+            self._write_status(status)
+            self._datasets.clear()
+            self._checkpoint.clear()
+            self.file.close()
+        except (OSError, RuntimeError) as error:
+            if not (is_disk_full(error) and self._release_reserve()):
+                raise
+            self._write_status(status)
+            self.file.close()
+        self._release_reserve()
 
     def abandon(self) -> None:
-        """After a failed write (a full disk): close the file if HDF5 still can and then record
-        the status `failed`; if it cannot, the file stays as its last flush left it (readable,
-        status `running`, resumable from its checkpoint)."""
+        """After a failed write (a full disk): record the status `failed` and close the file, if
+        HDF5 still can; if it cannot, the file stays as its last flush left it (readable, status
+        `running`, resumable from its checkpoint)."""
         self.abandoned = True
+        self._release_reserve()
         try:
-            self.file.close()
             self._write_status("failed")
+            self._datasets.clear()
+            self._checkpoint.clear()
+            self.file.close()
         except Exception:  # noqa: BLE001 - the disk is full: nothing more can be written
             pass
 
     abandoned = False
 
     def _write_status(self, status: str) -> None:
-        with h5py.File(self.path, "r+") as f:
-            f.attrs.modify("status", np.array(status.encode(), dtype=STATUS_DTYPE))
+        self.file.attrs.modify("status", np.array(status.encode(), dtype=STATUS_DTYPE))
+        self.file.flush()
 
 
 def _sync(path: Path) -> None:
