@@ -8,6 +8,8 @@ computed by the declarations in `channelsim.recording.layout`.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +18,8 @@ import numpy as np
 
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config import Config, load_config
-from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, VALENCE
-from channelsim.errors import ConfigError
+from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, MAX_SEED, VALENCE
+from channelsim.errors import ConfigError, StateOutOfRange
 from channelsim.kernels.agent_events import group_by_state
 from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION, membrane_voltage, record_row, run_segment
 from channelsim.kernels.markov import agent_step_serial, cumulative_rows, population_step
@@ -44,6 +46,13 @@ SPIKE_THRESHOLD_V = 0.0
 SPIKE_REARM_V = -0.030
 #: One kernel call covers at most this many steps (bounds the per-step protocol arrays: 16 MB).
 MAX_KERNEL_STEPS = 2**20
+#: A kernel call is sized from the speed of the previous ones to take about this long (s), so
+#: that `advance` sees a stop request (Ctrl-C) within about a second whatever the model's size.
+KERNEL_CALL_SECONDS = 0.25
+#: The physical range of a run's state: |V| beyond 1 V breaks any membrane, and counts near
+#: 2^62 are about to overflow int64. A run that leaves it stops with `StateOutOfRange`.
+MAX_VOLTAGE = 1.0
+MAX_STATE_COUNT = 2**62
 
 
 @dataclass(frozen=True)
@@ -117,17 +126,23 @@ class MembranePatch(mesa.Model):
     """
 
     def __init__(self, config: Config | str | Path, seed: int | None = None, *, rng: int | None = None,
-                 settings: dict | None = None):
+                 settings: dict | None = None, force_large: bool = False):
         if seed is not None and rng is not None:
             raise ValueError("give seed or rng, not both")
         config = _resolve(config, settings)
-        seed = seed if seed is not None else rng if rng is not None else config.run.seed
+        seed = checked_seed(seed if seed is not None else rng if rng is not None else config.run.seed,
+                            "seed" if seed is not None else "rng" if rng is not None else "run.seed")
+        from channelsim.resources import check_memory, model_bytes
+
+        check_memory(config, force=force_large)  # before any per-channel array is allocated
+        self.model_bytes = model_bytes(config)
         super().__init__(rng=seed)
         self.config = config.model_copy(update={"run": config.run.model_copy(update={"seed": seed})})
         self.run_seed = seed
         self.schedule = Schedule(self.config)
         self.step_index = 0
         self._next_event = 0
+        self._call_steps = 64  # steps of the next kernel call, tuned by KERNEL_CALL_SECONDS
         self._build_populations()
         self._build_compartments()
         self._build_kinds()
@@ -182,7 +197,7 @@ class MembranePatch(mesa.Model):
             electrode_carry=np.zeros(1), spike_armed=np.ones(1, dtype=np.int64),
         )
         self.membrane = Membrane(
-            dt=config.run.dt, seed=self.run_seed, valence=valence,
+            dt=config.run.dt, seed=np.int64(self.run_seed), valence=valence,  # one fixed type: one compiled kernel
             thermal_v=GAS_CONSTANT * cell.temperature / FARADAY, avogadro=AVOGADRO, charge=ELEMENTARY_CHARGE,
             electrode_ion=IONS.index(ELECTRODE_ION), electrode_compartment=0, spike_threshold=SPIKE_THRESHOLD_V,
             spike_rearm=SPIKE_REARM_V, parallel_threshold=PARALLEL_THRESHOLD, v_min=V_MIN, v_step=V_STEP,
@@ -241,9 +256,12 @@ class MembranePatch(mesa.Model):
             n = len(p.scheme.states)
             kinds.conducting[k, :n] = p.scheme.conducting_mask
             kinds.table[k, :, :n, :n] = transition_table(p.scheme, temperature, self.membrane.dt)
+            if not np.all(np.isfinite(kinds.table[k])):
+                raise ConfigError(f"channels.{p.kind}", "its gating rates overflow at this temperature and time step",
+                                  "check the entry's rates (mean_open_time, open_probability) and run.dt")
             # channels start in their steady state at the initial voltage
             pi = stationary_distribution(p.scheme, v0, temperature)
-            key = np.uint64(stream_key(self.run_seed, INITIAL_STEP + k, 0))  # keep uint64 typing
+            key = np.uint64(stream_key(np.int64(self.run_seed), np.int64(INITIAL_STEP + k), np.int64(0)))
             if p.tracking == "agent":
                 edges = np.zeros((max_states, max_states + 1), dtype=np.int64)
                 cumulative_rows(np.tile(pi, (max_states, 1)), n, edges)
@@ -289,19 +307,34 @@ class MembranePatch(mesa.Model):
         """Whether the run has reached its last step."""
         return self.step_index >= self.total_steps
 
-    def advance(self, n_steps: int) -> Segment:
-        """Advance by `n_steps` time steps (at most to the end of the run).
+    def advance(self, n_steps: int, stop: Callable[[], bool] | None = None) -> Segment:
+        """Advance by `n_steps` time steps (at most to the end of the run), applying protocol
+        events as they fall due; return the rows recorded on the way.
 
-        Protocol events are applied as they fall due; returns the rows recorded on the way.
+        `stop`, if given, is asked after every kernel call (each sized to take about
+        `KERNEL_CALL_SECONDS`); when it returns True, `advance` returns early with what it did.
+        Raises `StateOutOfRange` when the state leaves the physical range.
         """
         end = min(self.step_index + n_steps, self.total_steps)
         parts = []
         while self.step_index < end:
             self._apply_due_events()
             upcoming = self.schedule.next_event_step(self.step_index)
-            stop = min(end, self.step_index + MAX_KERNEL_STEPS, upcoming if upcoming is not None else end)
-            parts.append(self._kernel(stop - self.step_index))
+            stop_at = min(end, self.step_index + min(MAX_KERNEL_STEPS, self._call_steps),
+                          upcoming if upcoming is not None else end)
+            started = time.perf_counter()
+            parts.append(self._kernel(stop_at - self.step_index))
+            self._tune_call_steps(parts[-1].steps, time.perf_counter() - started)
+            if stop is not None and stop():
+                break
         return Segment.join(parts) if parts else self._kernel(0)
+
+    def _tune_call_steps(self, steps: int, seconds: float) -> None:
+        """Size the next kernel call from the speed of this one: about KERNEL_CALL_SECONDS long, at
+        most 4 times the last size (a call's time is noisy; the first one loads the kernels).
+        """
+        rate = steps / max(seconds, 1e-6)
+        self._call_steps = int(max(1, min(4 * max(steps, self._call_steps // 4), rate * KERNEL_CALL_SECONDS)))
 
     def step(self) -> None:
         """Advance one recording interval (Mesa's step), then collect.
@@ -324,9 +357,34 @@ class MembranePatch(mesa.Model):
             run_segment(first, n_steps, every, self.membrane, self.compartments, self.kinds, self.pumps, drive, raw)
             self.step_index += n_steps
         segment = self._segment(raw, self._previous_row, row_steps, n_steps)
+        if n_steps:
+            self._check_range(segment)
         if len(row_steps):
             self._previous_row = _last_row(raw)
         return segment
+
+    def _check_range(self, segment: Segment) -> None:
+        """Stop (StateOutOfRange) when the state has left the physical range: |V| beyond
+        MAX_VOLTAGE at a recorded row or now, a negative count, or a count near int64 overflow.
+        """
+        c, pumps = self.compartments, self.pumps
+        v = np.append(segment.rows["membrane_potential"], self.voltage)
+        if not np.all(np.abs(v) <= MAX_VOLTAGE):
+            row = int(np.argmax(~(np.abs(v) <= MAX_VOLTAGE)))
+            t = segment.time[row] if row < len(segment.time) else self.simulated_time
+            raise StateOutOfRange(f"at t = {t:.6g} s the membrane potential reached {v[row]:.3g} V, beyond the "
+                                  f"{MAX_VOLTAGE:g} V any membrane could hold")
+        finite_outside = c.volume_out > 0
+        checks = (("ions inside", c.counts_in, True), ("ions outside", c.counts_out[finite_outside], True),
+                  ("ions the bath received", c.counts_out[~finite_outside], False),
+                  ("ions that left through channels", c.efflux_total, True),
+                  ("ions that entered through channels", c.influx_total, True),
+                  ("ions the electrode delivered", c.electrode_total, False),
+                  ("pump cycles", pumps.cycles_total, True))
+        for what, counts, non_negative in checks:
+            if (non_negative and np.any(counts < 0)) or np.any(np.abs(counts) >= MAX_STATE_COUNT):
+                raise StateOutOfRange(f"at t = {self.simulated_time:.6g} s the count of {what} left the range of "
+                                      f"64-bit integers (0 to 2^62): {counts.ravel().tolist()}")
 
     def _segment(self, raw: Records, previous: Records, row_steps: np.ndarray, n_steps: int) -> Segment:
         time = row_steps * self.config.run.dt
@@ -427,7 +485,14 @@ class MembranePatch(mesa.Model):
         return arrays
 
     def restore(self, saved: dict[str, np.ndarray]) -> None:
-        """Put a saved `state()` back (the patch was built from the same config)."""
+        """Put a saved `state()` back (the patch was built from the same config and not advanced).
+
+        Every array is checked first (`channelsim.model.checkpoint.validate`): a state this model
+        could not have saved raises `CheckpointError` naming the array, before any kernel reads it.
+        """
+        from channelsim.model.checkpoint import validate
+
+        validate(saved, self)
         current = self.state()
         for name, array in current.items():
             if name != "pump_agents_blocked":
@@ -562,6 +627,20 @@ class MembranePatch(mesa.Model):
         return next(p for p in self.populations if p.kind == kind)
 
 
-def build(config: Config | str | Path, seed: int | None = None, settings: dict | None = None) -> MembranePatch:
-    """Build a patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed."""
-    return MembranePatch(config, seed, settings=settings)
+def build(config: Config | str | Path, seed: int | None = None, settings: dict | None = None,
+          force_large: bool = False) -> MembranePatch:
+    """A patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed.
+    A model whose arrays would not fit in memory is refused unless `force_large`.
+    """
+    return MembranePatch(config, seed, settings=settings, force_large=force_large)
+
+
+def checked_seed(seed: object, field: str = "seed") -> int:
+    """`seed` as a Python int, if it is an integer from 0 to 2^63 - 1 (the kernels take it as
+    int64: one type, so numba compiles and caches one kernel); otherwise a ConfigError.
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise ConfigError(field, f"{seed!r} is not an integer", f"give an integer from 0 to {MAX_SEED}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ConfigError(field, f"{int(seed)} is out of range", f"give an integer from 0 to {MAX_SEED} (2^63 - 1)")
+    return int(seed)
