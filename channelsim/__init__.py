@@ -38,6 +38,7 @@ def load_config(source: str | Path) -> Config:
 
 def simulate(config: Config | str | Path, seed: int | None = None, force_large: bool = False) -> xarray.Dataset:
     """Run an experiment in memory and return it as the Dataset `open_run` gives for its file.
+
     A run whose rows would not fit in memory is refused unless `force_large`.
     """
     from channelsim.engine import simulate as _simulate
@@ -47,8 +48,9 @@ def simulate(config: Config | str | Path, seed: int | None = None, force_large: 
 
 def run(config: Config | str | Path, output: str | Path, seed: int | None = None, force: bool = False,
         progress: bool = False, force_large: bool = False) -> Path:
-    """Run an experiment and write its run file `output` (HDF5); return the path. A run that would
-    not fit in memory or on disk is refused unless `force_large`.
+    """Run an experiment and write its run file `output` (HDF5); return the path.
+
+    A run that would not fit in memory or on disk is refused unless `force_large`.
     """
     from channelsim.engine import run_experiment
 
@@ -57,7 +59,7 @@ def run(config: Config | str | Path, output: str | Path, seed: int | None = None
 
 
 def build(config: Config | str | Path, seed: int | None = None, force_large: bool = False) -> MembranePatch:
-    """The experiment's Mesa model in its initial state (`step()` advances one recording interval)."""
+    """Build the experiment's Mesa model in its initial state (`step()` advances one recording interval)."""
     from channelsim.model import build as _build
 
     return _build(_config(config), seed, force_large=force_large)

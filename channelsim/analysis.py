@@ -68,8 +68,9 @@ def overrides(ds: xr.Dataset) -> list[str]:
 
 
 def summary(path: str | Path) -> str:
-    """A short text description of a run file: what ran, how, and where it ended. Only the
-    first and last rows are read, so files of any size are summarised at once.
+    """Describe a run file in short text: what ran, how, and where it ended.
+
+    Only the first and last rows are read, so files of any size are summarised at once.
     """
     from channelsim.recording.reader import read_ends
 

@@ -96,8 +96,10 @@ def run(config: Path | None, from_run: Path | None, resume_run: Path | None, out
 
 
 def _running(start, path: Path, resume: bool = False) -> Path:
-    """Run `start()` and turn how the run ended into a message and an exit status: Ctrl-C or
-    SIGTERM 130, a failure during the run 1; bad input (ChannelsimError) goes on to exit status 2.
+    """Run `start()` and turn how the run ended into a message and an exit status.
+
+    Exit statuses: Ctrl-C or SIGTERM 130, a failure during the run 1; bad input (ChannelsimError)
+    goes on to exit status 2.
     """
     from channelsim.engine import RunFailed, RunInterrupted
 
@@ -124,7 +126,7 @@ def _running(start, path: Path, resume: bool = False) -> Path:
 
 
 def _file_state(path: Path) -> str:
-    """What the run file `path` holds now, in words."""
+    """Describe in words what the run file `path` holds now."""
     from channelsim.recording.reader import open_hdf5, status_of
 
     try:

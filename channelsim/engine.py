@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +40,9 @@ PYTHON_COMMAND = "channelsim (Python API)"
 
 
 class RunInterrupted(Exception):
-    """SIGTERM or Ctrl-C during a run: the file is closed with status `interrupted` (or, for a
-    signal that came after the last step, `complete`: then `complete` is True).
+    """SIGTERM or Ctrl-C during a run: the file is closed with status `interrupted`.
+
+    For a signal that came after the last step, the status is `complete`: then `complete` is True.
     """
 
     def __init__(self, message: str = "", complete: bool = False):
@@ -50,8 +51,9 @@ class RunInterrupted(Exception):
 
 
 class RunFailed(Exception):
-    """A run stopped by its environment (a full disk); the message says what was kept and how
-    to continue.
+    """A run stopped by its environment (a full disk).
+
+    The message says what was kept and how to continue.
     """
 
 
@@ -61,8 +63,9 @@ def default_output(config: Config) -> Path:
 
 
 def segments(model: MembranePatch, stop: Callable[[], bool] | None = None) -> Iterator[Segment]:
-    """Advance the model to the end of its run in segments of about 1% of it; with `stop`, a
-    segment ends early (within about a second) once `stop()` is True.
+    """Advance the model to the end of its run in segments of about 1% of it.
+
+    With `stop`, a segment ends early (within about a second) once `stop()` is True.
     """
     run = model.config.run
     per_segment = min(MAX_SEGMENT_STEPS, max(run.steps_per_record, model.total_steps // 100))
@@ -94,6 +97,7 @@ def run_in_memory(model: MembranePatch, command: str = PYTHON_COMMAND) -> xr.Dat
 
 def simulate(config: Config, seed: int | None = None, force_large: bool = False) -> xr.Dataset:
     """Run `config` in memory (seed defaults to its run.seed) and return the run as a Dataset.
+
     A run whose rows would not fit in memory is refused (ConfigError) unless `force_large`.
     """
     check_memory(config, in_memory=True, force=force_large)
@@ -105,10 +109,12 @@ def _now() -> str:
 
 
 class _StopRequests:
-    """SIGTERM and Ctrl-C during a run set a flag that the run checks between kernel calls and
-    after every segment: raising from a signal handler could land anywhere (even inside a
-    callback that swallows it, or in the middle of writing the file). Installed before the run
-    file is first written and removed after its final status is, so no signal is lost.
+    """SIGTERM and Ctrl-C during a run set a flag that the run checks between kernel calls.
+
+    The flag is also checked after every segment. Raising from a signal handler could land
+    anywhere (even inside a callback that swallows it, or in the middle of writing the file).
+    Installed before the run file is first written and removed after its final status is, so no
+    signal is lost.
     """
 
     def __init__(self):
@@ -137,9 +143,10 @@ class _StopRequests:
 
 
 def output_path(output: Path) -> Path:
-    """The run file `output` will write, checked before anything runs: a `.h5` name the file
-    system can hold (with the suffixes of its lock and partial files), not a folder; a symbolic
-    link is followed, so that its target is written.
+    """Return the run file `output` will write, checked before anything runs.
+
+    It must be a `.h5` name the file system can hold (with the suffixes of its lock and partial
+    files), not a folder; a symbolic link is followed, so that its target is written.
     """
     output = Path(output)
     if output.suffix != ".h5":
@@ -191,8 +198,10 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
 
 
 def resume_experiment(path: Path, command: str = "", progress: bool = True, force_large: bool = False) -> Path:
-    """Continue an interrupted, failed or killed run from its checkpoint. The result is
-    bit-identical to the uninterrupted run: random numbers depend only on (seed, step, stream).
+    """Continue an interrupted, failed or killed run from its checkpoint.
+
+    The result is bit-identical to the uninterrupted run: random numbers depend only on (seed,
+    step, stream).
 
     The file is rebuilt beside itself with the rows up to the checkpoint and replaces the
     original only once complete, so the original survives anything that happens before. A file
@@ -223,7 +232,8 @@ def resume_experiment(path: Path, command: str = "", progress: bool = True, forc
         with _StopRequests() as stop:
             try:
                 writer = RunWriter(path, list(IONS), model.kind_names, model.constants(), attributes, model.state(),
-                                   source=(path, saved["rows"], saved["spikes"]), reserve_bytes=reserve_bytes(model.config))
+                                   source=(path, saved["rows"], saved["spikes"]),
+                                   reserve_bytes=reserve_bytes(model.config))
             except (OSError, RuntimeError) as error:
                 if isinstance(error, RuntimeError) and not is_disk_full(error):
                     raise
@@ -236,8 +246,10 @@ def _row_tuple(segment: Segment) -> tuple:
 
 
 def _write_error(path: Path, error: Exception) -> Exception:
-    """The error to report when a run file cannot be created: a full disk is a failure of the
-    run (RunFailed), anything else (no permission, a read-only file system) bad input.
+    """Return the error to report when a run file cannot be created.
+
+    A full disk is a failure of the run (RunFailed), anything else (no permission, a read-only file
+    system) bad input.
     """
     if is_disk_full(error):
         return RunFailed(f"no space left on the disk of {path}: nothing was written (any file there is as it "

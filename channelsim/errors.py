@@ -21,8 +21,9 @@ class RunFileError(ChannelsimError):
 
 
 class StateOutOfRange(RuntimeError):
-    """A run's state left the physical range (|V| beyond 1 V, counts negative or near int64
-    overflow): the run stops with status `failed` (exit status 1), never `complete`.
+    """A run's state left the physical range (|V| beyond 1 V, counts negative or near int64 overflow).
+
+    The run stops with status `failed` (exit status 1), never `complete`.
     """
 
 

@@ -40,8 +40,10 @@ SEGMENT_STEPS = 2**20
 
 @dataclass(frozen=True)
 class Needs:
-    """What a run needs: its steps and recorded rows, the bytes of one row, and upper bounds of
-    its file, of its model's arrays and of its peak memory written to a file or run in memory.
+    """What a run needs: steps, rows, and upper bounds of its disk and memory.
+
+    Its steps and recorded rows, the bytes of one row, and upper bounds of its file, of its model's
+    arrays and of its peak memory written to a file or run in memory.
     """
 
     steps: int
@@ -72,11 +74,12 @@ def model_bytes(config: Config) -> int:
 
 
 def steps(config: Config) -> int:
+    """Return the time steps of a run of `config`: its recording intervals times the steps in each."""
     return config.run.n_records * config.run.steps_per_record
 
 
 def estimate(config: Config) -> Needs:
-    """What running `config` needs (upper bounds)."""
+    """Estimate what running `config` needs (upper bounds)."""
     run = config.run
     rows = run.n_records + 1
     per_row = row_bytes(config)
@@ -90,8 +93,9 @@ def estimate(config: Config) -> Needs:
 
 
 def available_memory() -> int | None:
-    """Memory available to a new allocation without swapping (bytes): MemAvailable of
-    /proc/meminfo, else the free physical pages; None when neither is known.
+    """Return the memory available to a new allocation without swapping (bytes).
+
+    MemAvailable of /proc/meminfo, else the free physical pages; None when neither is known.
     """
     try:
         with open("/proc/meminfo") as meminfo:
@@ -114,8 +118,10 @@ def _size(n_bytes: float) -> str:
 
 
 def _fewer_rows(config: Config, max_rows: float) -> str | None:
-    """A `run.record_every` (a whole multiple of dt that divides the duration) that records at
-    most `max_rows` rows, as the config would write it; None if even one row per run is too many.
+    """Suggest a `run.record_every` that records at most `max_rows` rows.
+
+    It is a whole multiple of dt that divides the duration, written as the config would write it;
+    None if even one row per run is too many.
     """
     run = config.run
     if max_rows < 2:
@@ -128,8 +134,9 @@ def _fewer_rows(config: Config, max_rows: float) -> str | None:
 
 
 def check_memory(config: Config, in_memory: bool = False, force: bool = False) -> Needs:
-    """Refuse (ConfigError) a run whose arrays would not fit in the memory available, unless
-    `force`: a run in memory keeps every row, a run written to a file one segment's rows.
+    """Refuse (ConfigError) a run whose arrays would not fit in the memory available, unless `force`.
+
+    A run in memory keeps every row, a run written to a file one segment's rows.
     """
     needs = estimate(config)
     available = available_memory()
@@ -183,8 +190,9 @@ def check_disk(config: Config, output: Path, force: bool = False) -> Needs:
 
 
 def reserve_bytes(config: Config) -> int:
-    """Disk a run file sets aside (`RunWriter`) to flush and close whole when the disk fills up:
-    twice a segment's rows and the chunks an append rewrites, and 1 MB; at most 64 MB.
+    """Return the disk a run file sets aside (`RunWriter`) to flush and close whole when the disk fills up.
+
+    Twice a segment's rows and the chunks an append rewrites, and 1 MB; at most 64 MB.
     """
     needs = estimate(config)
     run = config.run

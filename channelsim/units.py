@@ -66,10 +66,12 @@ def format_quantity(value: float, dimension: str) -> str:
 
 
 def readable_quantity(value: float, dimension: str, exact: bool = False) -> str:
-    """`value` (SI) as a string `parse_quantity` accepts, in the unit that reads best (a number
-    from 1 to 1000 where one exists, at most 4 significant digits): for messages, e.g. 1e-09 s ->
-    "1 ns". With `exact`, the string reads back to `value` (to a relative 1e-12), in the SI unit
-    with every digit if no shorter form does: for limits and values that a message suggests.
+    """Write `value` (SI) as a string `parse_quantity` accepts, in the unit that reads best.
+
+    The unit that reads best gives a number from 1 to 1000 where one exists, with at most 4
+    significant digits: for messages, e.g. 1e-09 s -> "1 ns". With `exact`, the string reads back
+    to `value` (to a relative 1e-12), in the SI unit with every digit if no shorter form does: for
+    limits and values that a message suggests.
     """
     si_symbol, table = _UNITS[dimension]
     if dimension == "temperature":

@@ -198,8 +198,9 @@ def _unit_table() -> dict[str, tuple[str, dict[str, float]]]:
 
 
 def _dimensions_of(validator, metadata: list = ()) -> list[str]:
-    """The dimensions a quantity validator accepts, found by giving it one value of each (a value
-    within the key's limits: the validators check them).
+    """Find the dimensions a quantity validator accepts by giving it one value of each.
+
+    Each value lies within the key's limits: the validators check them.
     """
     from channelsim.units import format_quantity
 
@@ -309,6 +310,7 @@ def describe_type(annotation, metadata: list) -> tuple[str, list[str]]:
 
 
 def describe_bounds(metadata: list, dimensions: list[str]) -> str:
+    """Describe a field's limits (>, ≥, <, ≤, a maximum length) from its annotated metadata, in its dimension's unit."""
     from channelsim.units import readable_quantity
 
     def show(x):

@@ -40,8 +40,10 @@ def load_config(source: str | Path, overrides: list[str] = ()) -> Config:
 
 
 def read_config_text(path: Path) -> str:
-    """The text of a config file: a regular file (not a FIFO or a device, which could block or
-    never end), at most 1 MB, UTF-8 without a byte-order mark.
+    """Read the text of a config file.
+
+    The config must be a regular file (not a FIFO or a device, which could block or never end), at
+    most 1 MB, UTF-8 without a byte-order mark.
     """
     try:
         status = path.stat()

@@ -47,8 +47,9 @@ MAX_NAME_LENGTH = 200
 
 
 def _within(value: float, dimension: str, bounds: dict[str, float], given: object = None) -> float:
-    """`value` if it lies within `bounds` (to a relative 1e-12, so that the limits as printed are
-    accepted); otherwise a ValueError that gives the accepted range.
+    """Return `value` if it lies within `bounds`; otherwise raise a ValueError that gives the accepted range.
+
+    Within means to a relative 1e-12, so that the limits as printed are accepted.
     """
     ge, gt, le = bounds.get("ge"), bounds.get("gt"), bounds.get("le")
     tolerance = 1e-12
@@ -72,8 +73,9 @@ def _ion_label(ion: str) -> str:
 
 
 def _round_down(value: float) -> float:
-    """`value` rounded down to 2 significant digits (less a thousandth, against round-off): a limit
-    to suggest that is itself within the limit.
+    """Round `value` down to 2 significant digits (less a thousandth, against round-off).
+
+    The result is a limit to suggest that is itself within the limit.
     """
     value *= 0.999
     exponent = math.floor(math.log10(value)) - 1
@@ -158,12 +160,16 @@ class Strict(BaseModel):
 
 
 class Experiment(Strict):
+    """What the experiment is called and what it shows."""
+
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=MAX_NAME_LENGTH,
                       description="file-name safe identifier of at most 200 characters (it becomes a file name)")
     description: str = ""
 
 
 class RunSettings(Strict):
+    """How long the run lasts, its time step, how often it records, and its random seed."""
+
     duration: Duration
     dt: TimeStep = 10e-6
     record_every: Duration = 1e-4
@@ -446,7 +452,9 @@ class Config(Strict):
 
     @model_validator(mode="after")
     def _within_physical_limits(self) -> Config:
-        """Channels and pumps the membrane has room for, ion counts that fit their integers, pulse
+        """Check the physical limits across keys.
+
+        Channels and pumps the membrane has room for, ion counts that fit their integers, pulse
         trains that fit the run, currents that move V by less than 1 V a step.
         """
         self._check_packing()

@@ -34,8 +34,9 @@ class CheckpointError(ValueError):
 
 
 def validate(saved: dict[str, np.ndarray], model) -> None:
-    """Raise CheckpointError naming the first array of `saved` that `model` (built from the same
-    config, not yet advanced) could not have saved.
+    """Raise CheckpointError naming the first array of `saved` that `model` could not have saved.
+
+    `model` is built from the same config and not yet advanced.
     """
     fresh = model.state()
     for name in fresh:

@@ -308,8 +308,9 @@ class MembranePatch(mesa.Model):
         return self.step_index >= self.total_steps
 
     def advance(self, n_steps: int, stop: Callable[[], bool] | None = None) -> Segment:
-        """Advance by `n_steps` time steps (at most to the end of the run), applying protocol
-        events as they fall due; return the rows recorded on the way.
+        """Advance by `n_steps` time steps (at most to the end of the run).
+
+        Protocol events are applied as they fall due; returns the rows recorded on the way.
 
         `stop`, if given, is asked after every kernel call (each sized to take about
         `KERNEL_CALL_SECONDS`); when it returns True, `advance` returns early with what it did.
@@ -330,8 +331,10 @@ class MembranePatch(mesa.Model):
         return Segment.join(parts) if parts else self._kernel(0)
 
     def _tune_call_steps(self, steps: int, seconds: float) -> None:
-        """Size the next kernel call from the speed of this one: about KERNEL_CALL_SECONDS long, at
-        most 4 times the last size (a call's time is noisy; the first one loads the kernels).
+        """Size the next kernel call from the speed of this one.
+
+        The call is made about KERNEL_CALL_SECONDS long, at most 4 times the last size (a call's
+        time is noisy; the first one loads the kernels).
         """
         rate = steps / max(seconds, 1e-6)
         self._call_steps = int(max(1, min(4 * max(steps, self._call_steps // 4), rate * KERNEL_CALL_SECONDS)))
@@ -364,8 +367,10 @@ class MembranePatch(mesa.Model):
         return segment
 
     def _check_range(self, segment: Segment) -> None:
-        """Stop (StateOutOfRange) when the state has left the physical range: |V| beyond
-        MAX_VOLTAGE at a recorded row or now, a negative count, or a count near int64 overflow.
+        """Stop (StateOutOfRange) when the state has left the physical range.
+
+        Out of range: |V| beyond MAX_VOLTAGE at a recorded row or now, a negative count, or a count
+        near int64 overflow.
         """
         c, pumps = self.compartments, self.pumps
         v = np.append(segment.rows["membrane_potential"], self.voltage)
@@ -629,15 +634,17 @@ class MembranePatch(mesa.Model):
 
 def build(config: Config | str | Path, seed: int | None = None, settings: dict | None = None,
           force_large: bool = False) -> MembranePatch:
-    """A patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed.
+    """Build a patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed.
+
     A model whose arrays would not fit in memory is refused unless `force_large`.
     """
     return MembranePatch(config, seed, settings=settings, force_large=force_large)
 
 
 def checked_seed(seed: object, field: str = "seed") -> int:
-    """`seed` as a Python int, if it is an integer from 0 to 2^63 - 1 (the kernels take it as
-    int64: one type, so numba compiles and caches one kernel); otherwise a ConfigError.
+    """Return `seed` as a Python int if it is an integer from 0 to 2^63 - 1; otherwise raise a ConfigError.
+
+    The kernels take it as int64: one type, so numba compiles and caches one kernel.
     """
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
         raise ConfigError(field, f"{seed!r} is not an integer", f"give an integer from 0 to {MAX_SEED}")

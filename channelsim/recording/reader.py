@@ -64,8 +64,10 @@ def open_run(path: str | Path) -> xr.Dataset:
 
 
 def read_ends(path: str | Path) -> tuple[xr.Dataset, int, int]:
-    """The run's first and last recorded rows (as a Dataset of those times, without spikes), its
-    number of rows and its number of spikes: what a summary shows, read without loading the rest.
+    """Read what a summary shows, without loading the rest of the run.
+
+    Returns the run's first and last recorded rows (as a Dataset of those times, without spikes),
+    its number of rows and its number of spikes.
     """
     path = Path(path)
     with _opened_run(path) as f:
@@ -111,9 +113,11 @@ def _guarded(path: Path, read):
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """What `--resume` needs: config, seed, status, root attributes, the saved state, and how many
-    rows and spikes were recorded up to it (rows a killed writer appended after it are dropped).
-    The rows themselves stay in the file (`RunWriter` copies them block by block).
+    """Read what `--resume` needs.
+
+    The config, seed, status, root attributes, the saved state, and how many rows and spikes were
+    recorded up to it (rows a killed writer appended after it are dropped). The rows themselves
+    stay in the file (`RunWriter` copies them block by block).
 
     The checkpoint's structure is checked here (its slot, its counts of rows and spikes against
     the recorded series, every array readable); its contents by `MembranePatch.restore`. A damaged
@@ -179,25 +183,25 @@ def read_checkpoint(path: str | Path) -> dict:
 
 
 def status_of(f: h5py.File) -> str:
-    """The `status` attribute of an open run file, as text."""
+    """Return the `status` attribute of an open run file, as text."""
     return str(_text(f.attrs["status"]))
 
 
 def _text(value):
-    """An attribute as Python text or number (HDF5 strings may come back as bytes)."""
+    """Return an attribute as Python text or number (HDF5 strings may come back as bytes)."""
     if isinstance(value, bytes):
         return value.decode(errors="replace")
     return value.item() if isinstance(value, np.generic) else value
 
 
 def _short(error: BaseException) -> str:
-    """The first line of an error (HDF5's run long), at most 200 characters."""
+    """Return the first line of an error (HDF5's run long), at most 200 characters."""
     text = str(error)
     return text.splitlines()[0][:200] if text else type(error).__name__
 
 
 def _regular_file(path: Path) -> None:
-    """A RunFileError unless `path` is a regular file (a FIFO or device could block or never end)."""
+    """Raise a RunFileError unless `path` is a regular file (a FIFO or device could block or never end)."""
     try:
         mode = path.stat().st_mode
     except OSError:
@@ -208,8 +212,9 @@ def _regular_file(path: Path) -> None:
 
 
 def open_hdf5(path: Path) -> h5py.File:
-    """Open for reading; a file still (or last) open for writing is read in SWMR mode. SWMR is
-    only tried then: on a damaged file its reader retries failed reads for a long time.
+    """Open for reading; a file still (or last) open for writing is read in SWMR mode.
+
+    SWMR is only tried then: on a damaged file its reader retries failed reads for a long time.
     """
     try:
         return h5py.File(path, "r", locking=False)
@@ -220,8 +225,10 @@ def open_hdf5(path: Path) -> h5py.File:
 
 
 def _dataset(f: h5py.File, ends: bool = False) -> xr.Dataset:
-    """Every declared variable; time rows cut to the shortest series (a writer killed mid-append
-    may have extended some and not others). `ends`: only the first and last rows, no spikes.
+    """Read every declared variable; time rows are cut to the shortest series.
+
+    A writer killed mid-append may have extended some series and not others. `ends`: only the first
+    and last rows, no spikes.
     """
     rows = min(f[name].shape[0] for name in ("time", *SERIES))
     spikes = min(f["spike"].shape[0], f["spike_time"].shape[0])

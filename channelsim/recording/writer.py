@@ -1,5 +1,7 @@
-"""Write a run file incrementally: created complete with its first rows and checkpoint, appended
-and flushed per segment, so a run stopped at any moment leaves a file readable up to its last flush.
+"""Write a run file incrementally.
+
+The file is created complete with its first rows and checkpoint, appended and flushed per
+segment, so a run stopped at any moment leaves a file readable up to its last flush.
 
 The file is written in HDF5's single-writer/multiple-reader (SWMR) mode: its metadata are
 flushed in an order that keeps the file consistent at every instant, so even a writer killed
@@ -61,6 +63,7 @@ class RunLock:
         self._fd: int | None = None
 
     def __enter__(self) -> RunLock:
+        """Take the lock (over a lock file a killed process left), or raise ConfigError."""
         while True:
             try:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -87,6 +90,7 @@ class RunLock:
             os.close(fd)
 
     def __exit__(self, *exc) -> None:
+        """Release the lock and remove its lock file."""
         if self._fd is not None:
             try:
                 os.unlink(self.path)
@@ -154,8 +158,10 @@ class RunWriter:
             raise
 
     def _hold_reserve(self, n_bytes: int) -> None:
-        """Set aside `n_bytes` of disk in a hidden file beside the run (`.NAME.h5.reserve`), given
-        back when the disk fills up so that the file can still be flushed and closed whole.
+        """Set aside `n_bytes` of disk in a hidden file beside the run (`.NAME.h5.reserve`).
+
+        The reserve is given back when the disk fills up, so that the file can still be flushed and
+        closed whole.
         """
         self._reserve.unlink(missing_ok=True)  # left by a killed writer
         if n_bytes <= 0:
@@ -218,7 +224,7 @@ class RunWriter:
         f.attrs.create("status", np.array(b"running", dtype=STATUS_DTYPE))
 
     def _copy(self, source: Path, rows: int, spikes: int) -> None:
-        """The first `rows` rows and `spikes` spikes of run file `source`, block by block."""
+        """Copy the first `rows` rows and `spikes` spikes of run file `source`, block by block."""
         from channelsim.recording.reader import open_hdf5
 
         with open_hdf5(source) as old:
@@ -236,14 +242,16 @@ class RunWriter:
 
     @property
     def rows(self) -> int:
+        """Rows written so far (the length of `time`)."""
         return self._datasets["time"].shape[0]
 
     #: The time (s) of the last row the latest checkpoint covers: where a resume continues.
     saved_time: float = 0.0
 
     def room_for(self, n_rows: int, row_bytes: int) -> bool:
-        """Whether the disk has room to append `n_rows` rows of `row_bytes` bytes (uncompressed),
-        the rewrite of each dataset's last chunk, and a margin.
+        """Tell whether the disk has room to append `n_rows` rows of `row_bytes` bytes (uncompressed).
+
+        Room is also needed for the rewrite of each dataset's last chunk, and a margin.
         """
         try:
             free = os.statvfs(self.path.parent)
@@ -316,9 +324,10 @@ class RunWriter:
         self._release_reserve()
 
     def abandon(self) -> None:
-        """After a failed write (a full disk): record the status `failed` and close the file, if
-        HDF5 still can; if it cannot, the file stays as its last flush left it (readable, status
-        `running`, resumable from its checkpoint).
+        """Record the status `failed` and close the file after a failed write (a full disk).
+
+        This happens only if HDF5 still can; if it cannot, the file stays as its last flush left it
+        (readable, status `running`, resumable from its checkpoint).
         """
         self.abandoned = True
         self._release_reserve()

@@ -36,7 +36,7 @@ def test_the_corpus_is_large_enough():
 
 
 def expectation(config: Path) -> str:
-    """The first line's `# expect: TEXT` (some configs are UTF-16 or start with a BOM on purpose)."""
+    """Return the first line's `# expect: TEXT` (some configs are UTF-16 or start with a BOM on purpose)."""
     data = config.read_bytes()
     text = data.decode("utf-16") if data.startswith((b"\xff\xfe", b"\xfe\xff")) else \
         data.decode("utf-8-sig", errors="replace")

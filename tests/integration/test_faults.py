@@ -1,7 +1,9 @@
-"""Fault injection (issue #9): runs killed while they resume and while they write their final
-status, signalled at the edges of a run, starved of disk, raced by a second writer, and resumed
-from tampered checkpoints; a seed that once poisoned numba's cache. Each leaves a file that
-reads and resumes to the bit-identical run, or is refused with one message; none crashes.
+"""Fault injection (issue #9): every hostile run leaves a file that resumes bit-identically, or is refused.
+
+Runs killed while they resume and while they write their final status, signalled at the edges of
+a run, starved of disk, raced by a second writer, and resumed from tampered checkpoints; a seed
+that once poisoned numba's cache. Each leaves a file that reads and resumes to the bit-identical
+run, or is refused with one message; none crashes.
 
 The hostile cases tried for issue #9, by category, and where each is written down:
 
@@ -73,7 +75,7 @@ def assert_same_run(path: Path, reference: Path) -> None:
 
 
 def stop_after(segments: int):
-    """A stand-in for `engine.segments` that sends the run SIGTERM after `segments` segments."""
+    """Return a stand-in for `engine.segments` that sends the run SIGTERM after `segments` segments."""
     from channelsim import engine
 
     original = engine.segments
@@ -88,7 +90,7 @@ def stop_after(segments: int):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A complete reference run and the same run stopped by SIGTERM after 8 of its 20 segments."""
+    """Make a complete reference run and the same run stopped by SIGTERM after 8 of its 20 segments."""
     from channelsim import engine
 
     folder = tmp_path_factory.mktemp("faults")
@@ -197,8 +199,10 @@ def test_a_kill_during_the_final_status_write_leaves_a_whole_file(point, tmp_pat
 
 
 def test_signal_while_a_resume_builds_its_file_stops_it_cleanly(stopped, runs, monkeypatch):
-    """SIGTERM while the resumed file is being built: the handler is already installed (without
-    it, this test's own process would die), the file is finished and then stopped cleanly.
+    """SIGTERM while the resumed file is being built stops the resume cleanly.
+
+    The handler is already installed (without it, this test's own process would die), the file is
+    finished and then stopped cleanly.
     """
     from channelsim.recording import writer
 
@@ -218,8 +222,10 @@ def test_signal_while_a_resume_builds_its_file_stops_it_cleanly(stopped, runs, m
 
 
 def test_signal_after_the_last_step_is_not_swallowed(stopped, runs, monkeypatch):
-    """Ctrl-C as the file closes, after the last step: the run is complete and says so, and the
-    command still exits with status 130 (it used to exit 0, the signal lost).
+    """Ctrl-C as the file closes, after the last step, is not swallowed.
+
+    The run is complete and says so, and the command still exits with status 130 (it used to exit
+    0, the signal lost).
     """
     from channelsim.recording import writer
 
@@ -236,8 +242,9 @@ def test_signal_after_the_last_step_is_not_swallowed(stopped, runs, monkeypatch)
 
 
 def test_signal_takes_effect_within_a_second_in_a_huge_segment(tmp_path):
-    """A million flickering agents: a step takes milliseconds, a segment (1% of the run) ten
-    seconds or more; Ctrl-C stops the run at the next kernel call, within about a second.
+    """Ctrl-C stops a run of a million flickering agents at the next kernel call, within about a second.
+
+    A step takes milliseconds, a segment (1% of the run) ten seconds or more.
     """
     output = tmp_path / "slow.h5"
     process = subprocess.Popen(
@@ -263,7 +270,7 @@ def test_signal_takes_effect_within_a_second_in_a_huge_segment(tmp_path):
 
 @pytest.fixture
 def small_disk():
-    """A 3 MB tmpfs, or a skip where this process may not mount one."""
+    """Mount a 3 MB tmpfs, or skip where this process may not mount one."""
     folder = Path(tempfile.mkdtemp(prefix="channelsim-disk-"))
     mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(folder)],
                              capture_output=True).returncode == 0
@@ -309,8 +316,9 @@ def test_a_full_disk_stops_the_run_which_resumes_once_there_is_room(small_disk, 
 
 
 def test_a_disk_that_fills_inside_hdf5_leaves_a_whole_file(small_disk, many_rows):
-    """Without the free-space check, HDF5 meets the full disk itself: the writer gives back its
-    reserve, flushes what it holds, and the run stops cleanly.
+    """Without the free-space check, HDF5 meets the full disk itself, and the file is still left whole.
+
+    The writer gives back its reserve, flushes what it holds, and the run stops cleanly.
     """
     path = small_disk / "run.h5"
     result = hooked("disk_fills", "run", *MANY_ROWS, "-o", path, "--quiet", "--force-large")
@@ -348,9 +356,10 @@ def test_injected_disk_full(stopped, runs, monkeypatch):
 # Two writers, stale locks, symbolic links
 
 def test_second_writer_and_resume_of_a_running_file_are_refused(stopped, runs):
-    """While a run holds the file's lock (here this process, through another descriptor, as a
-    running `channelsim run` does), a second writer and `--resume` are refused; a lock left by a
-    killed writer is not held, and a resume takes it over.
+    """While a run holds the file's lock, a second writer and `--resume` are refused.
+
+    Here this process holds it, through another descriptor, as a running `channelsim run` does. A
+    lock left by a killed writer is not held, and a resume takes it over.
     """
     from channelsim.recording.writer import RunLock
 
@@ -486,7 +495,9 @@ SEED_SCRIPT = textwrap.dedent('''
 
 
 def test_seeds_of_2_63_never_reach_the_kernels(tmp_path):
-    """Once, `--seed 9223372036854775808` put a second (uint64) specialisation of the kernels in
+    """Seeds of 2^63 and more never reach the kernels.
+
+    Once, `--seed 9223372036854775808` put a second (uint64) specialisation of the kernels in
     numba's cache, after which ordinary seeds segfaulted. Seeds are now checked everywhere and
     reach the kernels as int64 only. A fresh cache: the first process compiles (20-40 s).
     """
@@ -502,8 +513,9 @@ def test_seeds_of_2_63_never_reach_the_kernels(tmp_path):
 
 
 def test_runs_leaving_the_physical_range_fail_and_are_never_complete(tmp_path, monkeypatch):
-    """No channels to hold V: 0.5 V a step of injected current drives it past 1 V in the first
-    steps. The run stops with status `failed`, exit status 1 and a message, its first row kept.
+    """No channels to hold V: 0.5 V a step of injected current drives it past 1 V in the first steps.
+
+    The run stops with status `failed`, exit status 1 and a message, its first row kept.
     """
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "run.h5"

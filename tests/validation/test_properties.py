@@ -1,6 +1,8 @@
-"""Property tests over random valid configurations (hypothesis): whatever the cell, channels,
-pumps, tracking and time step, no ion is created or lost, no count goes negative, and V stays
-within 1 V and equal to the charge of the counts over C, or the run stops when it leaves that range.
+"""Property tests over random valid configurations (hypothesis): ions are conserved and V stays physical.
+
+Whatever the cell, channels, pumps, tracking and time step, no ion is created or lost, no count
+goes negative, and V stays within 1 V and equal to the charge of the counts over C, or the run
+stops when it leaves that range.
 """
 
 import numpy as np
