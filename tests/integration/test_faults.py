@@ -258,11 +258,13 @@ def test_signal_takes_effect_within_a_second_in_a_huge_segment(tmp_path):
         time.sleep(0.05)
     time.sleep(1.0)  # inside the first segment
     process.send_signal(signal.SIGINT)
-    sent = time.monotonic()
-    process.wait(timeout=60)
+    process.communicate(timeout=60)  # reads and closes the pipe
     assert process.returncode == 130
-    assert time.monotonic() - sent < 3.0  # ~0.25 s of kernel, the last rows, the exit (on shared cores)
-    assert channelsim.open_run(output).attrs["status"] == "interrupted"
+    ds = channelsim.open_run(output)
+    assert ds.attrs["status"] == "interrupted"
+    # it stopped inside the first segment (1% of the 2 s run), at a kernel call, not at the
+    # segment's end: no wall-clock limit, which a shared machine could break
+    assert float(ds.time[-1]) < 0.01 * 2.0
 
 
 # --------------------------------------------------------------------------------------------
