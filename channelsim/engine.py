@@ -213,7 +213,8 @@ def resume_experiment(path: Path, command: str = "", progress: bool = True, forc
         with _StopRequests() as stop:
             try:
                 writer = RunWriter(path, list(IONS), model.kind_names, model.constants(), attributes, model.state(),
-                                   source=(path, saved["rows"], saved["spikes"]), reserve_bytes=reserve_bytes(model.config))
+                                   source=(path, saved["rows"], saved["spikes"]),
+                                   reserve_bytes=reserve_bytes(model.config))
             except (OSError, RuntimeError) as error:
                 if isinstance(error, RuntimeError) and not is_disk_full(error):
                     raise
