@@ -8,6 +8,7 @@ set_outside are events applied at the first step boundary at or after their time
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -52,6 +53,7 @@ class Schedule:
                 raise ConfigError("protocol", f"voltage clamps overlap at t = {start:g} s",
                                   "give each voltage_clamp a duration that ends before the next starts")
         self.events.sort(key=lambda e: (e.step, e.index))
+        self._event_steps = [e.step for e in self.events]  # sorted: the next event by bisection
         times = np.array(sorted(slope_changes))
         slopes = np.cumsum([slope_changes[t] for t in times])
         self._charge_times = times
@@ -82,4 +84,5 @@ class Schedule:
         return [e for e in self.events if e.step == step]
 
     def next_event_step(self, after: int) -> int | None:
-        return next((e.step for e in self.events if e.step > after), None)
+        i = bisect.bisect_right(self._event_steps, after)
+        return self._event_steps[i] if i < len(self._event_steps) else None
