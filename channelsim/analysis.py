@@ -87,7 +87,7 @@ def summary(path: str | Path) -> str:
         f"{path}: experiment {ds.attrs['experiment']!r}, status {ds.attrs['status']}, seed {ds.attrs['seed']}",
         f"  channelsim {ds.attrs['channelsim_version']}, created {ds.attrs['created']}",
         f"  overrides: {' '.join(f'--set {shlex.quote(item)}' for item in overrides(ds)) or 'none'}",
-        f"  recorded {rows} rows to t = {float(ds.time[-1]):.6g} s",
+        f"  recorded {rows} row{'s' if rows != 1 else ''} to t = {float(ds.time[-1]):.6g} s",
         f"  membrane: C = {float(ds.membrane_capacitance) * 1e12:.4g} pF, "
         f"area = {float(ds.membrane_area) * 1e12:.4g} um^2, volume = {float(ds.volume_inside) * 1e15:.4g} pL",
         f"  V: {float(v[0]) * 1e3:.3f} mV -> {float(v[-1]) * 1e3:.3f} mV; "

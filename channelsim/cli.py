@@ -116,8 +116,11 @@ def _running(start, path: Path, resume: bool = False) -> Path:
             click.echo(f"interrupted: data up to now are in {path}", err=True)
     except KeyboardInterrupt:
         click.echo(f"interrupted: {_file_state(path)}", err=True)
-    except (RunFailed, StateOutOfRange) as error:
+    except RunFailed as error:
         click.echo(f"run failed: {error}", err=True)
+        sys.exit(1)
+    except StateOutOfRange as error:
+        click.echo(f"run failed: {error}; {_file_state(path)}", err=True)
         sys.exit(1)
     except Exception as error:  # a failure during the run: the file says status = failed
         click.echo(f"run failed: {error!r} ({_file_state(path)})", err=True)
@@ -131,7 +134,8 @@ def _file_state(path: Path) -> str:
 
     try:
         with open_hdf5(Path(path)) as f:
-            return f"{path} has status {status_of(f)} and {f['time'].shape[0]} rows"
+            rows = f["time"].shape[0]
+            return f"{path} keeps {rows} row{'s' if rows != 1 else ''}, with status {status_of(f)}"
     except Exception:  # noqa: BLE001 - no file, or not a run file yet
         return f"nothing was written to {path}"
 

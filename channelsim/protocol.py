@@ -8,6 +8,7 @@ set_outside are events applied at the first step boundary at or after their time
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from itertools import pairwise
@@ -59,6 +60,7 @@ class Schedule:
                 raise ConfigError("protocol", f"voltage clamps overlap at t = {start:g} s",
                                   "give each voltage_clamp a duration that ends before the next starts")
         self.events.sort(key=lambda e: (e.step, e.index))
+        self._event_steps = [e.step for e in self.events]  # sorted: the next event by bisection
         times = np.array(sorted(slope_changes))
         slopes = np.cumsum([slope_changes[t] for t in times])
         self._charge_times = times
@@ -95,4 +97,5 @@ class Schedule:
 
     def next_event_step(self, after: int) -> int | None:
         """Return the step of the first event after step `after`, or None when no event is left."""
-        return next((e.step for e in self.events if e.step > after), None)
+        i = bisect.bisect_right(self._event_steps, after)
+        return self._event_steps[i] if i < len(self._event_steps) else None

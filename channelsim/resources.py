@@ -30,8 +30,9 @@ VALUE_BYTES = 8
 SEGMENT_COPIES = 3
 #: Copies of all rows a run in memory holds at its end (its segments, the joined columns, the Dataset).
 IN_MEMORY_COPIES = 3
-#: Memory of the interpreter, numba and the libraries, besides the run's own arrays.
-BASE_BYTES = 400 * 2**20
+#: Temporaries besides the run's own arrays (the interpreter and the libraries are already
+#: loaded when the memory available is read, so they are not counted again).
+BASE_BYTES = 64 * 2**20
 #: A run file's structure and the chunks its appends rewrite, besides the rows themselves.
 FILE_OVERHEAD_BYTES = 4 * 2**20
 #: A run is cut into segments of about 1% of it, and a segment is at most this many steps.

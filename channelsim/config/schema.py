@@ -100,10 +100,11 @@ TimeStep = _quantity("time", "from 1 ns (ions take tens of ns to cross a channel
                      "nothing) to 1 s (concentrations are held fixed through a step)", ge=MIN_DT_s, le=MAX_DT_s)
 Instant = _quantity("time", "at most 1e6 s, the longest run", ge=0, le=MAX_DURATION_s)
 OpenTime = _quantity("time", "from 1 ns (no channel opening is briefer) to 1e6 s", ge=MIN_DT_s, le=MAX_DURATION_s)
-Length = _quantity("length", "from 10 nm (smaller than any vesicle) to 1 cm (larger than any cell in a tissue)",
-                   ge=1e-8, le=1e-2)
+Length = _quantity("length", "from 10 nm (smaller than any vesicle) to 1 cm (larger than any cell in a tissue); "
+                   "a cell must also hold at most 2^53 ions of a kind (see the rules across keys)", ge=1e-8, le=1e-2)
 Area = _quantity("area", "from 100 nm^2 (about one channel's footprint) to 1 cm^2", ge=1e-16, le=1e-4)
-Volume = _quantity("volume", "from 1e-6 fL, a cube of 10 nm, to 1 mL", ge=1e-24, le=1e-6)
+Volume = _quantity("volume", "from 1e-6 fL, a cube of 10 nm, to 1 mL; it must also hold at most 2^53 ions of a "
+                   "kind (see the rules across keys)", ge=1e-24, le=1e-6)
 Concentration = _quantity("concentration", "at most 10 M, more than any salt solution (water itself is 55 M)",
                           ge=0, le=MAX_CONCENTRATION_mM)
 Voltage = _quantity("voltage", "within 1 V of 0: membranes break down near 0.5 V", ge=-1.0, le=1.0)

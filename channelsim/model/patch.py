@@ -378,7 +378,9 @@ class MembranePatch(mesa.Model):
             row = int(np.argmax(~(np.abs(v) <= MAX_VOLTAGE)))
             t = segment.time[row] if row < len(segment.time) else self.simulated_time
             raise StateOutOfRange(f"at t = {t:.6g} s the membrane potential reached {v[row]:.3g} V, beyond the "
-                                  f"{MAX_VOLTAGE:g} V any membrane could hold")
+                                  f"{MAX_VOLTAGE:g} V any membrane could hold: the currents are too large for this "
+                                  "cell, or the time step too coarse (check the current clamps, the channel and pump "
+                                  "counts and run.dt)")
         finite_outside = c.volume_out > 0
         checks = (("ions inside", c.counts_in, True), ("ions outside", c.counts_out[finite_outside], True),
                   ("ions the bath received", c.counts_out[~finite_outside], False),
@@ -388,8 +390,9 @@ class MembranePatch(mesa.Model):
                   ("pump cycles", pumps.cycles_total, True))
         for what, counts, non_negative in checks:
             if (non_negative and np.any(counts < 0)) or np.any(np.abs(counts) >= MAX_STATE_COUNT):
-                raise StateOutOfRange(f"at t = {self.simulated_time:.6g} s the count of {what} left the range of "
-                                      f"64-bit integers (0 to 2^62): {counts.ravel().tolist()}")
+                raise StateOutOfRange(f"at t = {self.simulated_time:.6g} s the count of {what} left its range "
+                                      f"(0 to 2^62, within 64-bit integers): {counts.ravel().tolist()}; the fluxes are "
+                                      "too large for this cell (check the channel and pump counts and run.dt)")
 
     def _segment(self, raw: Records, previous: Records, row_steps: np.ndarray, n_steps: int) -> Segment:
         time = row_steps * self.config.run.dt
