@@ -5,6 +5,7 @@ instead is itself accepted.
 """
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from channelsim.config import load_config, load_config_text
 from channelsim.errors import ConfigError
 from channelsim.units import parse_quantity, readable_quantity
 
-NERNST = "experiments/nernst_k.toml"
+NERNST = str(Path(__file__).resolve().parents[2] / "experiments/nernst_k.toml")
 CYLINDER = ["cell.shape=cylinder", "cell.radius=\"1 mm\"", "cell.length=\"1 cm\""]
 PATCH = ["cell.shape=patch", "cell.radius=", "cell.area=\"1 cm^2\"", "cell.volume=\"1 mL\""]
 PULSE = '\n[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "{amplitude}"\nduration = "1 ms"\n{more}'
@@ -35,7 +36,7 @@ CASES = [
 
 
 def config_text(extra: str) -> str:
-    return open(NERNST).read() + extra
+    return Path(NERNST).read_text() + extra
 
 
 @pytest.mark.parametrize("overrides, extra, field, key", CASES, ids=[c[2] + str(i) for i, c in enumerate(CASES)])
