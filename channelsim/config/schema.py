@@ -84,6 +84,12 @@ class RunSettings(Strict):
     dt: Time = 10e-6
     record_every: Time = 1e-4
     seed: StrictInt = Field(1, ge=0)
+    flux_noise: bool = Field(True, description=(
+        "Ion shot noise: `true` draws the ions that cross each kind's open channels in a step as "
+        "Poisson counts (the noise of single ions, whose equilibrium variance of V is kT/C); `false` "
+        "moves their mean instead, as whole ions with the fraction carried to the next step (as "
+        "`mean_field` tracking does), so counts stay exact. Gating noise and pump cycles are unchanged: "
+        "with `false` the only noise left in the channels is their gating."))
 
     @model_validator(mode="after")
     def _whole_steps(self) -> RunSettings:
