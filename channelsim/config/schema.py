@@ -176,6 +176,12 @@ class RunSettings(Strict):
     record_every: Duration = 1e-4
     seed: StrictInt = Field(1, ge=0, le=MAX_SEED, description="from 0 to 2^63 - 1: the kernels take it as a "
                             "64-bit signed integer")
+    flux_noise: bool = Field(True, description=(
+        "Ion shot noise: `true` draws the ions that cross each kind's open channels in a step as "
+        "Poisson counts (the noise of single ions, whose equilibrium variance of V is kT/C); `false` "
+        "moves their mean instead, as whole ions with the fraction carried to the next step (as "
+        "`mean_field` tracking does), so counts stay exact. Gating noise and pump cycles are unchanged: "
+        "with `false` the only noise left in the channels is their gating."))
 
     @model_validator(mode="after")
     def _whole_steps(self) -> RunSettings:

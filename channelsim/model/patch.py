@@ -201,6 +201,7 @@ class MembranePatch(mesa.Model):
             thermal_v=GAS_CONSTANT * cell.temperature / FARADAY, avogadro=AVOGADRO, charge=ELEMENTARY_CHARGE,
             electrode_ion=IONS.index(ELECTRODE_ION), electrode_compartment=0, spike_threshold=SPIKE_THRESHOLD_V,
             spike_rearm=SPIKE_REARM_V, parallel_threshold=PARALLEL_THRESHOLD, v_min=V_MIN, v_step=V_STEP,
+            flux_noise=config.run.flux_noise,
         )
 
     def _impermeant_anions(self, counts_in: np.ndarray, valence: np.ndarray, capacitance: float) -> tuple[int, int]:
