@@ -572,9 +572,7 @@ class Config(Strict):
                 raise ValueError(f"synapses.{name}.name: {name!r} is a channel or pump kind; name the entry "
                                  "otherwise (e.g. \"excitatory\")")
         synapses = {entry.name: entry for entry in self.synapses}
-        counts = {entry.kind: entry.count if entry.count is not None else round(
-            (entry.density if entry.density is not None else KINDS[entry.kind].density_per_m2) * self.cell.area_m2)
-            for entry in self.channels}
+        counts = self._channel_counts()
         steps = sorted(enumerate(self.protocol), key=lambda item: (item[1].at, item[0]))
         for index, step in steps:
             if isinstance(step, PresynapticSpikes):
@@ -640,7 +638,7 @@ class Config(Strict):
                              f"{readable_quantity(area, 'area')} of membrane are {receptors / area * 1e-12:.3g} "
                              f"/um^2, denser than the limit of {MAX_DENSITY * 1e-12:g} /um^2; give receptors up to "
                              f"{most}")
-        present = {entry.kind: entry.count for entry in self.channels if entry.count is not None}
+        present = self._channel_counts()
         for index, step in sorted(enumerate(self.protocol), key=lambda item: (item[1].at, item[0])):
             if isinstance(step, OpenClose) and step.target in present:
                 present[step.target] += step.count if step.action == "open" else -step.count
@@ -663,6 +661,12 @@ class Config(Strict):
             raise ValueError(f"protocol: {spikes:.3g} presynaptic spikes at synapses in all (expected, for Poisson "
                              f"trains), more than {MAX_SPIKES_IN_ALL:,}; lower the rates, the counts or the synapses "
                              "they reach, or shorten the trains")
+
+    def _channel_counts(self) -> dict[str, int]:
+        """Return the channels of each kind at the start: its count, or its density times the membrane area."""
+        return {entry.kind: entry.count if entry.count is not None else round(
+            (entry.density if entry.density is not None else KINDS[entry.kind].density_per_m2) * self.cell.area_m2)
+            for entry in self.channels}
 
     def presynaptic_spikes(self) -> float:
         """Return the presynaptic spikes the protocol brings to synapses: one per spike and synapse reached.
