@@ -80,23 +80,27 @@ def overrides(ds: xr.Dataset) -> list[str]:
 
 
 def summary(path: str | Path) -> str:
-    """Describe a run file in short text: what ran, how, and where it ended."""
-    from channelsim.recording.reader import open_run
+    """Describe a run file in short text: what ran, how, and where it ended.
 
-    ds = open_run(path)
+    Only the first and last rows are read, so files of any size are summarised at once.
+    """
+    from channelsim.recording.reader import read_ends
+
+    ds, rows, spikes = read_ends(path)
     config = run_config(ds)
     v = ds.membrane_potential
     last = ds.isel(time=-1)
     moved = last.ions_moved
     tracking = {entry.kind: entry.tracking for entry in [*config.channels, *config.pumps]}
     tracking |= {entry.name: entry.tracking for entry in config.synapses}
-    spikes, rate = spike_rate(ds)
+    duration = float(ds.time[-1] - ds.time[0])
+    rate = spikes / duration if duration > 0 else 0.0
     reversal = reversal_potentials(last)
     lines = [
         f"{path}: experiment {ds.attrs['experiment']!r}, status {ds.attrs['status']}, seed {ds.attrs['seed']}",
         f"  channelsim {ds.attrs['channelsim_version']}, created {ds.attrs['created']}",
         f"  overrides: {' '.join(f'--set {shlex.quote(item)}' for item in overrides(ds)) or 'none'}",
-        f"  recorded {ds.sizes['time']} rows to t = {float(ds.time[-1]):.6g} s",
+        f"  recorded {rows} row{'s' if rows != 1 else ''} to t = {float(ds.time[-1]):.6g} s",
         f"  membrane: C = {float(ds.membrane_capacitance) * 1e12:.4g} pF, "
         f"area = {float(ds.membrane_area) * 1e12:.4g} um^2, volume = {float(ds.volume_inside) * 1e15:.4g} pL",
         f"  V: {float(v[0]) * 1e3:.3f} mV -> {float(v[-1]) * 1e3:.3f} mV; "

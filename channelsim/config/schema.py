@@ -22,40 +22,120 @@ from pydantic import (
 
 from channelsim.channels import CHANNEL_KINDS, KINDS, RECEPTORS
 from channelsim.channels.pump import PUMP_KINDS
-from channelsim.constants import IONS
-from channelsim.units import format_quantity, parse_quantity
+from channelsim.constants import AVOGADRO, IONS, MAX_SEED, VALENCE
+from channelsim.units import format_quantity, parse_quantity, readable_quantity
+
+#: Physical limits of the config's numbers (SI). Each keeps the simulation in the range where its
+#: physics and its arithmetic hold; the reasons are in the Field descriptions (docs/config.md).
+MAX_DURATION_s = 1e6  # 11.6 days: longer than any recording from a living cell
+MIN_DT_s = 1e-9  # an ion takes tens of ns to cross a channel
+MAX_DT_s = 1.0
+MAX_CONCENTRATION_mM = 1e4  # 10 M: more than any salt solution (water itself is 55 M)
+#: Ions of one kind in one compartment are counted below 2^53, so that counts, their sums with
+#: valences (|z| <= 4) and their conversions to float64 stay exact.
+MAX_ION_COUNT = 2**53
+MAX_CHANNEL_COUNT = 10**15
+#: Channels or pumps per membrane area (1/m^2): 1e5 /um^2, ten times the close packing of
+#: proteins of ~10 nm across and of the densest known arrays (acetylcholine receptors at the endplate).
+MAX_DENSITY = 1e17
+MAX_PULSES = 100_000
+MAX_PULSES_IN_ALL = 1_000_000
+#: The most a current clamp may move V in one time step (V).
+MAX_VOLTS_PER_STEP = 1.0
+#: Synapses onto one cell, over all [[synapses]] entries: a cerebellar Purkinje cell, the neuron
+#: with the most, receives about 175,000 (Napper & Harvey 1988, J Comp Neurol 274:168). Each
+#: synapse is a row of the kernel's state with its own cleft.
+MAX_SYNAPSES = 200_000
+#: Presynaptic spikes (one per synapse reached) in a run, over all `presynaptic_spikes` steps:
+#: each drawn spike and release is held in memory (16 bytes a release) before the run starts.
+MAX_SPIKES_IN_ALL = 10_000_000
+#: An experiment name becomes a file name (255 bytes at most) with suffixes such as ".h5.lock".
+MAX_NAME_LENGTH = 200
 
 
-def _quantity(dimension: str, **bounds) -> type:
+def _within(value: float, dimension: str, bounds: dict[str, float], given: object = None) -> float:
+    """Return `value` if it lies within `bounds`; otherwise raise a ValueError that gives the accepted range.
+
+    Within means to a relative 1e-12, so that the limits as printed are accepted.
+    """
+    ge, gt, le = bounds.get("ge"), bounds.get("gt"), bounds.get("le")
+    tolerance = 1e-12
+    low_ok = (ge is None or value >= ge - tolerance * abs(ge)) and (gt is None or value > gt)
+    high_ok = le is None or value <= le + tolerance * abs(le)
+    if low_ok and high_ok:
+        return value
+    low = (f"from {readable_quantity(ge, dimension, exact=True)}" if ge is not None
+           else f"above {readable_quantity(gt, dimension, exact=True)}" if gt is not None else "")
+    high = (f"{'to' if ge is not None else 'and up to' if low else 'up to'} "
+            f"{readable_quantity(le, dimension, exact=True)}" if le is not None else "")
+    shown = repr(given) if isinstance(given, str) else readable_quantity(value, dimension)
+    raise ValueError(f"{shown} is out of range; give a {dimension.replace('_', ' ')} "
+                     f"{' '.join(filter(None, (low, high)))}")
+
+
+def _ion_label(ion: str) -> str:
+    """K -> K+, Ca -> Ca2+, Cl -> Cl-."""
+    z = VALENCE[ion]
+    return f"{ion}{abs(z) if abs(z) > 1 else ''}{'+' if z > 0 else '-'}"
+
+
+def _round_down(value: float) -> float:
+    """Round `value` down to 2 significant digits (less a thousandth, against round-off).
+
+    The result is a limit to suggest that is itself within the limit.
+    """
+    value *= 0.999
+    exponent = math.floor(math.log10(value)) - 1
+    return math.floor(value / 10.0**exponent) * 10.0**exponent
+
+
+def _quantity(dimension: str, description: str | None = None, **bounds) -> type:
+    def parse(value: object) -> float:
+        return _within(parse_quantity(value, dimension), dimension, bounds, value)
+
     return Annotated[
         float,
-        BeforeValidator(lambda value: parse_quantity(value, dimension)),
+        BeforeValidator(parse),
         PlainSerializer(lambda value: format_quantity(value, dimension), return_type=str),
-        Field(**bounds),
+        Field(description=description, **bounds),
     ]
 
 
-Time = _quantity("time", gt=0)
-Instant = _quantity("time", ge=0)
-Length = _quantity("length", gt=0)
-Area = _quantity("area", gt=0)
-Volume = _quantity("volume", gt=0)
-Concentration = _quantity("concentration", ge=0)
-Voltage = _quantity("voltage", ge=-1.0, le=1.0)
-Temperature = _quantity("temperature", gt=0)
-SpecificCapacitance = _quantity("specific_capacitance", gt=0)
-Conductance = _quantity("conductance", gt=0)
-Permeability = _quantity("permeability", gt=0)
-Density = _quantity("density", ge=0)
-Rate = _quantity("rate", ge=0)
+Duration = _quantity("time", "at most 1e6 s (11.6 days), longer than any recording from a living cell",
+                     gt=0, le=MAX_DURATION_s)
+TimeStep = _quantity("time", "from 1 ns (ions take tens of ns to cross a channel, so a shorter step resolves "
+                     "nothing) to 1 s (concentrations are held fixed through a step)", ge=MIN_DT_s, le=MAX_DT_s)
+Instant = _quantity("time", "at most 1e6 s, the longest run", ge=0, le=MAX_DURATION_s)
+OpenTime = _quantity("time", "from 1 ns (no channel opening is briefer) to 1e6 s", ge=MIN_DT_s, le=MAX_DURATION_s)
+Length = _quantity("length", "from 10 nm (smaller than any vesicle) to 1 cm (larger than any cell in a tissue); "
+                   "a cell must also hold at most 2^53 ions of a kind (see the rules across keys)", ge=1e-8, le=1e-2)
+Area = _quantity("area", "from 100 nm^2 (about one channel's footprint) to 1 cm^2", ge=1e-16, le=1e-4)
+Volume = _quantity("volume", "from 1e-6 fL, a cube of 10 nm, to 1 mL; it must also hold at most 2^53 ions of a "
+                   "kind (see the rules across keys)", ge=1e-24, le=1e-6)
+Concentration = _quantity("concentration", "at most 10 M, more than any salt solution (water itself is 55 M)",
+                          ge=0, le=MAX_CONCENTRATION_mM)
+Voltage = _quantity("voltage", "within 1 V of 0: membranes break down near 0.5 V", ge=-1.0, le=1.0)
+Temperature = _quantity("temperature", "from 0 degC to 100 degC, where water is liquid", ge=273.15, le=373.15)
+SpecificCapacitance = _quantity("specific_capacitance", "from 0.1 to 100 uF/cm^2: lipid bilayers have about 1 "
+                                "uF/cm^2 and folded membranes up to about 10", ge=1e-3, le=1.0)
+Conductance = _quantity("conductance", "at most 10 nS, 30 times the largest known unitary conductance (BK, "
+                        "about 300 pS)", gt=0, le=1e-8)
+Permeability = _quantity("permeability", "at most 100 um^3/s, the GHK equivalent of a channel of about 50 nS, "
+                         "far beyond any real one", gt=0, le=1e-16)
+Density = _quantity("density", "at most 1e5 /um^2, 10 times the close packing of membrane proteins and "
+                    "the densest known channel arrays (acetylcholine receptors at the endplate)", ge=0, le=MAX_DENSITY)
+Rate = _quantity("rate", "at most 1e7 /s, the turnover of the fastest enzymes", ge=0, le=1e7)
+SpikeRate = _quantity("rate", "above 0 and at most 1 kHz: a neuron's refractory period of about 1 ms bounds how "
+                      "fast it fires", gt=0, le=1e3)
 
 
 def _current_or_density(value: object) -> tuple[str, float]:
     for dimension in ("current", "current_density"):
         try:
             return dimension, parse_quantity(value, dimension)
-        except ValueError:
-            pass
+        except ValueError as error:
+            if "too large for a number" in str(error):
+                raise
     raise ValueError(f"{value!r} is neither a current nor a current density; "
                      'write e.g. "10 pA" or "10 uA/cm^2"')
 
@@ -68,11 +148,16 @@ Amplitude = Annotated[
 
 
 def _bath_or_volume(value: object) -> float | None:
-    return None if value == "bath" else parse_quantity(value, "volume")
+    if value == "bath":
+        return None
+    try:
+        return _within(parse_quantity(value, "volume"), "volume", {"ge": 1e-24, "le": 1e-6}, value)
+    except ValueError as error:
+        raise ValueError(f'{error}, or "bath" for a clamped bath') from None
 
 
 OutsideVolume = Annotated[
-    float | None,
+    Annotated[float, Field(ge=1e-24, le=1e-6)] | None,
     BeforeValidator(_bath_or_volume),
     PlainSerializer(lambda v: "bath" if v is None else format_quantity(v, "volume"), return_type=str),
 ]
@@ -87,17 +172,25 @@ class Strict(BaseModel):
 class Experiment(Strict):
     """What the experiment is called and what it shows."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="file-name safe identifier")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=MAX_NAME_LENGTH,
+                      description="file-name safe identifier of at most 200 characters (it becomes a file name)")
     description: str = ""
 
 
 class RunSettings(Strict):
     """How long the run lasts, its time step, how often it records, and its random seed."""
 
-    duration: Time
-    dt: Time = 10e-6
-    record_every: Time = 1e-4
-    seed: StrictInt = Field(1, ge=0)
+    duration: Duration
+    dt: TimeStep = 10e-6
+    record_every: Duration = 1e-4
+    seed: StrictInt = Field(1, ge=0, le=MAX_SEED, description="from 0 to 2^63 - 1: the kernels take it as a "
+                            "64-bit signed integer")
+    flux_noise: bool = Field(True, description=(
+        "Ion shot noise: `true` draws the ions that cross each kind's open channels in a step as "
+        "Poisson counts (the noise of single ions, whose equilibrium variance of V is kT/C); `false` "
+        "moves their mean instead, as whole ions with the fraction carried to the next step (as "
+        "`mean_field` tracking does), so counts stay exact. Gating noise and pump cycles are unchanged: "
+        "with `false` the only noise left in the channels is their gating."))
 
     @model_validator(mode="after")
     def _whole_steps(self) -> RunSettings:
@@ -182,13 +275,15 @@ class Inside(Strict):
     Na: Concentration = 12.0
     Cl: Concentration = 4.2
     Ca: Concentration = 1e-4
-    impermeant_valence: StrictInt = Field(-1, lt=0, description="valence of impermeant anions A")
+    impermeant_valence: StrictInt = Field(-1, ge=-4, lt=0, description="valence of impermeant anions A, from -4 "
+                                          "to -1 (keeps the charge sums of the counts within 64-bit integers)")
     ca_binding_ratio: float = Field(
-        0.0, ge=0.0, description="kappa, bound over free Ca2+ of a fast cytosolic buffer in equilibrium: of every "
-        "1 + kappa Ca2+ ions in the cell one is free (the one fluxes and E_Ca see) and kappa are bound; both are "
-        "counted and charged. `Ca` is the free concentration. 0 (the default): unbuffered. Measured: about 75 "
+        0.0, ge=0.0, le=1e4, description="kappa, bound over free Ca2+ of a fast cytosolic buffer in equilibrium: of "
+        "every 1 + kappa Ca2+ ions in the cell one is free (the one fluxes and E_Ca see) and kappa are bound; both "
+        "are counted and charged. `Ca` is the free concentration. 0 (the default): unbuffered. Measured: about 75 "
         "in chromaffin cells (Neher & Augustine 1992, J Physiol 450:273); of the order of 50-100 in "
-        "ventricular myocytes (Bers 2001, Excitation-Contraction Coupling and Cardiac Contractile Force, ch. 3)")
+        "ventricular myocytes (Bers 2001, Excitation-Contraction Coupling and Cardiac Contractile Force, ch. 3). "
+        "At most 10,000")
 
 
 class Outside(Strict):
@@ -213,14 +308,15 @@ class ChannelEntry(Strict):
     """
 
     kind: str
-    count: StrictInt | None = Field(None, ge=0)
+    count: StrictInt | None = Field(None, ge=0, le=MAX_CHANNEL_COUNT, description="at most 1e15 (counts stay exact "
+                                    "in float64); agent tracking also needs memory for every channel")
     density: Density | None = None
     tracking: Literal["agent", "population", "mean_field"] = "agent"
     permeation: Literal["ghk", "ohmic"] | None = None
     conductance: Conductance | None = None
     permeability: Permeability | None = None
-    open_probability: float | None = Field(None, gt=0.0, le=1.0)
-    mean_open_time: Time | None = None
+    open_probability: float | None = Field(None, gt=0.0, le=1.0, allow_inf_nan=False)
+    mean_open_time: OpenTime | None = None
 
     @model_validator(mode="after")
     def _known_kind_and_one_amount(self) -> ChannelEntry:
@@ -251,14 +347,16 @@ class PumpEntry(Strict):
     """
 
     kind: str
-    count: StrictInt | None = Field(None, ge=0)
+    count: StrictInt | None = Field(None, ge=0, le=MAX_CHANNEL_COUNT,
+                                    description="at most 1e15 (counts stay exact in float64)")
     density: Density | None = None
     tracking: Literal["agent", "population", "mean_field"] = "population"
     max_turnover: Rate | None = None
     half_saturation_na: Concentration | None = None
     half_saturation_k: Concentration | None = None
     ouabain_ic50: Concentration | None = None
-    ouabain_hill: float | None = Field(None, gt=0.0)
+    ouabain_hill: float | None = Field(None, gt=0.0, le=10.0, allow_inf_nan=False,
+                                       description="at most 10; drug binding has Hill coefficients of 1 to 4")
 
     @model_validator(mode="after")
     def _known_kind_and_one_amount(self) -> PumpEntry:
@@ -286,8 +384,11 @@ class SynapseEntry(Strict):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_-]+$", description="what the protocol and the run file call the entry")
     receptor: str = Field(description="the receptor kind (a receptor of the channel catalogue)")
-    count: StrictInt = Field(1, ge=0, description="number of synapses")
-    receptors: StrictInt = Field(ge=0, description="receptors at each synapse")
+    count: StrictInt = Field(1, ge=0, le=MAX_SYNAPSES, description="number of synapses; at most 200,000 over all "
+                             "entries, more than the most any neuron receives (a Purkinje cell's 175,000)")
+    receptors: StrictInt = Field(ge=0, le=MAX_CHANNEL_COUNT, description="receptors at each synapse; at most 1e15 "
+                                 "(counts stay exact in float64), and all receptors of the cell no denser than "
+                                 "channels may be (see the rules across keys)")
     release_probability: float = Field(0.5, ge=0.0, le=1.0,
                                        description="probability that a presynaptic spike releases a vesicle at a "
                                                    "synapse")
@@ -295,7 +396,8 @@ class SynapseEntry(Strict):
         "agent", description="how the receptors are followed (as channels' `tracking`)")
     transmitter: Concentration | None = Field(None, description="transmitter concentration in the cleft during the "
                                                                 "pulse of one release")
-    transmitter_duration: Time | None = Field(None, description="duration of the transmitter pulse of one release")
+    transmitter_duration: Duration | None = Field(None, description="duration of the transmitter pulse of one "
+                                                                    "release")
     permeation: Literal["ghk", "ohmic"] | None = Field(None, description="flux law of the receptor channels")
     conductance: Conductance | None = Field(None, description="unitary conductance of a receptor channel")
     permeability: Permeability | None = Field(None, description="single-channel permeability of a receptor "
@@ -314,9 +416,10 @@ class CurrentClamp(Strict):
     action: Literal["current_clamp"]
     at: Instant
     amplitude: Amplitude
-    duration: Time
-    period: Time | None = None
-    count: StrictInt = Field(1, ge=1)
+    duration: Duration
+    period: Duration | None = None
+    count: StrictInt = Field(1, ge=1, le=MAX_PULSES, description="at most 100,000 (a 1 kHz train for 100 s); "
+                             "the train must start its last pulse within the run")
 
     @model_validator(mode="after")
     def _train(self) -> CurrentClamp:
@@ -341,7 +444,7 @@ class VoltageClamp(Strict):
     action: Literal["voltage_clamp"]
     at: Instant
     potential: Voltage
-    duration: Time | None = None
+    duration: Duration | None = None
 
 
 class Block(Strict):
@@ -353,7 +456,7 @@ class Block(Strict):
     action: Literal["block", "unblock"]
     at: Instant
     target: str
-    fraction: float = Field(1.0, ge=0.0, le=1.0)
+    fraction: float = Field(1.0, ge=0.0, le=1.0, allow_inf_nan=False)
 
 
 class Ouabain(Strict):
@@ -388,7 +491,9 @@ class OpenClose(Strict):
     action: Literal["open", "close"]
     at: Instant
     target: str = Field(description="the channel kind whose channels are inserted or removed")
-    count: StrictInt = Field(ge=1, description="channels inserted (open) or removed (close)")
+    count: StrictInt = Field(ge=1, le=MAX_CHANNEL_COUNT, description="channels inserted (open) or removed (close); "
+                             "at most 1e15, and the channels on the membrane no denser than the rules across keys "
+                             "allow")
 
 
 class PresynapticSpikes(Strict):
@@ -403,20 +508,19 @@ class PresynapticSpikes(Strict):
     action: Literal["presynaptic_spikes"]
     at: Instant
     target: str = Field(description="the synapse entry the spikes arrive at")
-    count: StrictInt | None = Field(None, ge=1, description="spikes in a regular train")
-    period: Time | None = Field(None, description="time from one spike of a train to the next")
-    rate: Rate | None = Field(None, description="mean rate of a Poisson train at each synapse")
-    duration: Time | None = Field(None, description="how long the Poisson trains last")
-    synapses: StrictInt | None = Field(None, ge=1, description="how many of the entry's synapses receive the "
-                                                                "spikes")
+    count: StrictInt | None = Field(None, ge=1, le=MAX_PULSES, description="spikes in a regular train; at most "
+                                    "100,000, and the train must start its last spike within the run")
+    period: Duration | None = Field(None, description="time from one spike of a train to the next")
+    rate: SpikeRate | None = Field(None, description="mean rate of a Poisson train at each synapse")
+    duration: Duration | None = Field(None, description="how long the Poisson trains last")
+    synapses: StrictInt | None = Field(None, ge=1, le=MAX_SYNAPSES,
+                                       description="how many of the entry's synapses receive the spikes")
 
     @model_validator(mode="after")
     def _train_or_rate(self) -> PresynapticSpikes:
         if self.rate is not None:
             if self.count is not None or self.period is not None:
                 raise ValueError("rate: a Poisson train (rate) takes no count or period; remove them or the rate")
-            if self.rate <= 0:
-                raise ValueError("rate: must be above 0 /s; give e.g. rate = \"20 Hz\"")
         else:
             if self.duration is not None:
                 raise ValueError("duration: only a Poisson train (rate) has a duration; remove it or give a rate")
@@ -482,9 +586,7 @@ class Config(Strict):
                 raise ValueError(f"synapses.{name}.name: {name!r} is a channel or pump kind; name the entry "
                                  "otherwise (e.g. \"excitatory\")")
         synapses = {entry.name: entry for entry in self.synapses}
-        counts = {entry.kind: entry.count if entry.count is not None else round(
-            (entry.density if entry.density is not None else KINDS[entry.kind].density_per_m2) * self.cell.area_m2)
-            for entry in self.channels}
+        counts = self._channel_counts()
         steps = sorted(enumerate(self.protocol), key=lambda item: (item[1].at, item[0]))
         for index, step in steps:
             if isinstance(step, PresynapticSpikes):
@@ -504,6 +606,167 @@ class Config(Strict):
                     raise ValueError(f"protocol.{index}.count: closes more {step.target} channels than there are "
                                      f"then ({counts[step.target] + step.count}); close at most that many")
         return self
+
+    @model_validator(mode="after")
+    def _within_physical_limits(self) -> Config:
+        """Check the physical limits across keys.
+
+        Channels and pumps the membrane has room for, ion counts that fit their integers, pulse
+        trains that fit the run, currents that move V by less than 1 V a step, synapses and
+        presynaptic spikes that fit in memory.
+        """
+        self._check_packing()
+        self._check_ion_counts()
+        self._check_current_clamps()
+        self._check_synapses()
+        return self
+
+    def _check_packing(self) -> None:
+        """No more channels or pumps of a kind than the membrane has room for (MAX_DENSITY)."""
+        area = self.cell.area_m2
+        for section, entries in (("channels", self.channels), ("pumps", self.pumps)):
+            for entry in entries:
+                if entry.count is not None and entry.count > MAX_DENSITY * area + 1:
+                    most = math.floor(MAX_DENSITY * area)
+                    raise ValueError(f"{section}.{entry.kind}.count: {entry.count:,} on "
+                                     f"{readable_quantity(area, 'area')} of membrane is "
+                                     f"{entry.count / area * 1e-12:.3g} /um^2, denser than the limit of "
+                                     f"{MAX_DENSITY * 1e-12:g} /um^2; give count up to {most}")
+
+    def _check_synapses(self) -> None:
+        """Room on the membrane for the receptors and the channels `open` adds; synapses and spikes that fit."""
+        area, room = self.cell.area_m2, MAX_DENSITY * self.cell.area_m2
+        total = 0
+        for entry in self.synapses:
+            total += entry.count
+            if total > MAX_SYNAPSES:
+                raise ValueError(f"synapses.{entry.name}.count: {total:,} synapses in all, more than the "
+                                 f"{MAX_SYNAPSES:,} any neuron receives; give count up to "
+                                 f"{entry.count - (total - MAX_SYNAPSES)}")
+        receptors = sum(entry.count * entry.receptors for entry in self.synapses)
+        if receptors > room + 1:
+            entry = max(self.synapses, key=lambda e: e.count * e.receptors)
+            others = receptors - entry.count * entry.receptors
+            most = max(0, math.floor((room - others) / max(1, entry.count)))
+            raise ValueError(f"synapses.{entry.name}.receptors: {receptors:,} receptors on "
+                             f"{readable_quantity(area, 'area')} of membrane are {receptors / area * 1e-12:.3g} "
+                             f"/um^2, denser than the limit of {MAX_DENSITY * 1e-12:g} /um^2; give receptors up to "
+                             f"{most}")
+        present = self._channel_counts()
+        for index, step in sorted(enumerate(self.protocol), key=lambda item: (item[1].at, item[0])):
+            if isinstance(step, OpenClose) and step.target in present:
+                present[step.target] += step.count if step.action == "open" else -step.count
+                if present[step.target] > room + 1:
+                    most = step.count - (present[step.target] - math.floor(room))
+                    raise ValueError(f"protocol.{index}.count: opening {step.count:,} {step.target} channels puts "
+                                     f"{present[step.target]:,} on {readable_quantity(area, 'area')} of membrane, "
+                                     f"denser than the limit of {MAX_DENSITY * 1e-12:g} /um^2; give count up to "
+                                     f"{max(1, most)}")
+        for index, step in enumerate(self.protocol):
+            if isinstance(step, PresynapticSpikes) and step.rate is None and step.spikes > 1:
+                if step.at + (step.spikes - 1) * step.period > self.run.duration * (1 + 1e-12):
+                    most = math.floor((self.run.duration - step.at) / step.period * (1 + 1e-12)) + 1
+                    raise ValueError(f"protocol.{index}.count: {step.spikes} spikes every "
+                                     f"{readable_quantity(step.period, 'time')} from "
+                                     f"{readable_quantity(step.at, 'time')} run past the end of the run "
+                                     f"({readable_quantity(self.run.duration, 'time')}); give count up to {most}")
+        spikes = self.presynaptic_spikes()
+        if spikes > MAX_SPIKES_IN_ALL:
+            raise ValueError(f"protocol: {spikes:.3g} presynaptic spikes at synapses in all (expected, for Poisson "
+                             f"trains), more than {MAX_SPIKES_IN_ALL:,}; lower the rates, the counts or the synapses "
+                             "they reach, or shorten the trains")
+
+    def _channel_counts(self) -> dict[str, int]:
+        """Return the channels of each kind at the start: its count, or its density times the membrane area."""
+        return {entry.kind: entry.count if entry.count is not None else round(
+            (entry.density if entry.density is not None else KINDS[entry.kind].density_per_m2) * self.cell.area_m2)
+            for entry in self.channels}
+
+    def presynaptic_spikes(self) -> float:
+        """Return the presynaptic spikes the protocol brings to synapses: one per spike and synapse reached.
+
+        Poisson trains count with their expected number.
+        """
+        counts, spikes = {entry.name: entry.count for entry in self.synapses}, 0.0
+        for step in self.protocol:
+            if isinstance(step, PresynapticSpikes) and step.target in counts:
+                synapses = step.synapses or counts[step.target]
+                if step.rate is not None:
+                    end = self.run.duration if step.duration is None else min(self.run.duration,
+                                                                              step.at + step.duration)
+                    spikes += step.rate * max(0.0, end - step.at) * synapses
+                else:
+                    spikes += step.spikes * synapses
+        return spikes
+
+    def _check_ion_counts(self) -> None:
+        def shown(value: float, dimension: str) -> str:
+            return readable_quantity(value, dimension)
+
+        def limit(value: float, dimension: str) -> str:
+            return readable_quantity(_round_down(value), dimension, exact=True)
+
+        cell, most = self.cell, f"more than the 2^53 ({MAX_ION_COUNT:.2g}) ions of one kind a compartment may hold"
+        ion = max(IONS, key=lambda i: getattr(self.inside, i))
+        concentration = getattr(self.inside, ion)
+        count = concentration * AVOGADRO * cell.volume_m3
+        if count >= MAX_ION_COUNT:
+            largest = (MAX_ION_COUNT - 1) / (concentration * AVOGADRO)  # m^3
+            held = f"holds {count:.3g} {_ion_label(ion)} ions at {shown(concentration, 'concentration')}, {most}"
+            if cell.shape == "sphere":
+                raise ValueError(f"cell.radius: a sphere of radius {shown(cell.radius, 'length')} {held}; give a "
+                                 f"radius up to {limit((3 * largest / (4 * math.pi)) ** (1 / 3), 'length')}")
+            if cell.shape == "cylinder":
+                length = largest / (math.pi * cell.radius**2)
+                if length >= 1e-8:
+                    raise ValueError(f"cell.length: a cylinder of length {shown(cell.length, 'length')} {held}; "
+                                     f"give a length up to {limit(length, 'length')}")
+                raise ValueError(f"cell.radius: a cylinder of radius {shown(cell.radius, 'length')} {held}; give a "
+                                 f"radius up to {limit(math.sqrt(largest / (math.pi * cell.length)), 'length')}")
+            raise ValueError(f"cell.volume: {shown(cell.volume, 'volume')} {held}; "
+                             f"give a volume up to {limit(largest, 'volume')}")
+        volume = self.outside.volume
+        if volume is None:
+            return
+        ion = max(IONS, key=lambda i: getattr(self.outside, i))
+        concentration = getattr(self.outside, ion)
+        if concentration * AVOGADRO * volume >= MAX_ION_COUNT:
+            raise ValueError(f"outside.volume: {shown(volume, 'volume')} holds {concentration * AVOGADRO * volume:.3g} "
+                             f"{_ion_label(ion)} ions at {shown(concentration, 'concentration')}, {most}; give a "
+                             f"volume up to {limit((MAX_ION_COUNT - 1) / (concentration * AVOGADRO), 'volume')}, "
+                             f"or \"bath\"")
+        for index, step in enumerate(self.protocol):
+            if isinstance(step, SetOutside) and step.concentration * AVOGADRO * volume >= MAX_ION_COUNT:
+                raise ValueError(f"protocol.{index}.concentration: {shown(step.concentration, 'concentration')} of "
+                                 f"{_ion_label(step.ion)} in the outside volume of {shown(volume, 'volume')} is "
+                                 f"{most}; give a concentration up to "
+                                 f"{limit((MAX_ION_COUNT - 1) / (AVOGADRO * volume), 'concentration')}")
+
+    def _check_current_clamps(self) -> None:
+        run, pulses = self.run, 0
+        capacitance, area = self.cell.capacitance_F, self.cell.area_m2
+        for index, step in enumerate(self.protocol):
+            if not isinstance(step, CurrentClamp):
+                continue
+            pulses += step.count
+            if step.count > 1 and step.at + (step.count - 1) * step.period > run.duration * (1 + 1e-12):
+                most = math.floor((run.duration - step.at) / step.period * (1 + 1e-12)) + 1
+                raise ValueError(f"protocol.{index}.count: {step.count} pulses every "
+                                 f"{readable_quantity(step.period, 'time')} from {readable_quantity(step.at, 'time')} "
+                                 f"run past the end of the run ({readable_quantity(run.duration, 'time')}); "
+                                 f"give count up to {most}")
+            volts = abs(step.current_A(area)) * run.dt / capacitance
+            if volts > MAX_VOLTS_PER_STEP:
+                dimension, _ = step.amplitude
+                largest = MAX_VOLTS_PER_STEP * capacitance / run.dt / (area if dimension == "current_density" else 1.0)
+                raise ValueError(f"protocol.{index}.amplitude: {readable_quantity(step.amplitude[1], dimension)} "
+                                 f"moves V by {volts:.3g} V in one time step of {readable_quantity(run.dt, 'time')} "
+                                 f"(C = {capacitance:.3g} F), "
+                                 f"more than the {MAX_VOLTS_PER_STEP:g} V a membrane can hold; give an amplitude up to "
+                                 f"{readable_quantity(_round_down(largest), dimension, exact=True)}")
+        if pulses > MAX_PULSES_IN_ALL:
+            raise ValueError(f"protocol: {pulses} current-clamp pulses in all, more than {MAX_PULSES_IN_ALL:,}; "
+                             "merge trains or shorten them")
 
     def __eq__(self, other: object) -> bool:
         """Equal settings make equal configs, however they were written."""

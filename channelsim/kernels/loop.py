@@ -9,8 +9,9 @@ One step, for every compartment and every kind k in it with open count o_k (star
    and accurate for dt up to and beyond the membrane time constant C / G (exponential Euler).
    Under voltage clamp V_bar is the command.
 3. Unidirectional ion counts: Poisson draws with means o_k * rate(V_bar) * dt, one per kind,
-   permeant ion and direction (mean_field: the deterministic mean, with the fractional remainder carried to the
-   next step so counts stay integers). Counts are capped at the ions available.
+   permeant ion and direction (mean_field, or any mode when `Membrane.flux_noise` is off: the
+   deterministic mean, with the fractional remainder carried to the next step so counts stay
+   integers). Counts are capped at the ions available.
 4. Electrode (in its compartment): current clamp delivers its charge as whole K+ ions (fraction carried); voltage
    clamp delivers the K+ ions that bring V back to the command.
    Pumps: Poisson counts of forward and reverse cycles (mean_field: the carried net mean), each
@@ -207,7 +208,7 @@ def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
                 v_bar[c], membrane.thermal_v, membrane.avogadro, membrane.charge)
             mean_efflux = open_count * efflux_rate * membrane.dt
             mean_influx = open_count * influx_rate * membrane.dt
-            if kinds.mode[k] == MEAN_FIELD:
+            if kinds.mode[k] == MEAN_FIELD or not membrane.flux_noise:
                 carry = kinds.flux_carry[k, ion]
                 carry[0] += mean_efflux
                 carry[1] += mean_influx

@@ -26,6 +26,7 @@ class Membrane(NamedTuple):
     parallel_threshold: int
     v_min: float  # voltage grid of the transition tables
     v_step: float
+    flux_noise: bool  # channel fluxes as Poisson counts (True) or as their means, fraction carried (False)
 
 
 class Compartments(NamedTuple):

@@ -8,6 +8,8 @@ computed by the declarations in `channelsim.recording.layout`.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +19,8 @@ import numpy as np
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config import Config, load_config
 from channelsim.config.schema import OpenClose
-from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, VALENCE
-from channelsim.errors import ConfigError
+from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, MAX_SEED, VALENCE
+from channelsim.errors import ConfigError, StateOutOfRange
 from channelsim.kernels.agent_events import group_by_state
 from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION, membrane_voltage, record_row, run_segment
 from channelsim.kernels.markov import agent_step_serial, cumulative_rows, population_step
@@ -55,6 +57,13 @@ SPIKE_REARM_V = -0.030
 MAX_KERNEL_STEPS = 2**20
 #: ... and at most this many steps times synapses (the transmitter array, 1 byte each: 16 MB).
 MAX_TRANSMITTER_CELLS = 2**24
+#: A kernel call is sized from the speed of the previous ones to take about this long (s), so
+#: that `advance` sees a stop request (Ctrl-C) within about a second whatever the model's size.
+KERNEL_CALL_SECONDS = 0.25
+#: The physical range of a run's state: |V| beyond 1 V breaks any membrane, and counts near
+#: 2^62 are about to overflow int64. A run that leaves it stops with `StateOutOfRange`.
+MAX_VOLTAGE = 1.0
+MAX_STATE_COUNT = 2**62
 
 
 @dataclass(frozen=True)
@@ -128,17 +137,23 @@ class MembranePatch(mesa.Model):
     """
 
     def __init__(self, config: Config | str | Path, seed: int | None = None, *, rng: int | None = None,
-                 settings: dict | None = None):
+                 settings: dict | None = None, force_large: bool = False):
         if seed is not None and rng is not None:
             raise ValueError("give seed or rng, not both")
         config = _resolve(config, settings)
-        seed = seed if seed is not None else rng if rng is not None else config.run.seed
+        seed = checked_seed(seed if seed is not None else rng if rng is not None else config.run.seed,
+                            "seed" if seed is not None else "rng" if rng is not None else "run.seed")
+        from channelsim.resources import check_memory, model_bytes
+
+        check_memory(config, force=force_large)  # before any per-channel array is allocated
+        self.model_bytes = model_bytes(config)
         super().__init__(rng=seed)
         self.config = config.model_copy(update={"run": config.run.model_copy(update={"seed": seed})})
         self.run_seed = seed
         self.schedule = Schedule(self.config)
         self.step_index = 0
         self._next_event = 0
+        self._call_steps = 64  # steps of the next kernel call, tuned by KERNEL_CALL_SECONDS
         self._build_populations()
         self._build_compartments()
         self._build_kinds()
@@ -212,10 +227,12 @@ class MembranePatch(mesa.Model):
             electrode_carry=np.zeros(1), spike_armed=np.ones(1, dtype=np.int64),
         )
         self.membrane = Membrane(
-            dt=config.run.dt, seed=self.run_seed, valence=valence, free_fraction=free_fraction,
+            dt=config.run.dt, seed=np.int64(self.run_seed), valence=valence,  # one fixed type: one compiled kernel
+            free_fraction=free_fraction,
             thermal_v=GAS_CONSTANT * cell.temperature / FARADAY, avogadro=AVOGADRO, charge=ELEMENTARY_CHARGE,
             electrode_ion=IONS.index(ELECTRODE_ION), electrode_compartment=0, spike_threshold=SPIKE_THRESHOLD_V,
             spike_rearm=SPIKE_REARM_V, parallel_threshold=PARALLEL_THRESHOLD, v_min=V_MIN, v_step=V_STEP,
+            flux_noise=config.run.flux_noise,
         )
 
     def _impermeant_anions(self, counts_in: np.ndarray, valence: np.ndarray, capacitance: float) -> tuple[int, int]:
@@ -235,18 +252,19 @@ class MembranePatch(mesa.Model):
 
         Each row names its scheme, tracking, members (`count`) and agent slots (`slots`), permeant
         ions, permeation, unitary value, its table (the index into `tables`) and its synapse (-1
-        for none). `tables` lists (scheme, transmitter concentration) per table: one per channel
-        kind, two (transmitter absent, present) per synapse entry, shared by its synapses.
+        for none). `tables` lists (scheme, transmitter concentration, config field) per table: one
+        per channel kind, two (transmitter absent, present) per synapse entry, shared by its synapses.
         """
         rows, self._tables = [], []
         for p in self.populations:
             rows.append({"scheme": p.scheme, "tracking": p.tracking, "count": p.entry.count, "slots": p.capacity,
                          "permeant": p.permeant_ions, "permeation": p.entry.permeation, "unitary": p.unitary,
                          "table": len(self._tables), "cleft": -1})
-            self._tables.append((p.scheme, 0.0))
+            self._tables.append((p.scheme, 0.0, f"channels.{p.kind}"))
         for s in self.synapse_populations:
             table = len(self._tables)
-            self._tables += [(s.scheme, 0.0), (s.scheme, s.entry.transmitter)]
+            field = f"synapses.{s.name}"
+            self._tables += [(s.scheme, 0.0, field), (s.scheme, s.entry.transmitter, field)]
             rows += [{"scheme": s.scheme, "tracking": s.tracking, "count": s.receptors, "slots": s.receptors,
                       "permeant": s.permeant_ions, "permeation": s.entry.permeation, "unitary": s.unitary,
                       "table": table, "cleft": s.first_synapse + j} for j in range(s.count)]
@@ -292,16 +310,20 @@ class MembranePatch(mesa.Model):
         self.kinds = kinds
         #: 1 for an agent slot that holds no channel (see `ChannelPopulation.insert`), aligned with agent_states
         self.agent_absent = np.zeros(offsets[-1], dtype=np.uint8)
-        for t, (scheme, transmitter) in enumerate(self._tables):
+        for t, (scheme, transmitter, field) in enumerate(self._tables):
             n = len(scheme.states)
             kinds.table[t, :, :n, :n] = transition_table(scheme, temperature, self.membrane.dt, transmitter)
+            if not np.all(np.isfinite(kinds.table[t])):
+                raise ConfigError(field, "its gating rates overflow at this temperature and time step",
+                                  "check the entry's rates (mean_open_time, open_probability, transmitter) and "
+                                  "run.dt")
         v0 = self.voltage
         for k, r in enumerate(rows):
             scheme, n = r["scheme"], len(r["scheme"].states)
             kinds.conducting[k, :n] = scheme.conducting_mask
             # channels start in their steady state at the initial voltage, receptors without transmitter
             pi = stationary_distribution(scheme, v0, temperature)
-            key = np.uint64(stream_key(self.run_seed, INITIAL_STEP + k, 0))  # keep uint64 typing
+            key = np.uint64(stream_key(np.int64(self.run_seed), np.int64(INITIAL_STEP + k), np.int64(0)))
             if r["tracking"] == "agent":
                 lo, hi = offsets[k], offsets[k + 1]
                 states, blocked = kinds.agent_states[lo:hi], kinds.agent_blocked[lo:hi]
@@ -354,20 +376,38 @@ class MembranePatch(mesa.Model):
         """Whether the run has reached its last step."""
         return self.step_index >= self.total_steps
 
-    def advance(self, n_steps: int) -> Segment:
+    def advance(self, n_steps: int, stop: Callable[[], bool] | None = None) -> Segment:
         """Advance by `n_steps` time steps (at most to the end of the run).
 
         Protocol events are applied as they fall due; returns the rows recorded on the way.
+
+        `stop`, if given, is asked after every kernel call (each sized to take about
+        `KERNEL_CALL_SECONDS`); when it returns True, `advance` returns early with what it did.
+        Raises `StateOutOfRange` when the state leaves the physical range.
         """
         end = min(self.step_index + n_steps, self.total_steps)
         parts = []
         while self.step_index < end:
             self._apply_due_events()
             upcoming = self.schedule.next_event_step(self.step_index)
-            longest = min(MAX_KERNEL_STEPS, max(1, MAX_TRANSMITTER_CELLS // max(1, self.schedule.synapse_count)))
-            stop = min(end, self.step_index + longest, upcoming if upcoming is not None else end)
-            parts.append(self._kernel(stop - self.step_index))
+            longest = min(MAX_KERNEL_STEPS, self._call_steps,
+                          max(1, MAX_TRANSMITTER_CELLS // max(1, self.schedule.synapse_count)))
+            stop_at = min(end, self.step_index + longest, upcoming if upcoming is not None else end)
+            started = time.perf_counter()
+            parts.append(self._kernel(stop_at - self.step_index))
+            self._tune_call_steps(parts[-1].steps, time.perf_counter() - started)
+            if stop is not None and stop():
+                break
         return Segment.join(parts) if parts else self._kernel(0)
+
+    def _tune_call_steps(self, steps: int, seconds: float) -> None:
+        """Size the next kernel call from the speed of this one.
+
+        The call is made about KERNEL_CALL_SECONDS long, at most 4 times the last size (a call's
+        time is noisy; the first one loads the kernels).
+        """
+        rate = steps / max(seconds, 1e-6)
+        self._call_steps = int(max(1, min(4 * max(steps, self._call_steps // 4), rate * KERNEL_CALL_SECONDS)))
 
     def step(self) -> None:
         """Advance one recording interval (Mesa's step), then collect.
@@ -391,9 +431,39 @@ class MembranePatch(mesa.Model):
             run_segment(first, n_steps, every, self.membrane, self.compartments, self.kinds, self.pumps, drive, raw)
             self.step_index += n_steps
         segment = self._segment(raw, self._previous_row, row_steps, n_steps)
+        if n_steps:
+            self._check_range(segment)
         if len(row_steps):
             self._previous_row = _last_row(raw)
         return segment
+
+    def _check_range(self, segment: Segment) -> None:
+        """Stop (StateOutOfRange) when the state has left the physical range.
+
+        Out of range: |V| beyond MAX_VOLTAGE at a recorded row or now, a negative count (of ions; net
+        pump cycles may be negative), or a count near int64 overflow.
+        """
+        c, pumps = self.compartments, self.pumps
+        v = np.append(segment.rows["membrane_potential"], self.voltage)
+        if not np.all(np.abs(v) <= MAX_VOLTAGE):
+            row = int(np.argmax(~(np.abs(v) <= MAX_VOLTAGE)))
+            t = segment.time[row] if row < len(segment.time) else self.simulated_time
+            raise StateOutOfRange(f"at t = {t:.6g} s the membrane potential reached {v[row]:.3g} V, beyond the "
+                                  f"{MAX_VOLTAGE:g} V any membrane could hold: the currents are too large for this "
+                                  "cell, or the time step too coarse (check the current clamps, the channel and pump "
+                                  "counts and run.dt)")
+        finite_outside = c.volume_out > 0
+        checks = (("ions inside", c.counts_in, True), ("ions outside", c.counts_out[finite_outside], True),
+                  ("ions the bath received", c.counts_out[~finite_outside], False),
+                  ("ions that left through channels", c.efflux_total, True),
+                  ("ions that entered through channels", c.influx_total, True),
+                  ("ions the electrode delivered", c.electrode_total, False),
+                  ("pump cycles", pumps.cycles_total, False))  # net: an exchanger's reverse cycles count down
+        for what, counts, non_negative in checks:
+            if (non_negative and np.any(counts < 0)) or np.any(np.abs(counts) >= MAX_STATE_COUNT):
+                raise StateOutOfRange(f"at t = {self.simulated_time:.6g} s the count of {what} left its range "
+                                      f"(0 to 2^62, within 64-bit integers): {counts.ravel().tolist()}; the fluxes are "
+                                      "too large for this cell (check the channel and pump counts and run.dt)")
 
     def _segment(self, raw: Records, previous: Records, row_steps: np.ndarray, n_steps: int) -> Segment:
         time = row_steps * self.config.run.dt
@@ -511,7 +581,14 @@ class MembranePatch(mesa.Model):
         return arrays
 
     def restore(self, saved: dict[str, np.ndarray]) -> None:
-        """Put a saved `state()` back (the patch was built from the same config)."""
+        """Put a saved `state()` back (the patch was built from the same config and not advanced).
+
+        Every array is checked first (`channelsim.model.checkpoint.validate`): a state this model
+        could not have saved raises `CheckpointError` naming the array, before any kernel reads it.
+        """
+        from channelsim.model.checkpoint import validate
+
+        validate(saved, self)
         current = self.state()
         for name, array in current.items():
             if name != "pump_agents_blocked":
@@ -671,6 +748,22 @@ class MembranePatch(mesa.Model):
         return next(s for s in self.synapse_populations if s.name == name)
 
 
-def build(config: Config | str | Path, seed: int | None = None, settings: dict | None = None) -> MembranePatch:
-    """Build a patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed."""
-    return MembranePatch(config, seed, settings=settings)
+def build(config: Config | str | Path, seed: int | None = None, settings: dict | None = None,
+          force_large: bool = False) -> MembranePatch:
+    """Build a patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed.
+
+    A model whose arrays would not fit in memory is refused unless `force_large`.
+    """
+    return MembranePatch(config, seed, settings=settings, force_large=force_large)
+
+
+def checked_seed(seed: object, field: str = "seed") -> int:
+    """Return `seed` as a Python int if it is an integer from 0 to 2^63 - 1; otherwise raise a ConfigError.
+
+    The kernels take it as int64: one type, so numba compiles and caches one kernel.
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise ConfigError(field, f"{seed!r} is not an integer", f"give an integer from 0 to {MAX_SEED}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ConfigError(field, f"{int(seed)} is out of range", f"give an integer from 0 to {MAX_SEED} (2^63 - 1)")
+    return int(seed)

@@ -133,7 +133,9 @@ SERIES = {
                                   "mean over the preceding recording interval", _electrode_current),
     "command_potential": Variable(("time",), "f8", "V", "voltage clamp command; NaN when not clamped",
                                   _command_potential),
-    "pump_cycles": Variable(("time", "kind"), "i8", "count", "cumulative completed pump cycles per kind",
+    "pump_cycles": Variable(("time", "kind"), "i8", "count",
+                            "cumulative net completed pump cycles per kind (forward minus reverse: an exchanger's "
+                            "reverse cycles count down)",
                             lambda rows: _by_kind(rows, None, rows.raw.pump_cycles)),
     "blocked_fraction": Variable(("time", "kind"), "f8", "1", "share of each kind's channels or pumps blocked",
                                  lambda rows: np.tile(rows.model.blocked_fraction(), (len(rows.time), 1))),

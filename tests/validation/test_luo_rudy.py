@@ -57,7 +57,7 @@ def measured(out) -> tuple[dict, float]:
 @pytest.mark.slow
 def test_mean_field_myocyte_is_the_ode_of_its_equations():
     """Rest, APD90 and the [Ca]i peak agree; peak and dV/dt max converge to the ODE's as dt halves."""
-    settings = {"run.duration": "500 ms", "run.record_every": "0.01 ms"}
+    settings = {"run.duration": "500 ms", "run.record_every": "0.01 ms", "protocol.0.count": 1}
     config = myocyte(pumps=False, **settings)
     reference = counted_ion_ode(config, 500.0)
     expected = lr.beat_measures(reference.t_ms, reference.v_mV)
@@ -83,7 +83,7 @@ def test_counted_ion_myocyte_against_the_original_lr1():
     exchanger and the Ca2+ pump, [Ca]i peaks near 1.4 uM, and the exchanger's current joins the
     plateau. The measured APD90 is about 6 % shorter than LR1's.
     """
-    config = myocyte(**{"run.duration": "2 s", "run.record_every": "0.05 ms"})
+    config = myocyte(**{"run.duration": "2 s", "run.record_every": "0.05 ms", "protocol.0.count": 2})
     out = simulate(config)
     second = out["time"] >= 1.0
     got = lr.beat_measures(out["time"][second] * 1e3, out["membrane_potential"][second] * 1e3)

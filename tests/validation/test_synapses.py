@@ -11,16 +11,24 @@ from __future__ import annotations
 
 import copy
 import math
+import os
+import shutil
+import signal
 
+import h5py
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
+from channelsim import engine, open_run
 from channelsim.channels import KINDS
 from channelsim.config import parse_config
 from channelsim.constants import ELEMENTARY_CHARGE, FARADAY
+from channelsim.engine import RunInterrupted, resume_experiment, run_experiment
+from channelsim.errors import RunFileError
 from channelsim.model import build
 from channelsim.physics import ghk_potential, nernst_potential
+from channelsim.recording.layout import EVENTS, SERIES
 from tests.helpers import BASE, simulate
 from tests.validation import hh_reference as hh
 from tests.validation.test_hodgkin_huxley import hh_config
@@ -251,15 +259,20 @@ def test_open_and_close_change_the_channels_on_the_membrane(tracking):
     assert abs(after - before) < 1e-3
 
 
+def resumable_config():
+    """Agent receptors with Poisson release, and `open` then `close` of agent leaks: 300 rows, 100 segments."""
+    return synapse_config([{"name": "e", "receptor": "ampa", "count": 3, "receptors": 50,
+                            "release_probability": 0.5, "tracking": "agent"}],
+                          [{"action": "presynaptic_spikes", "target": "e", "at": "1 ms", "rate": "200 Hz"},
+                           {"action": "open", "target": "k_leak", "at": "8 ms", "count": 400},
+                           {"action": "close", "target": "k_leak", "at": "20 ms", "count": 300}],
+                          channels=[{"kind": "k_leak", "count": 100, "tracking": "agent"}],
+                          run={"record_every": "0.1 ms"})
+
+
 def test_a_resumed_synaptic_run_is_bit_identical():
     """state() and restore() carry receptors, absent agent slots and the release schedule across a resume."""
-    config = synapse_config([{"name": "e", "receptor": "ampa", "count": 3, "receptors": 50,
-                              "release_probability": 0.5, "tracking": "agent"}],
-                            [{"action": "presynaptic_spikes", "target": "e", "at": "1 ms", "rate": "200 Hz"},
-                             {"action": "open", "target": "k_leak", "at": "8 ms", "count": 400},
-                             {"action": "close", "target": "k_leak", "at": "20 ms", "count": 300}],
-                            channels=[{"kind": "k_leak", "count": 100, "tracking": "agent"}],
-                            run={"record_every": "0.1 ms"})
+    config = resumable_config()
     whole = build(config).advance(10**9)
     first = build(config)
     part = first.advance(1234)
@@ -268,6 +281,45 @@ def test_a_resumed_synaptic_run_is_bit_identical():
     rest = second.advance(10**9)
     for name, values in whole.rows.items():
         np.testing.assert_array_equal(np.concatenate([part.rows[name], rest.rows[name]]), values, err_msg=name)
+
+
+def test_a_synaptic_run_file_resumes_bit_identically_and_refuses_tampered_counts(tmp_path, monkeypatch):
+    """A run with releases, `open` and `close`, stopped by SIGTERM and resumed from its file's checkpoint.
+
+    The resumed file equals the uninterrupted one in every series; a checkpoint whose channel counts
+    or absent agent slots disagree with the protocol steps applied so far is refused, naming the array.
+    """
+    config = resumable_config()
+    reference = run_experiment(config, tmp_path / "reference.h5", progress=False)
+    original = engine.segments
+
+    def stopping(model, stop=None):  # SIGTERM after 40 of the 100 segments: past `open`, before `close`
+        for n, segment in enumerate(original(model, stop)):
+            if n == 40:
+                os.kill(os.getpid(), signal.SIGTERM)
+            yield segment
+
+    stopped = tmp_path / "stopped.h5"
+    monkeypatch.setattr(engine, "segments", stopping)
+    with pytest.raises(RunInterrupted):
+        run_experiment(config, stopped, progress=False)
+    monkeypatch.undo()
+    with h5py.File(stopped, "r") as f:
+        slot = f"checkpoint/{f['checkpoint/active'][0]}"
+        assert f[f"{slot}/next_event"][0] == 1  # `open` applied, `close` not yet
+    for name, change in (("kinds.count", lambda v: v - 1), ("channel_agents_absent", lambda v: 1 - v)):
+        tampered = tmp_path / f"{name}.h5"
+        shutil.copy(stopped, tampered)
+        with h5py.File(tampered, "r+") as f:
+            dataset = f[f"checkpoint/{f['checkpoint/active'][0]}/{name}"]
+            dataset[...] = change(dataset[()])
+        with pytest.raises(RunFileError, match=name):
+            resume_experiment(tampered, progress=False)
+    resume_experiment(stopped, progress=False)
+    expected, resumed = open_run(reference), open_run(stopped)
+    assert resumed.attrs["status"] == "complete" and int(resumed.releases[-1].sum()) > 0
+    for name in (*SERIES, *EVENTS, "time"):
+        np.testing.assert_array_equal(resumed[name].values, expected[name].values, err_msg=name)
 
 
 # --------------------------------------------------------------------------------------------
