@@ -8,6 +8,7 @@ computed by the declarations in `channelsim.recording.layout`.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import numpy as np
 
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config import Config, load_config
+from channelsim.config.loading import parse_config
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, MAX_SEED, VALENCE
 from channelsim.errors import ConfigError, StateOutOfRange
 from channelsim.kernels.agent_events import group_by_state
@@ -434,6 +436,22 @@ class MembranePatch(mesa.Model):
                 self.apply_ouabain(action.target, action.concentration, rng)
             else:
                 self.set_outside(action.ion, action.concentration)
+
+    def act(self, step: dict) -> None:
+        """Carry out a protocol action now, as the config's ``[[protocol]]`` entry it would be.
+
+        `step` is the entry as a config gives it, without ``at`` (e.g. ``{"action": "set_outside",
+        "ion": "K", "concentration": "20 mM"}``); it joins the config's protocol at the present time
+        and is validated like any config (ConfigError names the bad field). So the config of a
+        live session (`config`) replays it: ``channelsim run`` of that config gives the same run.
+        """
+        given = copy.deepcopy(self.config._given)
+        given.setdefault("protocol", []).append({**step, "at": f"{self.simulated_time!r} s"})
+        config = parse_config(given)
+        self.config = config.model_copy(update={"run": self.config.run})
+        self.config._given = given
+        self.schedule = Schedule(self.config)
+        self._apply_due_events()
 
     def block(self, kind: str, blocked_share: float, rng: np.random.Generator, unblock: bool = False) -> None:
         """Block or unblock channels or pumps of `kind`, chosen at random.

@@ -1,0 +1,155 @@
+"""What the live view draws, without the browser: a patch that keeps its history, and the figures.
+
+`LivePatch` is a `MembranePatch` that remembers, after every Mesa step, the membrane potential,
+each ion's Nernst potential from the concentrations of that moment, and the ions that have crossed.
+The figures are plain matplotlib, so they are tested (and usable in a notebook) without a server.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from channelsim.constants import ELEMENTARY_CHARGE, IONS, VALENCE
+from channelsim.model.patch import MembranePatch
+from channelsim.physics.closed_forms import thermal_voltage
+
+#: Channels and pumps drawn per kind at most: a browser redraws a few thousand markers in ~0.1 s;
+#: beyond this a uniform sample stands for the kind (positions are uniform, so the first ones are).
+DRAWN_PER_KIND = 1500
+#: The share of the time the live view spends drawing, at most: the simulation runs at 80 % or
+#: more of its unwatched speed.
+DRAW_SHARE = 0.2
+#: Recordings the voltage trace keeps (the most recent ones).
+TRACE_ROWS = 4000
+
+
+class LivePatch(MembranePatch):
+    """A membrane patch for the live view: a `MembranePatch` that keeps what the page plots.
+
+    Its `history` holds, per recording, the time (s), the membrane potential (V), each ion's
+    Nernst potential (V) and the net ions that have entered the cell, each a list of arrays.
+    """
+
+    def __init__(self, config, seed=None, **kwargs):
+        super().__init__(config, seed, **kwargs)
+        self.initial_voltage = self.voltage
+        self.history = {"time": [], "membrane_potential": [], "reversal": [], "ions_moved": []}
+        self.draw_seconds: dict[str, float] = {}  # what the page's last redraw of each figure took
+        self._seconds_per_record = 0.0  # wall time per recording interval of the last step
+        self._remember(self.current_row())
+
+    def step(self) -> None:
+        """Advance, remember, collect: Mesa's step, sized so that drawing takes at most `DRAW_SHARE` of the time.
+
+        At least one recording interval; as many as fill (1 - DRAW_SHARE) / DRAW_SHARE times the
+        last redraw, at the speed the previous step ran.
+        """
+        budget = sum(self.draw_seconds.values()) * (1.0 - DRAW_SHARE) / DRAW_SHARE
+        records = max(1, int(budget / self._seconds_per_record)) if self._seconds_per_record else 1
+        started = time.perf_counter()
+        self._remember(self.advance(records * self.config.run.steps_per_record))
+        self._seconds_per_record = (time.perf_counter() - started) / records
+        self.running = not self.finished
+        self.datacollector.collect(self)
+
+    def _remember(self, segment) -> None:
+        rows = segment.rows
+        inside, outside = rows["concentration_inside"], rows["concentration_outside"]
+        valence = np.array([VALENCE[ion] for ion in IONS])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            reversal = thermal_voltage(self.temperature) / valence * np.log(outside / inside)
+        for name, values in (("time", segment.time), ("membrane_potential", rows["membrane_potential"]),
+                             ("reversal", reversal), ("ions_moved", rows["ions_moved"])):
+            self.history[name].append(values)
+        if sum(len(t) for t in self.history["time"]) > 2 * TRACE_ROWS:  # keep the lists short
+            for name, parts in self.history.items():
+                self.history[name] = [np.concatenate(parts)[-TRACE_ROWS:]]
+
+    def trace(self) -> dict[str, np.ndarray]:
+        """Return the most recent `TRACE_ROWS` recordings, as arrays."""
+        return {name: np.concatenate(parts)[-TRACE_ROWS:] for name, parts in self.history.items()}
+
+    def charge_moved(self) -> tuple[float, float]:
+        """Net elementary charges that entered the cell since t = 0, and C dV / e for the same change of V."""
+        moved = self.history["ions_moved"][-1][-1]
+        charges = float(moved @ np.array([VALENCE[ion] for ion in IONS]))
+        return charges, self.capacitance * (self.voltage - self.initial_voltage) / ELEMENTARY_CHARGE
+
+    def session_config(self) -> dict:
+        """Return the config as given, with this session's actions in its protocol and the seed it ran with."""
+        given = {**self.config._given}
+        given["run"] = {**given.get("run", {}), "seed": self.run_seed}
+        return given
+
+
+KIND_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink",
+                "tab:olive", "tab:cyan")
+
+
+def membrane_figure(model: MembranePatch) -> Figure:
+    """Channels and pumps at their positions on the membrane (unrolled into a square), by kind and state.
+
+    Filled: open; hollow: closed; grey cross: blocked. Agent-tracked kinds show each channel's own
+    state; population and mean-field kinds track only how many are open, so that many of the drawn
+    channels are shown open, chosen afresh each time.
+    """
+    figure = Figure(figsize=(6.0, 5.4))  # fixed margins: a constrained layout would double the drawing time
+    ax = figure.add_axes((0.14, 0.2, 0.72, 0.72))
+    side_um = np.sqrt(model.area) * 1e6
+    shown = total = 0
+    for colour, population in zip(KIND_COLOURS, model.populations, strict=False):
+        n = min(population.count, DRAWN_PER_KIND)
+        xy = population.positions_um[:n]
+        is_open, blocked = _channel_states(model, population, n)
+        label = f"{population.kind} ({population.tracking}): {population.open_count:,.0f} of {population.count:,} open"
+        ax.scatter(*xy[is_open & ~blocked].T, s=14, color=colour, label=label)
+        ax.scatter(*xy[~is_open & ~blocked].T, s=14, facecolors="none", edgecolors=colour, linewidths=0.6)
+        ax.scatter(*xy[blocked].T, s=12, marker="x", color="0.6", linewidths=0.6)
+        shown, total = shown + n, total + population.count
+    for population in model.pump_populations:
+        n = min(population.count, DRAWN_PER_KIND)
+        xy = np.random.default_rng([model.run_seed, 4, population.index]).uniform(0.0, side_um, (n, 2))
+        blocked = np.arange(n) < round(n * model.blocked_fraction()[model.channel_kind_count + population.index])
+        active = int(model.pumps.active[population.index])
+        ax.scatter(*xy[~blocked].T, s=5, marker="s", color="0.25", zorder=0,
+                   label=f"{population.kind}: {active:,} of {population.count:,} pumps active")
+        ax.scatter(*xy[blocked].T, s=5, marker="x", color="0.6", zorder=0)
+        shown, total = shown + n, total + population.count
+    ax.set(xlim=(0, side_um), ylim=(0, side_um), aspect="equal", xlabel="position (µm)", ylabel="position (µm)",
+           title=f"{shown:,} of {total:,} channels and pumps drawn")
+    figure.legend(loc="lower center", ncols=2, fontsize=7, frameon=False)
+    return figure
+
+
+def _channel_states(model: MembranePatch, population, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Open and blocked flags of the first `n` channels of a population (sampled where it keeps counts)."""
+    if population.tracking == "agent":
+        conducting = model.kinds.conducting[population.index, : len(population.scheme.states)]
+        return conducting[population.states[:n]].astype(bool), population.blocked[:n].astype(bool)
+    rng = np.random.default_rng()
+    blocked = np.zeros(n, bool)
+    blocked[rng.permutation(n)[: round(n * model.kinds.blocked[population.index] / population.count)]] = True
+    is_open = np.zeros(n, bool)
+    free = np.flatnonzero(~blocked)
+    is_open[rng.permutation(free)[: round(n * population.open_count / population.count)]] = True
+    return is_open, blocked
+
+
+def trace_figure(model: LivePatch) -> Figure:
+    """Membrane potential against time, with each ion's Nernst potential from the concentrations of each moment."""
+    trace = model.trace()
+    t_ms = trace["time"] * 1e3
+    figure = Figure(figsize=(6.4, 4.4))
+    ax = figure.add_axes((0.12, 0.12, 0.6, 0.8))
+    for i, ion in enumerate(IONS):
+        e_mV = trace["reversal"][:, i] * 1e3
+        if np.all(np.isfinite(e_mV)):
+            ax.plot(t_ms, e_mV, "--", lw=1, label=f"E$_{{{ion}}}$ = {e_mV[-1]:.1f} mV")
+    ax.plot(t_ms, trace["membrane_potential"] * 1e3, color="k", lw=1.5,
+            label=f"V = {trace['membrane_potential'][-1] * 1e3:.1f} mV")
+    ax.set(xlabel="time (ms)", ylabel="membrane potential (mV)", title="Membrane potential")
+    figure.legend(loc="upper right", fontsize=8, frameon=False)
+    return figure
