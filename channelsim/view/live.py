@@ -100,19 +100,22 @@ def membrane_figure(model: MembranePatch) -> Figure:
     ax = figure.add_axes((0.14, 0.2, 0.72, 0.72))
     side_um = np.sqrt(model.area) * 1e6
     shown = total = 0
-    for colour, population in zip(KIND_COLOURS, model.populations, strict=False):
-        n = min(population.count, DRAWN_PER_KIND)
-        xy = population.positions_um[:n]
-        is_open, blocked = _channel_states(model, population, n)
+    colours = iter(KIND_COLOURS * 4)
+    for population in model.populations:
+        xy, is_open, blocked = _channels_drawn(model, population)
         label = f"{population.kind} ({population.tracking}): {population.open_count:,.0f} of {population.count:,} open"
-        ax.scatter(*xy[is_open & ~blocked].T, s=14, color=colour, label=label)
-        ax.scatter(*xy[~is_open & ~blocked].T, s=14, facecolors="none", edgecolors=colour, linewidths=0.6)
-        ax.scatter(*xy[blocked].T, s=12, marker="x", color="0.6", linewidths=0.6)
-        shown, total = shown + n, total + population.count
+        _draw_states(ax, xy, is_open, blocked, next(colours), label)
+        shown, total = shown + len(xy), total + population.count
+    for synapses in model.synapse_populations:
+        xy, is_open = _receptors_drawn(model, synapses, side_um)
+        label = (f"{synapses.name}: {synapses.kind} receptors ({synapses.tracking}), "
+                 f"{synapses.open_count:,.0f} of {synapses.count * synapses.receptors:,} open")
+        _draw_states(ax, xy, is_open, np.zeros(len(xy), bool), next(colours), label)
+        shown, total = shown + len(xy), total + synapses.count * synapses.receptors
     for population in model.pump_populations:
         n = min(population.count, DRAWN_PER_KIND)
         xy = np.random.default_rng([model.run_seed, 4, population.index]).uniform(0.0, side_um, (n, 2))
-        blocked = np.arange(n) < round(n * model.blocked_fraction()[model.channel_kind_count + population.index])
+        blocked = np.arange(n) < round(n * model.blocked_fraction()[model.kind_names.index(population.kind)])
         active = int(model.pumps.active[population.index])
         ax.scatter(*xy[~blocked].T, s=5, marker="s", color="0.25", zorder=0,
                    label=f"{population.kind}: {active:,} of {population.count:,} pumps active")
@@ -124,18 +127,52 @@ def membrane_figure(model: MembranePatch) -> Figure:
     return figure
 
 
-def _channel_states(model: MembranePatch, population, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Open and blocked flags of the first `n` channels of a population (sampled where it keeps counts)."""
+def _draw_states(ax, xy: np.ndarray, is_open: np.ndarray, blocked: np.ndarray, colour: str, label: str) -> None:
+    """Open channels filled, closed hollow, blocked as grey crosses."""
+    ax.scatter(*xy[is_open & ~blocked].T, s=14, color=colour, label=label)
+    ax.scatter(*xy[~is_open & ~blocked].T, s=14, facecolors="none", edgecolors=colour, linewidths=0.6)
+    ax.scatter(*xy[blocked].T, s=12, marker="x", color="0.6", linewidths=0.6)
+
+
+def _channels_drawn(model: MembranePatch, population) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Positions, open and blocked flags of the channels of a kind drawn (at most `DRAWN_PER_KIND`).
+
+    Agent tracking: the channels on the membrane, each with its own state. Population and mean
+    field: that many channels, the open and blocked ones among them picked at random.
+    """
     if population.tracking == "agent":
+        slots = population.present[:DRAWN_PER_KIND]
         conducting = model.kinds.conducting[population.index, : len(population.scheme.states)]
-        return conducting[population.states[:n]].astype(bool), population.blocked[:n].astype(bool)
-    rng = np.random.default_rng()
-    blocked = np.zeros(n, bool)
-    blocked[rng.permutation(n)[: round(n * model.kinds.blocked[population.index] / population.count)]] = True
-    is_open = np.zeros(n, bool)
+        return (population.positions_um[slots], conducting[population.states[slots]].astype(bool),
+                population.blocked[slots].astype(bool))
+    n, present = min(population.count, DRAWN_PER_KIND), max(population.count, 1)
+    blocked, is_open = _random_flags(n, model.kinds.blocked[population.index] / present), np.zeros(n, bool)
     free = np.flatnonzero(~blocked)
-    is_open[rng.permutation(free)[: round(n * population.open_count / population.count)]] = True
-    return is_open, blocked
+    is_open[np.random.default_rng().permutation(free)[: round(n * population.open_count / present)]] = True
+    return population.positions_um[:n], is_open, blocked
+
+
+def _receptors_drawn(model: MembranePatch, synapses, side_um: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and open flags of a synapse entry's receptors: a disc of them at each synapse.
+
+    Each synapse's open count is its own (its kernel row); which of its receptors are drawn open is
+    picked at random.
+    """
+    rng = np.random.default_rng([model.run_seed, 5, synapses.index])
+    centres = rng.uniform(0.1 * side_um, 0.9 * side_um, (synapses.count, 2))
+    per_synapse = min(synapses.receptors, max(1, DRAWN_PER_KIND // synapses.count))
+    offsets = rng.normal(0.0, 0.015 * side_um, (per_synapse, 2))
+    xy = (centres[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
+    open_share = synapses.open_at() / synapses.receptors
+    is_open = np.concatenate([_random_flags(per_synapse, share) for share in open_share])
+    return xy, is_open
+
+
+def _random_flags(n: int, share: float) -> np.ndarray:
+    """N flags, round(n * share) of them set, at random."""
+    flags = np.zeros(n, bool)
+    flags[np.random.default_rng().permutation(n)[: round(n * share)]] = True
+    return flags
 
 
 def trace_figure(model: LivePatch) -> Figure:

@@ -73,6 +73,8 @@ def Controls(model: LivePatch):  # noqa: N802
     k_out = solara.use_reactive(float(model.bath_concentration[IONS.index("K")]))  # mol/m^3 = mM
     pulse_pA = solara.use_reactive(100.0)
     pulse_ms = solara.use_reactive(1.0)
+    kind = solara.use_reactive(model.populations[0].kind if model.populations else "")
+    channels = solara.use_reactive(10)
 
     def act(step: dict, done: str) -> None:
         try:
@@ -95,11 +97,25 @@ def Controls(model: LivePatch):  # noqa: N802
             {"action": "set_outside", "ion": "K", "concentration": f"{k_out.value} mM"},
             f"outside K+ set to {k_out.value} mM"))
         for population in model.pump_populations:
-            blocked = float(model.blocked_fraction()[model.channel_kind_count + population.index])
+            blocked = float(model.blocked_fraction()[model.kind_names.index(population.kind)])
             solara.SliderFloat(f"{population.kind} pumps blocked (share)", value=blocked, min=0.0, max=1.0, step=0.05,
                                on_value=lambda share, kind=population.kind: act(
                                    {"action": "block", "target": kind, "fraction": share},
                                    f"{share:.0%} of the {kind} pumps blocked"))
+        kinds = [population.kind for population in model.populations]
+        if kinds:
+            with solara.Row():
+                solara.Select("channel kind", values=kinds, value=kind)
+                solara.InputInt("channels", value=channels)
+                solara.Button("open", on_click=lambda: act(
+                    {"action": "open", "target": kind.value, "count": channels.value},
+                    f"{channels.value} {kind.value} channels opened"))
+                solara.Button("close", on_click=lambda: act(
+                    {"action": "close", "target": kind.value, "count": channels.value},
+                    f"{channels.value} {kind.value} channels closed"))
+        for synapses in model.synapse_populations:
+            solara.Button(f"presynaptic spike at {synapses.name}", on_click=lambda name=synapses.name: act(
+                {"action": "presynaptic_spikes", "target": name}, f"a presynaptic spike at {name}"))
         solara.InputFloat("current pulse (pA, into the cell)", value=pulse_pA)
         solara.InputFloat("pulse duration (ms)", value=pulse_ms)
         solara.Button("inject current pulse", on_click=lambda: act(

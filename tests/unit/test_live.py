@@ -74,3 +74,26 @@ def test_figures_draw_a_sample_of_a_large_membrane():
     drawn = sum(len(collection.get_offsets()) for collection in figure.axes[0].collections)
     assert drawn == sum(min(p.count, 1500) for p in [*live.populations, *live.pump_populations])
     assert trace_figure(live).axes[0].get_ylabel() == "membrane potential (mV)"
+
+
+def test_opening_agent_channels_beyond_their_slots_is_refused_whole():
+    live = _patch()
+    live.step()
+    before = live.population_of("k_leak").count, len(live.config.protocol)
+    with pytest.raises(ConfigError, match="cannot open 5 k_leak channels"):
+        live.act({"action": "open", "target": "k_leak", "count": 5})
+    assert (live.population_of("k_leak").count, len(live.config.protocol)) == before
+    live.act({"action": "open", "target": "na_leak", "count": 39})  # population tracking: any number
+    live.act({"action": "close", "target": "k_leak", "count": 26})
+    assert (live.population_of("na_leak").count, live.population_of("k_leak").count) == (78, 700)
+
+
+def test_a_presynaptic_spike_from_the_view_releases_and_opens_receptors():
+    live = LivePatch(load_config("experiments/epsp_summation.toml"), seed=3)  # its own spikes come later
+    live.step()
+    live.act({"action": "presynaptic_spikes", "target": "excitatory", "synapses": 10})
+    before = live.synapse_populations[0].open_count
+    live.advance(round(1e-3 / live.dt))  # 1 ms: the AMPA receptors of the releasing synapses open
+    assert live.synapse_populations[0].open_count > before
+    drawn = sum(len(c.get_offsets()) for c in membrane_figure(live).axes[0].collections)
+    assert drawn >= 10 * 15  # every receptor of every synapse (150 in all) is drawn
