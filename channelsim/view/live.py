@@ -22,8 +22,10 @@ DRAWN_PER_KIND = 1500
 #: The share of the time the live view spends drawing, at most: the simulation runs at 80 % or
 #: more of its unwatched speed.
 DRAW_SHARE = 0.2
-#: Recordings the voltage trace keeps (the most recent ones).
-TRACE_ROWS = 4000
+#: Recordings the voltage trace keeps (the most recent ones), and the most one step advances, so
+#: that the trace always shows the last few steps.
+TRACE_ROWS = 20_000
+MAX_RECORDS_PER_STEP = TRACE_ROWS // 4
 
 
 class LivePatch(MembranePatch):
@@ -45,10 +47,12 @@ class LivePatch(MembranePatch):
         """Advance, remember, collect: Mesa's step, sized so that drawing takes at most `DRAW_SHARE` of the time.
 
         At least one recording interval; as many as fill (1 - DRAW_SHARE) / DRAW_SHARE times the
-        last redraw, at the speed the previous step ran.
+        last redraw, at the speed the previous step ran, up to `MAX_RECORDS_PER_STEP`.
         """
         budget = sum(self.draw_seconds.values()) * (1.0 - DRAW_SHARE) / DRAW_SHARE
-        records = max(1, int(budget / self._seconds_per_record)) if self._seconds_per_record else 1
+        records = 1
+        if budget and self._seconds_per_record:
+            records = min(MAX_RECORDS_PER_STEP, max(1, int(budget / self._seconds_per_record)))
         started = time.perf_counter()
         self._remember(self.advance(records * self.config.run.steps_per_record))
         self._seconds_per_record = (time.perf_counter() - started) / records
@@ -178,15 +182,16 @@ def _random_flags(n: int, share: float) -> np.ndarray:
 def trace_figure(model: LivePatch) -> Figure:
     """Membrane potential against time, with each ion's Nernst potential from the concentrations of each moment."""
     trace = model.trace()
-    t_ms = trace["time"] * 1e3
+    seconds = trace["time"][-1] > 10.0  # long runs in s, short ones in ms
+    t, t_unit = (trace["time"], "s") if seconds else (trace["time"] * 1e3, "ms")
     figure = Figure(figsize=(6.4, 4.4))
     ax = figure.add_axes((0.12, 0.12, 0.6, 0.8))
     for i, ion in enumerate(IONS):
         e_mV = trace["reversal"][:, i] * 1e3
         if np.all(np.isfinite(e_mV)):
-            ax.plot(t_ms, e_mV, "--", lw=1, label=f"E$_{{{ion}}}$ = {e_mV[-1]:.1f} mV")
-    ax.plot(t_ms, trace["membrane_potential"] * 1e3, color="k", lw=1.5,
+            ax.plot(t, e_mV, "--", lw=1, label=f"E$_{{{ion}}}$ = {e_mV[-1]:.1f} mV")
+    ax.plot(t, trace["membrane_potential"] * 1e3, color="k", lw=1.5,
             label=f"V = {trace['membrane_potential'][-1] * 1e3:.1f} mV")
-    ax.set(xlabel="time (ms)", ylabel="membrane potential (mV)", title="Membrane potential")
+    ax.set(xlabel=f"time ({t_unit})", ylabel="membrane potential (mV)", title="Membrane potential")
     figure.legend(loc="upper right", fontsize=8, frameon=False)
     return figure

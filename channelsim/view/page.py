@@ -65,16 +65,21 @@ def Readout(model: LivePatch):  # noqa: N802
                         f"C·ΔV/e = {from_capacitance:,.0f} e: the ions that set the potential.")
 
 
+# The controls' values live at module level: Mesa's page remounts its components when play
+# stops, which would reset state kept in the component (one page per server, so one set).
+MESSAGE = solara.reactive("")
+OUTSIDE_K = solara.reactive(5.0)  # mM
+PULSE_PA = solara.reactive(100.0)
+PULSE_MS = solara.reactive(1.0)
+KIND = solara.reactive("")
+CHANNELS = solara.reactive(10)
+
+
 @solara.component
 def Controls(model: LivePatch):  # noqa: N802
     """Interventions that act while the simulation runs, each a protocol action at the present time."""
     update_counter.get()
-    message = solara.use_reactive("")
-    k_out = solara.use_reactive(float(model.bath_concentration[IONS.index("K")]))  # mol/m^3 = mM
-    pulse_pA = solara.use_reactive(100.0)
-    pulse_ms = solara.use_reactive(1.0)
-    kind = solara.use_reactive(model.populations[0].kind if model.populations else "")
-    channels = solara.use_reactive(10)
+    message, k_out, pulse_pA, pulse_ms, kind, channels = MESSAGE, OUTSIDE_K, PULSE_PA, PULSE_MS, KIND, CHANNELS
 
     def act(step: dict, done: str) -> None:
         try:
@@ -92,7 +97,7 @@ def Controls(model: LivePatch):  # noqa: N802
         message.set(f"saved the session as {path}: channelsim run {path} replays it")
 
     with solara.Card("Act on the membrane"):
-        solara.InputFloat("outside K+ (mM)", value=k_out)
+        solara.InputFloat("outside K+ (mM)", value=k_out, continuous_update=True)
         solara.Button("set outside K+", on_click=lambda: act(
             {"action": "set_outside", "ion": "K", "concentration": f"{k_out.value} mM"},
             f"outside K+ set to {k_out.value} mM"))
@@ -106,7 +111,7 @@ def Controls(model: LivePatch):  # noqa: N802
         if kinds:
             with solara.Row():
                 solara.Select("channel kind", values=kinds, value=kind)
-                solara.InputInt("channels", value=channels)
+                solara.InputInt("channels", value=channels, continuous_update=True)
                 solara.Button("open", on_click=lambda: act(
                     {"action": "open", "target": kind.value, "count": channels.value},
                     f"{channels.value} {kind.value} channels opened"))
@@ -116,8 +121,8 @@ def Controls(model: LivePatch):  # noqa: N802
         for synapses in model.synapse_populations:
             solara.Button(f"presynaptic spike at {synapses.name}", on_click=lambda name=synapses.name: act(
                 {"action": "presynaptic_spikes", "target": name}, f"a presynaptic spike at {name}"))
-        solara.InputFloat("current pulse (pA, into the cell)", value=pulse_pA)
-        solara.InputFloat("pulse duration (ms)", value=pulse_ms)
+        solara.InputFloat("current pulse (pA, into the cell)", value=pulse_pA, continuous_update=True)
+        solara.InputFloat("pulse duration (ms)", value=pulse_ms, continuous_update=True)
         solara.Button("inject current pulse", on_click=lambda: act(
             {"action": "current_clamp", "amplitude": f"{pulse_pA.value} pA", "duration": f"{pulse_ms.value} ms"},
             f"{pulse_pA.value} pA for {pulse_ms.value} ms injected"))
@@ -134,6 +139,8 @@ def _model() -> LivePatch:
 
 def make_page(model: LivePatch):
     """Return the SolaraViz page of `model`: membrane and trace, readout and controls; reset rebuilds it."""
+    OUTSIDE_K.set(float(model.bath_concentration[IONS.index("K")]))  # mol/m^3 = mM
+    KIND.set(model.populations[0].kind if model.populations else "")
     return SolaraViz(
         model,
         components=[Membrane, Trace, Readout, Controls],
