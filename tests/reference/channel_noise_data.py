@@ -177,7 +177,7 @@ def done_keys(path: Path) -> set[tuple[str, str, str, str]]:
 def jobs(group: str) -> list[Job]:
     """List the replicas of a group, cheapest first within each area."""
     replicas = {1.0: 5, 10.0: 5, 30.0: 5, 100.0: 10}  # x 20 s
-    exact_replicas = {**replicas, 100.0: 20}  # the reference everything is measured against
+    exact_replicas = {**replicas, 100.0: 40}  # the reference everything is measured against
     out = []
     if group == "exact":
         for area, n in exact_replicas.items():
@@ -201,6 +201,8 @@ def jobs(group: str) -> list[Job]:
         out += [Job(100.0, "channelsim_agent", 2.5, seed) for seed in range(1, 6)]
         out += [Job(100.0, "channelsim_population_mean_flux", 2.5, seed) for seed in range(1, 6)]
         out += [Job(100.0, "channelsim_population", 1.25, seed) for seed in range(1, 6)]
+        out += [Job(100.0, "channelsim_population", 10.0, seed) for seed in range(11, 31)]  # the issue's case
+        out += [Job(100.0, "channelsim_agent", 10.0, seed) for seed in range(11, 21)]
         for area in (1.0, 10.0, 30.0):
             out += [Job(area, f"channelsim_{tracking}", dt, seed) for tracking in ("population", "agent")
                     for dt in (10.0, 2.5) for seed in range(1, 6)]
