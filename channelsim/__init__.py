@@ -30,32 +30,39 @@ if TYPE_CHECKING:
 
 
 def load_config(source: str | Path) -> Config:
-    """A validated config with every default resolved, from a TOML file's path or TOML text."""
+    """Return a validated config with every default resolved, from a TOML file's path or TOML text."""
     from channelsim.config import load_config as _load
 
     return _load(source)
 
 
-def simulate(config: Config | str | Path, seed: int | None = None) -> xarray.Dataset:
-    """Run an experiment in memory and return it as the Dataset `open_run` gives for its file."""
+def simulate(config: Config | str | Path, seed: int | None = None, force_large: bool = False) -> xarray.Dataset:
+    """Run an experiment in memory and return it as the Dataset `open_run` gives for its file.
+
+    A run whose rows would not fit in memory is refused unless `force_large`.
+    """
     from channelsim.engine import simulate as _simulate
 
-    return _simulate(_config(config), seed)
+    return _simulate(_config(config), seed, force_large=force_large)
 
 
 def run(config: Config | str | Path, output: str | Path, seed: int | None = None, force: bool = False,
-        progress: bool = False) -> Path:
-    """Run an experiment and write its run file `output` (HDF5); return the path."""
+        progress: bool = False, force_large: bool = False) -> Path:
+    """Run an experiment and write its run file `output` (HDF5); return the path.
+
+    A run that would not fit in memory or on disk is refused unless `force_large`.
+    """
     from channelsim.engine import run_experiment
 
-    return run_experiment(_config(config), Path(output), seed=seed, force=force, progress=progress)
+    return run_experiment(_config(config), Path(output), seed=seed, force=force, progress=progress,
+                          force_large=force_large)
 
 
-def build(config: Config | str | Path, seed: int | None = None) -> MembranePatch:
-    """The experiment's Mesa model in its initial state (`step()` advances one recording interval)."""
+def build(config: Config | str | Path, seed: int | None = None, force_large: bool = False) -> MembranePatch:
+    """Build the experiment's Mesa model in its initial state (`step()` advances one recording interval)."""
     from channelsim.model import build as _build
 
-    return _build(_config(config), seed)
+    return _build(_config(config), seed, force_large=force_large)
 
 
 def open_run(path: str | Path) -> xarray.Dataset:
@@ -66,7 +73,16 @@ def open_run(path: str | Path) -> xarray.Dataset:
 
 
 def _config(config: Config | str | Path) -> Config:
-    return config if not isinstance(config, (str, Path)) else load_config(config)
+    """Load the config if given as a path or text, and warn of its traps (`channelsim.checks`)."""
+    import warnings
+
+    from channelsim.checks import config_warnings
+    from channelsim.errors import ConfigWarning
+
+    config = config if not isinstance(config, (str, Path)) else load_config(config)
+    for message in config_warnings(config):
+        warnings.warn(message, ConfigWarning, stacklevel=3)
+    return config
 
 
 __all__ = ["__version__", "build", "load_config", "open_run", "run", "simulate"]

@@ -36,13 +36,15 @@ _ZERO_CURRENT_BRACKET_V = (-0.5, 0.5)
 
 
 def run_config(ds: xr.Dataset) -> Config:
-    """The resolved config stored in the run file."""
+    """Return the resolved config stored in the run file."""
     return parse_config(tomllib.loads(ds.attrs["config"]))
 
 
 def reversal_potentials(ds: xr.Dataset) -> xr.DataArray:
-    """Nernst potential of each ion (V) at every recorded time, from the recorded inside and
-    outside concentrations (which follow `set_outside` steps and the cell's own run-down).
+    """Compute the Nernst potential of each ion (V) at every recorded time.
+
+    From the recorded inside and outside concentrations (which follow `set_outside` steps and the
+    cell's own run-down).
 
     E = (RT / zF) ln(c_out / c_in); an ion absent on one side has an infinite E (or NaN when
     absent on both).
@@ -59,56 +61,68 @@ def charge_moved(ds: xr.Dataset) -> xr.DataArray:
 
 
 def overrides(ds: xr.Dataset) -> list[str]:
-    """The `--set KEY=VALUE` overrides of the command that made the run."""
+    """Return the `--set KEY=VALUE` overrides of the command that made the run."""
     words = shlex.split(str(ds.attrs.get("command", "")))
     found = [words[i + 1] for i, word in enumerate(words[:-1]) if word == "--set"]
     return found + [word.removeprefix("--set=") for word in words if word.startswith("--set=")]
 
 
 def summary(path: str | Path) -> str:
-    """A short text description of a run file: what ran, how, and where it ended."""
-    from channelsim.recording.reader import open_run
+    """Describe a run file in short text: what ran, how, and where it ended.
 
-    ds = open_run(path)
+    Only the first and last rows are read, so files of any size are summarised at once.
+    """
+    from channelsim.recording.reader import read_ends
+
+    ds, rows, spikes = read_ends(path)
     config = run_config(ds)
     v = ds.membrane_potential
     last = ds.isel(time=-1)
     moved = last.ions_moved
     tracking = {entry.kind: entry.tracking for entry in [*config.channels, *config.pumps]}
-    spikes, rate = spike_rate(ds)
+    duration = float(ds.time[-1] - ds.time[0])
+    rate = spikes / duration if duration > 0 else 0.0
     reversal = reversal_potentials(last)
     lines = [
         f"{path}: experiment {ds.attrs['experiment']!r}, status {ds.attrs['status']}, seed {ds.attrs['seed']}",
         f"  channelsim {ds.attrs['channelsim_version']}, created {ds.attrs['created']}",
         f"  overrides: {' '.join(f'--set {shlex.quote(item)}' for item in overrides(ds)) or 'none'}",
-        f"  recorded {ds.sizes['time']} rows to t = {float(ds.time[-1]):.6g} s",
+        f"  recorded {rows} row{'s' if rows != 1 else ''} to t = {float(ds.time[-1]):.6g} s",
         f"  membrane: C = {float(ds.membrane_capacitance) * 1e12:.4g} pF, "
         f"area = {float(ds.membrane_area) * 1e12:.4g} um^2, volume = {float(ds.volume_inside) * 1e15:.4g} pL",
         f"  V: {float(v[0]) * 1e3:.3f} mV -> {float(v[-1]) * 1e3:.3f} mV; "
         f"{spikes} spike{'s' if spikes != 1 else ''} ({rate:.3g} /s)",
         "  channels and pumps: " + ", ".join(f"{k} x {int(n)} ({tracking.get(str(k), '?')})"
-                                             for k, n in zip(ds.kind.values, ds.agent_count.values)),
-        "  net ions entered: " + ", ".join(f"{ion} {int(n):+d}" for ion, n in zip(ds.ion.values, moved.values)),
+                                             for k, n in zip(ds.kind.values, ds.agent_count.values, strict=True)),
+        "  net ions entered: " + ", ".join(f"{ion} {int(n):+d}"
+                                           for ion, n in zip(ds.ion.values, moved.values, strict=True)),
         "  final concentrations (mM, in/out): " + ", ".join(
             f"{ion} {float(c_in):.4g}/{float(c_out):.4g}" for ion, c_in, c_out in
-            zip(ds.ion.values, last.concentration_inside.values, last.concentration_outside.values)),
+            zip(ds.ion.values, last.concentration_inside.values, last.concentration_outside.values, strict=True)),
         "  final reversal potentials (mV): " + ", ".join(
-            f"E_{ion} {float(e) * 1e3:.2f}" for ion, e in zip(ds.ion.values, reversal.values) if np.isfinite(e)),
+            f"E_{ion} {float(e) * 1e3:.2f}" for ion, e in zip(ds.ion.values, reversal.values, strict=True)
+            if np.isfinite(e)),
     ]
     return "\n".join(lines)
 
 
 def _uses_ghk(config: Config) -> bool:
-    """Whether the closed form for the channels alone is the GHK voltage equation (every channel
-    GHK-permeant, to monovalent ions) rather than the chord-conductance formula."""
+    """Tell whether the closed form for the channels alone is the GHK voltage equation.
+
+    That is the case when every channel is GHK-permeant, to monovalent ions; otherwise it is the
+    chord-conductance formula.
+    """
     return all(entry.permeation == "ghk" and all(abs(VALENCE[ion]) == 1 for ion in KINDS[entry.kind].permeant_ions)
                for entry in config.channels)
 
 
 def voltage_gated(config: Config, temperature_K: float) -> bool:
-    """Whether any channel kind's gating rates depend on the membrane potential (its rate matrix
-    differs between -100 and 0 mV). The channels' steady potential then moves with V itself
-    (during a spike it is the potential V is chasing), so it predicts no resting level."""
+    """Tell whether any channel kind's gating rates depend on the membrane potential.
+
+    A kind is voltage-gated when its rate matrix differs between -100 and 0 mV. The channels'
+    steady potential then moves with V itself (during a spike it is the potential V is chasing),
+    so it predicts no resting level.
+    """
     for entry in config.channels:
         q = KINDS[entry.kind].scheme(entry).rate_matrix(np.array([-0.1, 0.0]), temperature_K)
         if not np.allclose(q[0], q[1]):
@@ -120,7 +134,7 @@ def _row_dicts(ds: xr.Dataset, name: str) -> list[dict[str, float]]:
     """One {ion or kind: value} dict per recorded time of a (time, ion) or (time, kind) variable."""
     labels = ds[name].dims[1]
     keys = list(ds[labels].values)
-    return [dict(zip(keys, row)) for row in ds[name].values.tolist()]
+    return [dict(zip(keys, row, strict=True)) for row in ds[name].values.tolist()]
 
 
 def predicted_potential(ds: xr.Dataset) -> tuple[xr.DataArray, str]:
@@ -152,14 +166,17 @@ def predicted_potential(ds: xr.Dataset) -> tuple[xr.DataArray, str]:
 
 
 def pump_charge_per_cycle(kind: str) -> float:
-    """Net charge (C) one cycle of pump `kind` carries into the cell: e sum_i z_i n_i over its
-    stoichiometry (-e for the Na+/K+-ATPase: 3 Na+ out, 2 K+ in)."""
+    """Compute the net charge (C) one cycle of pump `kind` carries into the cell.
+
+    e sum_i z_i n_i over its stoichiometry (-e for the Na+/K+-ATPase: 3 Na+ out, 2 K+ in).
+    """
     return ELEMENTARY_CHARGE * sum(VALENCE[ion] * n for ion, n in PUMP_KINDS[kind].stoichiometry.items())
 
 
 def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
-    """Potential (V) at which the open channels' currents and the unblocked pumps' current
-    cancel, at every recorded time: the steady state of a pump-leak cell.
+    """Find the potential (V) at which the open channels' and the unblocked pumps' currents cancel.
+
+    At every recorded time: the steady state of a pump-leak cell.
 
     Channel currents are GHK (or ohmic, g (V - E)) single-channel currents times the open
     count; the pump current is the Luo-Rudy cycle rate (`physics.pump_cycle_rate`) times the
@@ -171,7 +188,7 @@ def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
     channels = [(entry.kind, ion, share, entry) for entry in config.channels
                 for ion, share in KINDS[entry.kind].permeant_ions.items()]
     pumps = [(entry.kind, pump_charge_per_cycle(entry.kind), entry) for entry in config.pumps]
-    count = dict(zip(ds.kind.values, ds.agent_count.values.tolist()))
+    count = dict(zip(ds.kind.values, ds.agent_count.values.tolist(), strict=True))
     inside, outside = _row_dicts(ds, "concentration_inside"), _row_dicts(ds, "concentration_outside")
     reversal = _row_dicts(ds.assign(reversal=reversal_potentials(ds)), "reversal")
     blocked = _row_dicts(ds, "blocked_fraction")
@@ -180,14 +197,16 @@ def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
         ci, co = inside[i], outside[i]
         active = {kind: count[kind] * (1.0 - blocked[i][kind]) for kind, _, _ in pumps}
 
-        def outward_current(v_try: float) -> float:
+        # this row's values are bound as defaults: the closure must not see a later iteration's
+        def outward_current(v_try: float, ci=ci, co=co, reversal_row=reversal[i], open_count=open_count,
+                            active=active) -> float:
             total = 0.0
             for kind, ion, share, entry in channels:
                 if entry.permeation == "ghk":
                     single = ghk_current(share * entry.permeability, VALENCE[ion], ci[ion], co[ion], v_try,
                                          temperature)
                 else:
-                    single = share * entry.conductance * (v_try - reversal[i][ion])
+                    single = share * entry.conductance * (v_try - reversal_row[ion])
                 total += open_count[kind] * single
             for kind, charge_in, entry in pumps:
                 rate = pump_cycle_rate(entry.max_turnover, entry.half_saturation_na, entry.half_saturation_k,
@@ -203,9 +222,11 @@ def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
 
 
 def ionic_currents(ds: xr.Dataset) -> xr.DataArray:
-    """Membrane current carried by each ion through channels and pumps (A, outward positive),
-    mean over each recording interval: -z e (change of the net ions entered) / interval.
-    The first row is 0."""
+    """Compute the membrane current carried by each ion through channels and pumps (A, outward positive).
+
+    Mean over each recording interval: -z e (change of the net ions entered) / interval.
+    The first row is 0.
+    """
     entered = ds.ions_moved.astype(float)
     change = entered.diff("time", label="upper") / ds.time.diff("time", label="upper")
     current = (-ELEMENTARY_CHARGE * ds.valence * change).reindex(time=ds.time, fill_value=0.0)
@@ -213,16 +234,19 @@ def ionic_currents(ds: xr.Dataset) -> xr.DataArray:
 
 
 def pump_rate(ds: xr.Dataset) -> xr.DataArray:
-    """Completed pump cycles per second of each pump kind, mean over each recording interval
-    (the first row is 0)."""
+    """Compute the completed pump cycles per second of each pump kind.
+
+    Mean over each recording interval (the first row is 0).
+    """
     rate = ds.pump_cycles.astype(float).diff("time", label="upper") / ds.time.diff("time", label="upper")
     return rate.reindex(time=ds.time, fill_value=0.0).assign_attrs(units="1/s")
 
 
 def donnan_prediction(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
-    """The Gibbs-Donnan equilibrium the cell tends to once its pumps are stopped, at every
-    recorded time: the ions with channels equilibrate with the outside concentrations of that
-    time, the other ions and the impermeant anions keep their inside amounts.
+    """Predict the Gibbs-Donnan equilibrium the cell tends to once its pumps are stopped.
+
+    At every recorded time: the ions with channels equilibrate with the outside concentrations of
+    that time, the other ions and the impermeant anions keep their inside amounts.
 
     Returns V (V, over time) and the inside concentrations of the permeant ions (mM, over time
     and those ions).
@@ -235,8 +259,8 @@ def donnan_prediction(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
     fixed = ds.concentration_inside.drop_sel(ion=permeant)
     inputs = np.hstack([outside, fixed.values])
     unique, which = np.unique(inputs, axis=0, return_inverse=True)  # the bath is mostly constant
-    solutions = [donnan_equilibrium(dict(zip(permeant, row[: len(permeant)])),
-                                    dict(zip(fixed.ion.values, row[len(permeant):])),
+    solutions = [donnan_equilibrium(dict(zip(permeant, row[: len(permeant)], strict=True)),
+                                    dict(zip(fixed.ion.values, row[len(permeant):], strict=True)),
                                     impermeant_mM, float(ds.temperature)) for row in unique]
     which = np.ravel(which)
     v = xr.DataArray(np.array([s[0] for s in solutions])[which], coords={"time": ds.time}, dims="time",
@@ -248,14 +272,16 @@ def donnan_prediction(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
 
 
 def spike_rate(ds: xr.Dataset) -> tuple[int, float]:
-    """Number of recorded spikes and their mean rate over the run (1/s)."""
+    """Count the recorded spikes and their mean rate over the run (1/s)."""
     count = ds.sizes["spike"]
     return count, count / float(ds.time[-1] - ds.time[0])
 
 
 def current_pulses(ds: xr.Dataset) -> list[tuple[float, float, float, str]]:
-    """Every current-clamp pulse of the protocol: (start s, end s, amplitude in SI, dimension),
-    the dimension being "current" (A) or "current_density" (A/m^2) as the config gave it."""
+    """List every current-clamp pulse of the protocol: (start s, end s, amplitude in SI, dimension).
+
+    The dimension is "current" (A) or "current_density" (A/m^2), as the config gave it.
+    """
     pulses = []
     for step in run_config(ds).protocol:
         if isinstance(step, CurrentClamp):
@@ -267,11 +293,12 @@ def current_pulses(ds: xr.Dataset) -> list[tuple[float, float, float, str]]:
 
 
 def threshold_bracket(ds: xr.Dataset) -> tuple[float, float] | None:
-    """Where the firing threshold lies (V), from brief current pulses: V at the end of each
-    pulse, for the pulses followed by a spike before the next pulse and for those that were
-    not. The threshold lies between the highest V a failed pulse reached and the lowest V a
-    successful one reached (the bounds may cross when channel noise decides). None unless
-    some pulses fired and some did not.
+    """Bracket the firing threshold (V) from brief current pulses.
+
+    V at the end of each pulse, for the pulses followed by a spike before the next pulse and for
+    those that were not. The threshold lies between the highest V a failed pulse reached and the
+    lowest V a successful one reached (the bounds may cross when channel noise decides). None
+    unless some pulses fired and some did not.
     """
     pulses = current_pulses(ds)
     if not pulses:
@@ -279,7 +306,7 @@ def threshold_bracket(ds: xr.Dataset) -> tuple[float, float] | None:
     spikes = ds.spike_time.values
     starts = [start for start, *_ in pulses[1:]] + [np.inf]
     reached = {True: [], False: []}
-    for (start, end, *_), next_start in zip(pulses, starts):
+    for (start, end, *_), next_start in zip(pulses, starts, strict=True):
         fired = bool(np.any((spikes >= start) & (spikes < next_start)))
         reached[fired].append(float(ds.membrane_potential.sel(time=end, method="nearest")))
     if not reached[True] or not reached[False]:
@@ -288,8 +315,10 @@ def threshold_bracket(ds: xr.Dataset) -> tuple[float, float] | None:
 
 
 def pump_block_time(ds: xr.Dataset) -> float | None:
-    """Time (s) of the first protocol step that blocks pumps (`block` of a pump kind, or
-    `ouabain`), or None."""
+    """Find the time (s) of the first protocol step that blocks pumps, or None.
+
+    Such a step is a `block` of a pump kind, or `ouabain`.
+    """
     config = run_config(ds)
     pump_kinds = {entry.kind for entry in config.pumps}
     times = [step.at for step in config.protocol
@@ -299,8 +328,9 @@ def pump_block_time(ds: xr.Dataset) -> float | None:
 
 
 def electrogenic_shift(ds: xr.Dataset, at: float) -> float:
-    """The pump's own share of the resting potential just before time `at` (V), in closed form:
-    the channels' steady potential without the pump current minus the pump-leak steady
+    """Compute the pump's own share of the resting potential just before time `at` (V), in closed form.
+
+    The channels' steady potential without the pump current minus the pump-leak steady
     potential, both at the concentrations and open channels of the last row before `at`.
     Blocking every pump then depolarises by this much, long before any concentration moves.
     """

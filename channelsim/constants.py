@@ -10,3 +10,7 @@ ZERO_CELSIUS = 273.15  # K
 #: Permeant ions in the order used by every array and the HDF5 `ion` dimension.
 IONS = ("K", "Na", "Cl", "Ca")
 VALENCE = {"K": 1, "Na": 1, "Cl": -1, "Ca": 2}
+
+#: The largest random seed: the kernels take the seed as a 64-bit signed integer (one type, so
+#: that numba compiles and caches one kernel).
+MAX_SEED = 2**63 - 1

@@ -18,3 +18,14 @@ class ConfigError(ChannelsimError):
 
 class RunFileError(ChannelsimError):
     """A run file cannot be read as a channelsim run."""
+
+
+class StateOutOfRange(RuntimeError):
+    """A run's state left the physical range (|V| beyond 1 V, counts negative or near int64 overflow).
+
+    The run stops with status `failed` (exit status 1), never `complete`.
+    """
+
+
+class ConfigWarning(UserWarning):
+    """A valid config that will probably not do what its author expects (see `channelsim.checks`)."""

@@ -10,6 +10,7 @@ constant; the pump turnover; and for [K]o steps the resting potential against [K
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -48,16 +49,38 @@ def plot_run(path: str | Path, output: str | Path | None = None) -> Path:
 
     path = Path(path)
     output = Path(output) if output else path.with_suffix(".png")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    extension = output.suffix.removeprefix(".").lower()
+    if extension not in FigureCanvasAgg.get_supported_filetypes():
+        shown = f"{output.name} has no file extension" if not extension else f".{extension} is not an image format"
+        raise ConfigError("-o", shown, "end the name in .png, .pdf or .svg (or another matplotlib format), "
+                          f"e.g. {output.with_suffix('.png')}")
     if not output.parent.is_dir():
         raise ConfigError("-o", f"the folder of {output} does not exist", "create it or choose another path")
-    fig = run_figure(open_run(path))
-    fig.savefig(output, dpi=120)
-    plt.close(fig)
+    if output.is_dir() or (output.exists() and not output.is_file()):
+        raise ConfigError("-o", f"{output} is not a regular file", "give the path of an image file")
+    if output.exists() and path.exists() and output.samefile(path):
+        raise ConfigError("-o", f"{output} is the run file itself", "give another name, e.g. "
+                          f"{path.with_suffix('.png')}")
+    ds = open_run(path)
+    fig = run_figure(ds)
+    # drawn to a hidden file beside the figure and renamed onto it: never half a figure
+    partial = output.with_name(f".{output.name}.partial{output.suffix}")
+    try:
+        fig.savefig(partial, dpi=120, format=extension)
+        os.replace(partial, output)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise ConfigError("-o", f"cannot write {output} ({error.strerror or error})",
+                          "choose a folder you can write to") from None
+    finally:
+        plt.close(fig)
     return output
 
 
 def run_figure(ds: xr.Dataset):
-    """The figure of a run (a `matplotlib.figure.Figure`; the caller closes it).
+    """Draw the figure of a run (a `matplotlib.figure.Figure`; the caller closes it).
 
     Reference lines carry a gid ("E_K", "E_Na", ..., "channels", "pump_leak", "donnan",
     "threshold"; the voltage trace "V") so that tests and notebooks can find them; their data
@@ -91,7 +114,7 @@ def run_figure(ds: xr.Dataset):
     for ax in axes[1:len(panels)]:
         ax.sharex(axes[0])
 
-    for ax, panel in zip(axes, panels):
+    for ax, panel in zip(axes[:len(panels)], panels, strict=True):  # the last axes may be the [K]o plot
         if panel == "voltage":
             _plot_voltage(ax, ds, t, clamped, pulses, long_run)
         elif panel == "stimulus":
@@ -131,8 +154,11 @@ def time_unit(ds: xr.Dataset) -> tuple[float, str]:
 
 
 def _title_and_footer(fig, ds: xr.Dataset, config) -> None:
-    """Title: experiment name and (short) description. Footer: seed, the --set overrides of the
-    command that made the run (quoted as they would be typed), and the status unless complete."""
+    """Write the title and the footer.
+
+    Title: experiment name and (short) description. Footer: seed, the --set overrides of the
+    command that made the run (quoted as they would be typed), and the status unless complete.
+    """
     description = config.experiment.description
     title = ds.attrs["experiment"]
     if description and len(description) <= _MAX_TITLE_DESCRIPTION:
@@ -155,8 +181,11 @@ def _active_ions(ds: xr.Dataset) -> list[str]:
 
 
 def _values_label(name: str, series: np.ndarray, unit: str = "mV") -> str:
-    """"name = x unit" for a series constant to the one decimal shown, "name: first -> last unit"
-    for a changing one; potentials with their sign."""
+    """Label a series with its values.
+
+    "name = x unit" for a series constant to the one decimal shown, "name: first -> last unit"
+    for a changing one; potentials with their sign.
+    """
     finite = series[np.isfinite(series)]
     if finite.size == 0:
         return f"{name}: undefined"
@@ -275,7 +304,7 @@ def _mark_electrogenic_step(ax, ds: xr.Dataset, block: float) -> None:
 
 
 def _plot_stimulus(ax, ds: xr.Dataset, t: np.ndarray, pulses: list, scale: float) -> None:
-    """The injected current, each pulse labelled with its amplitude as the config gave it."""
+    """Plot the injected current, each pulse labelled with its amplitude as the config gave it."""
     injected = ds.electrode_current.where(np.isnan(ds.command_potential), 0.0).values
     area = float(ds.membrane_area)
     densities = all(dimension == "current_density" for *_, dimension in pulses)
@@ -333,8 +362,10 @@ def _plot_clamp_currents(ax, ds: xr.Dataset, t: np.ndarray) -> None:
 
 
 def _plot_open_channels(ax, ds: xr.Dataset, t: np.ndarray, kinds: list[str]) -> None:
-    """Open channels of each kind, in the colour of the ion it passes (dashed for a second kind
-    of the same ion)."""
+    """Plot the open channels of each kind, in the colour of the ion it passes.
+
+    A second kind of the same ion is dashed.
+    """
     drawn: list[str] = []
     for kind in kinds:
         ion = KINDS[kind].ion
@@ -371,8 +402,11 @@ def _plot_concentrations(ax, ds: xr.Dataset, t: np.ndarray) -> None:
 
 
 def _plot_potassium_dependence(ax, ds: xr.Dataset, k_steps: list) -> None:
-    """Resting V at the end of each [K]o step against [K]o, with the Nernst and GHK curves (final
-    inside concentrations, mean open channels) and, per step, the pump-leak balance of that time."""
+    """Plot the resting V at the end of each [K]o step against [K]o.
+
+    With the Nernst and GHK curves (final inside concentrations, mean open channels) and, per
+    step, the pump-leak balance of that time.
+    """
     from matplotlib.ticker import FixedLocator, NullLocator
 
     ends = [step.at for step in k_steps[1:]] + [float(ds.time[-1])]
@@ -380,11 +414,11 @@ def _plot_potassium_dependence(ax, ds: xr.Dataset, k_steps: list) -> None:
     at_ends = ds.sel(time=ends, method="nearest")
     grid = np.geomspace(k_out.min() * 0.8, k_out.max() * 1.25, 100)
     last = ds.isel(time=-1)
-    inside = dict(zip(ds.ion.values, last.concentration_inside.values))
-    outside = dict(zip(ds.ion.values, last.concentration_outside.values))
+    inside = dict(zip(ds.ion.values, last.concentration_inside.values, strict=True))
+    outside = dict(zip(ds.ion.values, last.concentration_outside.values, strict=True))
     temperature = float(ds.temperature)
     config = analysis.run_config(ds)
-    open_mean = dict(zip(ds.kind.values, ds.open_channels.mean("time").values))
+    open_mean = dict(zip(ds.kind.values, ds.open_channels.mean("time").values, strict=True))
     permeability: dict[str, float] = {}
     for entry in config.channels:
         for ion, share in KINDS[entry.kind].permeant_ions.items():

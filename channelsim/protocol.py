@@ -8,8 +8,10 @@ set_outside are events applied at the first step boundary at or after their time
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -19,6 +21,12 @@ from channelsim.errors import ConfigError
 
 @dataclass(frozen=True)
 class Event:
+    """A protocol action applied at a step boundary.
+
+    `step` is the first step boundary at or after the action's time; `index` orders the actions of one
+    step as the config lists them.
+    """
+
     step: int
     index: int  # position in config.protocol
     action: Block | Ouabain | SetOutside
@@ -47,11 +55,12 @@ class Schedule:
             else:
                 self.events.append(Event(math.ceil(step.at / dt - 1e-9), index, step))
         self.clamps.sort()
-        for (_, end, _), (start, _, _) in zip(self.clamps, self.clamps[1:]):
+        for (_, end, _), (start, _, _) in pairwise(self.clamps):
             if start < end - 1e-12:  # s; contiguous clamps may differ by round-off
                 raise ConfigError("protocol", f"voltage clamps overlap at t = {start:g} s",
                                   "give each voltage_clamp a duration that ends before the next starts")
         self.events.sort(key=lambda e: (e.step, e.index))
+        self._event_steps = [e.step for e in self.events]  # sorted: the next event by bisection
         times = np.array(sorted(slope_changes))
         slopes = np.cumsum([slope_changes[t] for t in times])
         self._charge_times = times
@@ -64,6 +73,10 @@ class Schedule:
         return np.interp(t, self._charge_times, self._charge, left=0.0)
 
     def injected_charge(self, first_step: int, n_steps: int, dt: float) -> np.ndarray:
+        """Return the charge (C) injected during each of `n_steps` steps of `dt` (s) from `first_step`.
+
+        Differences of Q(t) at the step edges, so each pulse delivers its exact charge whatever dt is.
+        """
         edges = dt * np.arange(first_step, first_step + n_steps + 1)
         return np.diff(self.charge_until(edges))
 
@@ -79,7 +92,10 @@ class Schedule:
         return self.command_at(dt * (np.arange(first_step, first_step + n_steps) + 0.5))
 
     def events_at(self, step: int) -> list[Event]:
+        """Return the events that fall due at step boundary `step`, in config order."""
         return [e for e in self.events if e.step == step]
 
     def next_event_step(self, after: int) -> int | None:
-        return next((e.step for e in self.events if e.step > after), None)
+        """Return the step of the first event after step `after`, or None when no event is left."""
+        i = bisect.bisect_right(self._event_steps, after)
+        return self._event_steps[i] if i < len(self._event_steps) else None

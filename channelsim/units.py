@@ -7,13 +7,14 @@ resolved config re-parses to the identical float.
 
 from __future__ import annotations
 
+import math
 import re
 
 # dimension -> (SI symbol written back, {unit: factor to SI})
 _UNITS: dict[str, tuple[str, dict[str, float]]] = {
     "time": ("s", {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9,
                    "min": 60.0, "h": 3600.0}),
-    "length": ("m", {"m": 1.0, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "nm": 1e-9}),
+    "length": ("m", {"m": 1.0, "cm": 1e-2, "mm": 1e-3, "um": 1e-6, "µm": 1e-6, "nm": 1e-9}),
     "area": ("m^2", {"m^2": 1.0, "cm^2": 1e-4, "mm^2": 1e-6, "um^2": 1e-12, "µm^2": 1e-12}),
     # mol/m^3 is numerically mM: the resolved config writes "mM"
     "concentration": ("mM", {"M": 1e3, "mM": 1.0, "uM": 1e-3, "µM": 1e-3, "nM": 1e-6,
@@ -36,7 +37,7 @@ _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*
 
 
 def units_of(dimension: str) -> list[str]:
-    """The unit symbols accepted for `dimension`."""
+    """Return the unit symbols accepted for `dimension`."""
     return list(_UNITS[dimension][1])
 
 
@@ -52,9 +53,38 @@ def parse_quantity(text: object, dimension: str) -> float:
         raise ValueError(f"{text!r} is not a {dimension.replace('_', ' ')}; "
                          f"write a number and one of the units {accepted}")
     number, unit = float(match.group(1)), match.group(2)
-    return number * table[unit] + _OFFSET.get(unit, 0.0)
+    value = number * table[unit] + _OFFSET.get(unit, 0.0)
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is too large for a number (it overflows to infinity); "
+                         f"write a finite {dimension.replace('_', ' ')}")
+    return value
 
 
 def format_quantity(value: float, dimension: str) -> str:
     """Write an SI value as a string that `parse_quantity` turns back into the same float."""
     return f"{float(value)!r} {_UNITS[dimension][0]}"
+
+
+def readable_quantity(value: float, dimension: str, exact: bool = False) -> str:
+    """Write `value` (SI) as a string `parse_quantity` accepts, in the unit that reads best.
+
+    The unit that reads best gives a number from 1 to 1000 where one exists, with at most 4
+    significant digits: for messages, e.g. 1e-09 s -> "1 ns". With `exact`, the string reads back
+    to `value` (to a relative 1e-12), in the SI unit with every digit if no shorter form does: for
+    limits and values that a message suggests.
+    """
+    si_symbol, table = _UNITS[dimension]
+    if dimension == "temperature":
+        return f"{value:.6g} K" if not exact or float(f"{value:.6g}") == value else format_quantity(value, dimension)
+    best, best_score = None, math.inf
+    for unit, factor in table.items():
+        x = abs(value) / factor
+        text = f"{value / factor:.4g} {unit}"
+        if not unit.isascii() or (x == 0 and unit != si_symbol):
+            continue
+        if exact and not math.isclose(parse_quantity(text, dimension), value, rel_tol=1e-12):
+            continue
+        score = 0.0 if 1 <= x < 1000 else min(abs(math.log10(x)), abs(math.log10(x / 1000))) if x else 0.0
+        if score < best_score - 1e-12:
+            best, best_score = text, score
+    return best if best is not None else format_quantity(value, dimension)

@@ -26,6 +26,8 @@ _OUTSIDE = {"K": "5 mM", "Na": "145 mM", "Cl": "110 mM"}
 
 @dataclass
 class Check:
+    """One self-check: a simulated number against its closed form, with the tolerance and unit it is judged in."""
+
     name: str
     expected: float
     simulated: float
@@ -34,11 +36,12 @@ class Check:
 
     @property
     def passed(self) -> bool:
+        """Whether the simulated value lies within `tolerance` of the expected one."""
         return abs(self.simulated - self.expected) <= self.tolerance
 
 
 def _run(channels: list[dict], duration: str = "40 ms", pumps: list[dict] = ()) -> tuple[dict, object]:
-    """A short run in memory: its recorded arrays by name, and the model."""
+    """Run briefly in memory; return the recorded arrays by name, and the model."""
     config = parse_config({"experiment": {"name": "validate"},
                            "run": {"duration": duration, "dt": "10 us", "record_every": "0.1 ms"},
                            "cell": _CELL, "inside": _INSIDE, "outside": _OUTSIDE,
@@ -65,9 +68,10 @@ def _ghk() -> Check:
     channels = [{"kind": k, "count": n, "tracking": "mean_field"}
                 for k, n in (("k_leak", 2000), ("na_leak", 80), ("cl_leak", 900))]
     out, patch = _run(channels)
-    c_in = dict(zip(IONS, out["ions_inside"][-1] / (AVOGADRO * patch.volume_inside)))
-    c_out = dict(zip(IONS, patch.compartments.bath))
-    permeability = {ion: e.count * e.permeability for ion, e in zip(("K", "Na", "Cl"), patch.config.channels)}
+    c_in = dict(zip(IONS, out["ions_inside"][-1] / (AVOGADRO * patch.volume_inside), strict=True))
+    c_out = dict(zip(IONS, patch.compartments.bath, strict=True))
+    permeability = {ion: e.count * e.permeability
+                    for ion, e in zip(("K", "Na", "Cl"), patch.config.channels, strict=True)}
     expected = ghk_potential(permeability, c_in, c_out, patch.config.cell.temperature)
     return Check("GHK, three leaks (mean field)", expected * 1e3, out["membrane_potential"][-1] * 1e3,
                  3e3 * ELEMENTARY_CHARGE / patch.capacitance, "mV")

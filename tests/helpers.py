@@ -39,13 +39,15 @@ def simulate(config: Config, seed: int | None = None) -> dict:
 
 
 def open_of(out: dict, kind: str) -> np.ndarray:
-    """The open-channel series of one kind (kinds are stored in alphabetical order)."""
+    """Return the open-channel series of one kind (kinds are stored in alphabetical order)."""
     return out["open_channels"][:, out["patch"].kind_names.index(kind)]
 
 
 def batch_mean_and_error(samples: np.ndarray, n_batches: int = 20) -> tuple[float, float]:
-    """Mean and its standard error from the scatter of batch means (robust to correlation when
-    each batch is much longer than the correlation time)."""
+    """Estimate a mean and its standard error from the scatter of batch means.
+
+    Robust to correlation when each batch is much longer than the correlation time.
+    """
     batches = np.array_split(np.asarray(samples, dtype=float), n_batches)
     means = np.array([b.mean() for b in batches])
     return float(np.mean(samples)), float(means.std(ddof=1) / np.sqrt(n_batches))
@@ -61,8 +63,11 @@ def ion_quantum(capacitance_F: float) -> float:
 
 
 def gate_chain(a: float = 0.01, b: float = 0.02) -> tuple[np.ndarray, np.ndarray]:
-    """One-step matrix of 4 independent gates counted by how many are active (forward
-    (4 - i) a, backward i b per step), and its stationary occupancy Binomial(4, a / (a + b))."""
+    """Build the one-step matrix of 4 independent gates counted by how many are active.
+
+    Forward (4 - i) a, backward i b per step; returned with its stationary occupancy
+    Binomial(4, a / (a + b)).
+    """
     matrix = np.zeros((5, 5))
     for i in range(5):
         if i < 4:

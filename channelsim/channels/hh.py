@@ -30,11 +30,12 @@ SOURCE = "Hodgkin & Huxley 1952, J Physiol 117:500; Goldwyn & Shea-Brown 2011, P
 
 
 def temperature_factor(temperature_K: float) -> float:
+    """Return the Q10 factor that scales the HH rates from 6.3 degC to `temperature_K` (K): Q10^((T - T_ref) / 10)."""
     return Q10 ** ((temperature_K - REFERENCE_TEMPERATURE_K) / 10.0)
 
 
 def _linear_over_exp(x_mV: float, scale_mV: float) -> float:
-    """x / (1 - exp(-x/scale)), continuous at x = 0 (value scale)."""
+    """Compute x / (1 - exp(-x/scale)), continuous at x = 0 (value scale)."""
     if abs(x_mV) < 1e-9:
         return scale_mV
     return x_mV / -math.expm1(-x_mV / scale_mV)
@@ -68,6 +69,10 @@ def _gate_chain(prefix: str, gates: int, alpha, beta, suffix: str = "") -> list[
 
 
 def sodium_scheme(entry=None) -> MarkovScheme:
+    """Build the HH Na+ channel's 8-state Markov scheme m{i}h{j}: 3 m gates and 1 h gate, conducting in m3h1.
+
+    The scheme has no per-entry parameters; `entry` is accepted like every kind's scheme takes it.
+    """
     states = tuple(f"m{i}h{j}" for j in (0, 1) for i in range(4))
     transitions = _gate_chain("m", 3, alpha_m, beta_m, "h0") + _gate_chain("m", 3, alpha_m, beta_m, "h1")
     transitions += [t for i in range(4) for t in (Transition(f"m{i}h0", f"m{i}h1", alpha_h),
@@ -76,6 +81,10 @@ def sodium_scheme(entry=None) -> MarkovScheme:
 
 
 def potassium_scheme(entry=None) -> MarkovScheme:
+    """Build the HH K+ channel's 5-state Markov scheme n0 ... n4: 4 n gates, conducting in n4.
+
+    The scheme has no per-entry parameters; `entry` is accepted like every kind's scheme takes it.
+    """
     states = tuple(f"n{i}" for i in range(5))
     return MarkovScheme(states=states, transitions=tuple(_gate_chain("n", 4, alpha_n, beta_n)),
                         conducting=("n4",))

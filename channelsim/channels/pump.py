@@ -25,8 +25,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PumpKind:
-    """A pump kind's defaults. `stoichiometry`: ions into the cell per completed cycle (negative:
-    out); `inner_ion` and `outer_ion`: the ions its rate law binds inside and outside."""
+    """A pump kind's defaults.
+
+    `stoichiometry`: ions into the cell per completed cycle (negative: out); `inner_ion` and
+    `outer_ion`: the ions its rate law binds inside and outside.
+    """
 
     kind: str
     description: str

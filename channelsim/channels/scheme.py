@@ -31,7 +31,7 @@ class MarkovScheme:
     conducting: tuple[str, ...]
 
     def rate_matrix(self, v: np.ndarray, temperature_K: float) -> np.ndarray:
-        """Generator Q[..., i, j] (rate i -> j, rows summing to 0) for each voltage in `v`."""
+        """Return the generator Q[..., i, j] (rate i -> j, rows summing to 0) for each voltage in `v`."""
         v = np.atleast_1d(np.asarray(v, dtype=float))
         index = {name: i for i, name in enumerate(self.states)}
         q = np.zeros(v.shape + (len(self.states), len(self.states)))
@@ -44,6 +44,7 @@ class MarkovScheme:
 
     @property
     def conducting_mask(self) -> np.ndarray:
+        """Mark the conducting states: 1 where a state conducts, else 0 (uint8, in the order of `states`)."""
         return np.array([s in self.conducting for s in self.states], dtype=np.uint8)
 
 
@@ -74,7 +75,7 @@ class KindDefaults:
         return {self.ion: 1.0}
 
     def parameters(self) -> dict[str, float]:
-        """The per-entry parameters this kind has, with their defaults (config names)."""
+        """Return the per-entry parameters this kind has, with their defaults (config names)."""
         values = {"conductance": self.conductance_S, "permeability": self.permeability_m3_per_s,
                   "open_probability": self.open_probability, "mean_open_time": self.mean_open_time_s}
         return {name: value for name, value in values.items() if value is not None}

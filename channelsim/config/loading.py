@@ -6,7 +6,9 @@ All problems surface as one `ConfigError` naming the field as `--set` would addr
 
 from __future__ import annotations
 
+import codecs
 import copy
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -22,19 +24,55 @@ from channelsim.errors import ConfigError
 _LIST_SECTIONS = ("channels", "pumps", "protocol")
 
 
+#: A config is a small text file; anything larger is not one (and is not read into memory).
+MAX_CONFIG_BYTES = 1_000_000
+
+
 def load_config(source: str | Path, overrides: list[str] = ()) -> Config:
-    """Load, override, validate and resolve a config: a path, or TOML text (a string holding a
-    line break or an `=`)."""
+    """Load, override, validate and resolve a config.
+
+    The source is a path, or TOML text (a string holding a line break or an `=`).
+    """
     if isinstance(source, str) and ("\n" in source or "=" in source):
         return load_config_text(source, overrides)
     path = Path(source)
+    return load_config_text(read_config_text(path), overrides, origin=str(path))
+
+
+def read_config_text(path: Path) -> str:
+    """Read the text of a config file.
+
+    The config must be a regular file (not a FIFO or a device, which could block or never end), at
+    most 1 MB, UTF-8 without a byte-order mark.
+    """
     try:
-        text = path.read_text()
+        status = path.stat()
     except FileNotFoundError:
         raise ConfigError(str(path), "no such config file", "check the path") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(str(path), f"cannot be read ({error})", "give a readable TOML file") from None
-    return load_config_text(text, overrides, origin=str(path))
+    except OSError as error:
+        raise ConfigError(str(path), f"cannot be read ({error.strerror})", "give a readable TOML file") from None
+    if not stat.S_ISREG(status.st_mode):
+        what = "a folder" if stat.S_ISDIR(status.st_mode) else "not a regular file (a pipe, socket or device)"
+        raise ConfigError(str(path), f"is {what}", "give the path of a TOML file") from None
+    if status.st_size > MAX_CONFIG_BYTES:
+        raise ConfigError(str(path), f"is {status.st_size:,} bytes, too large for a config (at most "
+                          f"{MAX_CONFIG_BYTES:,})", "give the path of a TOML config file") from None
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_CONFIG_BYTES + 1)
+    except OSError as error:
+        raise ConfigError(str(path), f"cannot be read ({error.strerror})", "give a readable TOML file") from None
+    if data.startswith(codecs.BOM_UTF8):
+        raise ConfigError(str(path), "starts with a byte-order mark (BOM), which TOML does not allow",
+                          "save it as UTF-8 without a BOM") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ConfigError(str(path), "is UTF-16 text (it starts with a UTF-16 byte-order mark)",
+                          "save it as UTF-8") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(str(path), f"is not UTF-8 text (byte {error.start} is 0x{data[error.start]:02x})",
+                          "save it as UTF-8") from None
 
 
 def load_config_text(text: str, overrides: list[str] = (), origin: str = "config") -> Config:
@@ -47,7 +85,7 @@ def load_config_text(text: str, overrides: list[str] = (), origin: str = "config
 
 
 def _override_value(text: str) -> Any:
-    """A `--set` value is read as a TOML value if it is one (500, 1.5, true), else as a string."""
+    """Read a `--set` value as a TOML value if it is one (500, 1.5, true), else as a string."""
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError:
@@ -68,15 +106,19 @@ def parse_overrides(overrides: list[str]) -> dict[str, Any]:
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
     """Apply `KEY=VALUE` command-line overrides (see `apply_settings`)."""
+    settings = parse_overrides(overrides)  # its errors already name the --set item
     try:
-        return apply_settings(raw, parse_overrides(overrides))
+        return apply_settings(raw, settings)
     except ConfigError as error:
         raise ConfigError(f"--set {error.field}", error.problem, error.fix) from None
 
 
 def _list_entry(raw: dict, section: str, selector: str, key: str) -> dict:
-    """The entry of a list section that `--set` addresses: [[channels]] and [[pumps]] by kind (a kind
-    not yet listed gets a new entry), [[protocol]] by its position."""
+    """Find the entry of a list section that `--set` addresses.
+
+    [[channels]] and [[pumps]] by kind (a kind not yet listed gets a new entry), [[protocol]] by
+    its position.
+    """
     entries = raw.setdefault(section, [])
     if section == "protocol":
         if not selector.isdigit() or int(selector) >= len(entries):
@@ -92,8 +134,10 @@ def _list_entry(raw: dict, section: str, selector: str, key: str) -> dict:
 
 
 def apply_settings(raw: dict, settings: dict[str, Any]) -> dict:
-    """Set values by dotted key (`outside.K`, `channels.k_leak.count`, `protocol.0.at`) in a raw
-    config; a value of None removes the key (e.g. `cell.radius` when switching `cell.shape`)."""
+    """Set values by dotted key (`outside.K`, `channels.k_leak.count`, `protocol.0.at`) in a raw config.
+
+    A value of None removes the key (e.g. `cell.radius` when switching `cell.shape`).
+    """
     for key, value in settings.items():
         parts = key.split(".")
         node = raw
@@ -131,13 +175,26 @@ def _field_name(location: tuple, raw: dict) -> str:
 
 
 def _fix_for(error: dict) -> str:
-    kind = error["type"]
+    kind, limits = error["type"], error.get("ctx", {})
     if kind == "extra_forbidden":
         return "remove it or correct its spelling (docs/config.md lists every key)"
     if kind == "missing":
         return "add it"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return "give a value in that range"
+    bounds = {"greater_than": "above", "greater_than_equal": "at least", "less_than": "below",
+              "less_than_equal": "at most"}
+    if kind in bounds:
+        limit = next(iter(limits.values()), None)
+        return f"give a value {bounds[kind]} {limit}" if limit is not None else "give a value in that range"
+    if kind == "string_too_long":
+        return f"shorten it to at most {limits.get('max_length')} characters"
+    if kind == "string_pattern_mismatch":
+        return "use only letters, digits, '_', '.' and '-'"
+    if kind == "finite_number":
+        return "give a finite number"
+    if kind == "list_type" and error["loc"] and error["loc"][-1] in _LIST_SECTIONS:
+        return f"write each entry as a [[{error['loc'][-1]}]] table"
+    if kind == "string_type":
+        return "write it as text in quotes"
     if kind.startswith("int") or kind.startswith("float"):
         return "give a number of the right type"
     return "correct the value"
@@ -154,6 +211,8 @@ def parse_config(raw: dict) -> Config:
         problem = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             problem = "unknown key"
+        if error["type"] == "finite_number":
+            problem = f"{error['input']!r} is not a finite number"
         more = exc.error_count() - 1
         if more:
             problem += f" (and {more} more problem{'s' if more > 1 else ''})"
@@ -201,7 +260,7 @@ def _resolve(config: Config) -> Config:
 
 
 def resolved_toml(config: Config) -> str:
-    """The config as TOML with every default written out; `load_config` reads it back."""
+    """Write the config as TOML with every default written out; `load_config` reads it back."""
     def without_none(node: Any) -> Any:
         if isinstance(node, dict):
             return {k: without_none(v) for k, v in node.items() if v is not None}

@@ -7,47 +7,126 @@ Unknown keys are errors (`extra="forbid"`). Defaults are SI floats; `Config.mode
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, StrictInt,
-                      model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PrivateAttr,
+    StrictInt,
+    model_validator,
+)
 
 from channelsim.channels import KINDS
 from channelsim.channels.pump import PUMP_KINDS
-from channelsim.constants import IONS
-from channelsim.units import format_quantity, parse_quantity
+from channelsim.constants import AVOGADRO, IONS, MAX_SEED, VALENCE
+from channelsim.units import format_quantity, parse_quantity, readable_quantity
+
+#: Physical limits of the config's numbers (SI). Each keeps the simulation in the range where its
+#: physics and its arithmetic hold; the reasons are in the Field descriptions (docs/config.md).
+MAX_DURATION_s = 1e6  # 11.6 days: longer than any recording from a living cell
+MIN_DT_s = 1e-9  # an ion takes tens of ns to cross a channel
+MAX_DT_s = 1.0
+MAX_CONCENTRATION_mM = 1e4  # 10 M: more than any salt solution (water itself is 55 M)
+#: Ions of one kind in one compartment are counted below 2^53, so that counts, their sums with
+#: valences (|z| <= 4) and their conversions to float64 stay exact.
+MAX_ION_COUNT = 2**53
+MAX_CHANNEL_COUNT = 10**15
+#: Channels or pumps per membrane area (1/m^2): 1e5 /um^2, ten times the close packing of
+#: proteins of ~10 nm across and of the densest known arrays (acetylcholine receptors at the endplate).
+MAX_DENSITY = 1e17
+MAX_PULSES = 100_000
+MAX_PULSES_IN_ALL = 1_000_000
+#: The most a current clamp may move V in one time step (V).
+MAX_VOLTS_PER_STEP = 1.0
+#: An experiment name becomes a file name (255 bytes at most) with suffixes such as ".h5.lock".
+MAX_NAME_LENGTH = 200
 
 
-def _quantity(dimension: str, **bounds) -> type:
+def _within(value: float, dimension: str, bounds: dict[str, float], given: object = None) -> float:
+    """Return `value` if it lies within `bounds`; otherwise raise a ValueError that gives the accepted range.
+
+    Within means to a relative 1e-12, so that the limits as printed are accepted.
+    """
+    ge, gt, le = bounds.get("ge"), bounds.get("gt"), bounds.get("le")
+    tolerance = 1e-12
+    low_ok = (ge is None or value >= ge - tolerance * abs(ge)) and (gt is None or value > gt)
+    high_ok = le is None or value <= le + tolerance * abs(le)
+    if low_ok and high_ok:
+        return value
+    low = (f"from {readable_quantity(ge, dimension, exact=True)}" if ge is not None
+           else f"above {readable_quantity(gt, dimension, exact=True)}" if gt is not None else "")
+    high = (f"{'to' if ge is not None else 'and up to' if low else 'up to'} "
+            f"{readable_quantity(le, dimension, exact=True)}" if le is not None else "")
+    shown = repr(given) if isinstance(given, str) else readable_quantity(value, dimension)
+    raise ValueError(f"{shown} is out of range; give a {dimension.replace('_', ' ')} "
+                     f"{' '.join(filter(None, (low, high)))}")
+
+
+def _ion_label(ion: str) -> str:
+    """K -> K+, Ca -> Ca2+, Cl -> Cl-."""
+    z = VALENCE[ion]
+    return f"{ion}{abs(z) if abs(z) > 1 else ''}{'+' if z > 0 else '-'}"
+
+
+def _round_down(value: float) -> float:
+    """Round `value` down to 2 significant digits (less a thousandth, against round-off).
+
+    The result is a limit to suggest that is itself within the limit.
+    """
+    value *= 0.999
+    exponent = math.floor(math.log10(value)) - 1
+    return math.floor(value / 10.0**exponent) * 10.0**exponent
+
+
+def _quantity(dimension: str, description: str | None = None, **bounds) -> type:
+    def parse(value: object) -> float:
+        return _within(parse_quantity(value, dimension), dimension, bounds, value)
+
     return Annotated[
         float,
-        BeforeValidator(lambda value: parse_quantity(value, dimension)),
+        BeforeValidator(parse),
         PlainSerializer(lambda value: format_quantity(value, dimension), return_type=str),
-        Field(**bounds),
+        Field(description=description, **bounds),
     ]
 
 
-Time = _quantity("time", gt=0)
-Instant = _quantity("time", ge=0)
-Length = _quantity("length", gt=0)
-Area = _quantity("area", gt=0)
-Volume = _quantity("volume", gt=0)
-Concentration = _quantity("concentration", ge=0)
-Voltage = _quantity("voltage", ge=-1.0, le=1.0)
-Temperature = _quantity("temperature", gt=0)
-SpecificCapacitance = _quantity("specific_capacitance", gt=0)
-Conductance = _quantity("conductance", gt=0)
-Permeability = _quantity("permeability", gt=0)
-Density = _quantity("density", ge=0)
-Rate = _quantity("rate", ge=0)
+Duration = _quantity("time", "at most 1e6 s (11.6 days), longer than any recording from a living cell",
+                     gt=0, le=MAX_DURATION_s)
+TimeStep = _quantity("time", "from 1 ns (ions take tens of ns to cross a channel, so a shorter step resolves "
+                     "nothing) to 1 s (concentrations are held fixed through a step)", ge=MIN_DT_s, le=MAX_DT_s)
+Instant = _quantity("time", "at most 1e6 s, the longest run", ge=0, le=MAX_DURATION_s)
+OpenTime = _quantity("time", "from 1 ns (no channel opening is briefer) to 1e6 s", ge=MIN_DT_s, le=MAX_DURATION_s)
+Length = _quantity("length", "from 10 nm (smaller than any vesicle) to 1 cm (larger than any cell in a tissue); "
+                   "a cell must also hold at most 2^53 ions of a kind (see the rules across keys)", ge=1e-8, le=1e-2)
+Area = _quantity("area", "from 100 nm^2 (about one channel's footprint) to 1 cm^2", ge=1e-16, le=1e-4)
+Volume = _quantity("volume", "from 1e-6 fL, a cube of 10 nm, to 1 mL; it must also hold at most 2^53 ions of a "
+                   "kind (see the rules across keys)", ge=1e-24, le=1e-6)
+Concentration = _quantity("concentration", "at most 10 M, more than any salt solution (water itself is 55 M)",
+                          ge=0, le=MAX_CONCENTRATION_mM)
+Voltage = _quantity("voltage", "within 1 V of 0: membranes break down near 0.5 V", ge=-1.0, le=1.0)
+Temperature = _quantity("temperature", "from 0 degC to 100 degC, where water is liquid", ge=273.15, le=373.15)
+SpecificCapacitance = _quantity("specific_capacitance", "from 0.1 to 100 uF/cm^2: lipid bilayers have about 1 "
+                                "uF/cm^2 and folded membranes up to about 10", ge=1e-3, le=1.0)
+Conductance = _quantity("conductance", "at most 10 nS, 30 times the largest known unitary conductance (BK, "
+                        "about 300 pS)", gt=0, le=1e-8)
+Permeability = _quantity("permeability", "at most 100 um^3/s, the GHK equivalent of a channel of about 50 nS, "
+                         "far beyond any real one", gt=0, le=1e-16)
+Density = _quantity("density", "at most 1e5 /um^2, 10 times the close packing of membrane proteins and "
+                    "the densest known channel arrays (acetylcholine receptors at the endplate)", ge=0, le=MAX_DENSITY)
+Rate = _quantity("rate", "at most 1e7 /s, the turnover of the fastest enzymes", ge=0, le=1e7)
 
 
 def _current_or_density(value: object) -> tuple[str, float]:
     for dimension in ("current", "current_density"):
         try:
             return dimension, parse_quantity(value, dimension)
-        except ValueError:
-            pass
+        except ValueError as error:
+            if "too large for a number" in str(error):
+                raise
     raise ValueError(f"{value!r} is neither a current nor a current density; "
                      'write e.g. "10 pA" or "10 uA/cm^2"')
 
@@ -60,30 +139,43 @@ Amplitude = Annotated[
 
 
 def _bath_or_volume(value: object) -> float | None:
-    return None if value == "bath" else parse_quantity(value, "volume")
+    if value == "bath":
+        return None
+    try:
+        return _within(parse_quantity(value, "volume"), "volume", {"ge": 1e-24, "le": 1e-6}, value)
+    except ValueError as error:
+        raise ValueError(f'{error}, or "bath" for a clamped bath') from None
 
 
 OutsideVolume = Annotated[
-    float | None,
+    Annotated[float, Field(ge=1e-24, le=1e-6)] | None,
     BeforeValidator(_bath_or_volume),
     PlainSerializer(lambda v: "bath" if v is None else format_quantity(v, "volume"), return_type=str),
 ]
 
 
 class Strict(BaseModel):
+    """Base of every config table: unknown keys are errors, and defaults are taken as given (not re-validated)."""
+
     model_config = ConfigDict(extra="forbid", validate_default=False)
 
 
 class Experiment(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="file-name safe identifier")
+    """What the experiment is called and what it shows."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=MAX_NAME_LENGTH,
+                      description="file-name safe identifier of at most 200 characters (it becomes a file name)")
     description: str = ""
 
 
 class RunSettings(Strict):
-    duration: Time
-    dt: Time = 10e-6
-    record_every: Time = 1e-4
-    seed: StrictInt = Field(1, ge=0)
+    """How long the run lasts, its time step, how often it records, and its random seed."""
+
+    duration: Duration
+    dt: TimeStep = 10e-6
+    record_every: Duration = 1e-4
+    seed: StrictInt = Field(1, ge=0, le=MAX_SEED, description="from 0 to 2^63 - 1: the kernels take it as a "
+                            "64-bit signed integer")
     flux_noise: bool = Field(True, description=(
         "Ion shot noise: `true` draws the ions that cross each kind's open channels in a step as "
         "Poisson counts (the noise of single ions, whose equilibrium variance of V is kT/C); `false` "
@@ -105,14 +197,18 @@ class RunSettings(Strict):
 
     @property
     def steps_per_record(self) -> int:
+        """Time steps per recording interval (record_every / dt, a whole number)."""
         return round(self.record_every / self.dt)
 
     @property
     def n_records(self) -> int:
+        """Recording intervals in the run (duration / record_every): the rows recorded after the t = 0 row."""
         return round(self.duration / self.record_every)
 
 
 class Cell(Strict):
+    """The cell's geometry, temperature, specific membrane capacitance and initial membrane potential."""
+
     shape: Literal["sphere", "cylinder", "patch"] = "sphere"
     radius: Length | None = None
     length: Length | None = None
@@ -145,6 +241,7 @@ class Cell(Strict):
 
     @property
     def volume_m3(self) -> float:
+        """Cell volume (m^3): a sphere's or a cylinder's from its dimensions, or the `volume` given for a patch."""
         if self.shape == "sphere":
             return 4.0 / 3.0 * math.pi * self.radius**3
         if self.shape == "cylinder":
@@ -153,20 +250,33 @@ class Cell(Strict):
 
     @property
     def capacitance_F(self) -> float:
+        """Membrane capacitance (F): specific capacitance times membrane area."""
         return self.specific_capacitance * self.area_m2
 
 
 # Default concentrations: mammalian skeletal muscle, Hille (2001) Ion Channels of Excitable
 # Membranes, 3rd ed., Table 1.1 (free ions, mM).
 class Inside(Strict):
+    """Initial free ion concentrations in the cell, and the valence of its impermeant anions.
+
+    Defaults: mammalian skeletal muscle (Hille 2001, Table 1.1).
+    """
+
     K: Concentration = 155.0
     Na: Concentration = 12.0
     Cl: Concentration = 4.2
     Ca: Concentration = 1e-4
-    impermeant_valence: StrictInt = Field(-1, lt=0, description="valence of impermeant anions A")
+    impermeant_valence: StrictInt = Field(-1, ge=-4, lt=0, description="valence of impermeant anions A, from -4 "
+                                          "to -1 (keeps the charge sums of the counts within 64-bit integers)")
 
 
 class Outside(Strict):
+    """Concentrations outside the cell, and whether the outside is a clamped bath or a finite volume.
+
+    The outside is a clamped bath by default. Defaults: mammalian skeletal muscle (Hille 2001,
+    Table 1.1).
+    """
+
     K: Concentration = 4.0
     Na: Concentration = 145.0
     Cl: Concentration = 123.0
@@ -175,15 +285,22 @@ class Outside(Strict):
 
 
 class ChannelEntry(Strict):
+    """One channel kind on the membrane.
+
+    How many (count or density), how they are tracked, and the parameters that override the kind's
+    defaults.
+    """
+
     kind: str
-    count: StrictInt | None = Field(None, ge=0)
+    count: StrictInt | None = Field(None, ge=0, le=MAX_CHANNEL_COUNT, description="at most 1e15 (counts stay exact "
+                                    "in float64); agent tracking also needs memory for every channel")
     density: Density | None = None
     tracking: Literal["agent", "population", "mean_field"] = "agent"
     permeation: Literal["ghk", "ohmic"] | None = None
     conductance: Conductance | None = None
     permeability: Permeability | None = None
-    open_probability: float | None = Field(None, gt=0.0, le=1.0)
-    mean_open_time: Time | None = None
+    open_probability: float | None = Field(None, gt=0.0, le=1.0, allow_inf_nan=False)
+    mean_open_time: OpenTime | None = None
 
     @model_validator(mode="after")
     def _known_kind_and_one_amount(self) -> ChannelEntry:
@@ -204,15 +321,23 @@ class ChannelEntry(Strict):
 
 
 class PumpEntry(Strict):
+    """One pump kind on the membrane.
+
+    How many (count or density), how they are tracked, and the parameters that override the kind's
+    defaults.
+    """
+
     kind: str
-    count: StrictInt | None = Field(None, ge=0)
+    count: StrictInt | None = Field(None, ge=0, le=MAX_CHANNEL_COUNT,
+                                    description="at most 1e15 (counts stay exact in float64)")
     density: Density | None = None
     tracking: Literal["agent", "population", "mean_field"] = "population"
     max_turnover: Rate | None = None
     half_saturation_na: Concentration | None = None
     half_saturation_k: Concentration | None = None
     ouabain_ic50: Concentration | None = None
-    ouabain_hill: float | None = Field(None, gt=0.0)
+    ouabain_hill: float | None = Field(None, gt=0.0, le=10.0, allow_inf_nan=False,
+                                       description="at most 10; drug binding has Hill coefficients of 1 to 4")
 
     @model_validator(mode="after")
     def _known_kind_and_one_amount(self) -> PumpEntry:
@@ -229,9 +354,10 @@ class CurrentClamp(Strict):
     action: Literal["current_clamp"]
     at: Instant
     amplitude: Amplitude
-    duration: Time
-    period: Time | None = None
-    count: StrictInt = Field(1, ge=1)
+    duration: Duration
+    period: Duration | None = None
+    count: StrictInt = Field(1, ge=1, le=MAX_PULSES, description="at most 100,000 (a 1 kHz train for 100 s); "
+                             "the train must start its last pulse within the run")
 
     @model_validator(mode="after")
     def _train(self) -> CurrentClamp:
@@ -241,6 +367,11 @@ class CurrentClamp(Strict):
         return self
 
     def current_A(self, area_m2: float) -> float:
+        """Return the pulse current (A) on a membrane of `area_m2` (m^2).
+
+        The amplitude itself when given as a current, or times the area when given as a current
+        density.
+        """
         dimension, value = self.amplitude
         return value * area_m2 if dimension == "current_density" else value
 
@@ -251,22 +382,27 @@ class VoltageClamp(Strict):
     action: Literal["voltage_clamp"]
     at: Instant
     potential: Voltage
-    duration: Time | None = None
+    duration: Duration | None = None
 
 
 class Block(Strict):
-    """`block`: the blocked share of the target kind becomes `fraction` (e.g. TTX on hh_na, TEA on
-    hh_k). `unblock`: that share of all its channels is freed again."""
+    """`block`: the blocked share of the target kind becomes `fraction`.
+
+    E.g. TTX on hh_na, TEA on hh_k. `unblock`: that share of all its channels is freed again.
+    """
 
     action: Literal["block", "unblock"]
     at: Instant
     target: str
-    fraction: float = Field(1.0, ge=0.0, le=1.0)
+    fraction: float = Field(1.0, ge=0.0, le=1.0, allow_inf_nan=False)
 
 
 class Ouabain(Strict):
-    """Ouabain at `concentration` from `at` on: each pump of `target` is blocked independently
-    with probability c^n / (c^n + IC50^n) (0 washes it out)."""
+    """Ouabain at `concentration` from `at` on.
+
+    Each pump of `target` is blocked independently with probability c^n / (c^n + IC50^n)
+    (0 washes it out).
+    """
 
     action: Literal["ouabain"]
     at: Instant
@@ -283,7 +419,7 @@ class SetOutside(Strict):
     concentration: Concentration
 
 
-ProtocolStep = Annotated[Union[CurrentClamp, VoltageClamp, Block, Ouabain, SetOutside],
+ProtocolStep = Annotated[CurrentClamp | VoltageClamp | Block | Ouabain | SetOutside,
                          Field(discriminator="action")]
 
 
@@ -321,6 +457,99 @@ class Config(Strict):
                                  f"{step.target!r}; use one of {', '.join(targets) or '(none configured)'}")
         return self
 
+    @model_validator(mode="after")
+    def _within_physical_limits(self) -> Config:
+        """Check the physical limits across keys.
+
+        Channels and pumps the membrane has room for, ion counts that fit their integers, pulse
+        trains that fit the run, currents that move V by less than 1 V a step.
+        """
+        self._check_packing()
+        self._check_ion_counts()
+        self._check_current_clamps()
+        return self
+
+    def _check_packing(self) -> None:
+        """No more channels or pumps of a kind than the membrane has room for (MAX_DENSITY)."""
+        area = self.cell.area_m2
+        for section, entries in (("channels", self.channels), ("pumps", self.pumps)):
+            for entry in entries:
+                if entry.count is not None and entry.count > MAX_DENSITY * area + 1:
+                    most = math.floor(MAX_DENSITY * area)
+                    raise ValueError(f"{section}.{entry.kind}.count: {entry.count:,} on "
+                                     f"{readable_quantity(area, 'area')} of membrane is "
+                                     f"{entry.count / area * 1e-12:.3g} /um^2, denser than the limit of "
+                                     f"{MAX_DENSITY * 1e-12:g} /um^2; give count up to {most}")
+
+    def _check_ion_counts(self) -> None:
+        def shown(value: float, dimension: str) -> str:
+            return readable_quantity(value, dimension)
+
+        def limit(value: float, dimension: str) -> str:
+            return readable_quantity(_round_down(value), dimension, exact=True)
+
+        cell, most = self.cell, f"more than the 2^53 ({MAX_ION_COUNT:.2g}) ions of one kind a compartment may hold"
+        ion = max(IONS, key=lambda i: getattr(self.inside, i))
+        concentration = getattr(self.inside, ion)
+        count = concentration * AVOGADRO * cell.volume_m3
+        if count >= MAX_ION_COUNT:
+            largest = (MAX_ION_COUNT - 1) / (concentration * AVOGADRO)  # m^3
+            held = f"holds {count:.3g} {_ion_label(ion)} ions at {shown(concentration, 'concentration')}, {most}"
+            if cell.shape == "sphere":
+                raise ValueError(f"cell.radius: a sphere of radius {shown(cell.radius, 'length')} {held}; give a "
+                                 f"radius up to {limit((3 * largest / (4 * math.pi)) ** (1 / 3), 'length')}")
+            if cell.shape == "cylinder":
+                length = largest / (math.pi * cell.radius**2)
+                if length >= 1e-8:
+                    raise ValueError(f"cell.length: a cylinder of length {shown(cell.length, 'length')} {held}; "
+                                     f"give a length up to {limit(length, 'length')}")
+                raise ValueError(f"cell.radius: a cylinder of radius {shown(cell.radius, 'length')} {held}; give a "
+                                 f"radius up to {limit(math.sqrt(largest / (math.pi * cell.length)), 'length')}")
+            raise ValueError(f"cell.volume: {shown(cell.volume, 'volume')} {held}; "
+                             f"give a volume up to {limit(largest, 'volume')}")
+        volume = self.outside.volume
+        if volume is None:
+            return
+        ion = max(IONS, key=lambda i: getattr(self.outside, i))
+        concentration = getattr(self.outside, ion)
+        if concentration * AVOGADRO * volume >= MAX_ION_COUNT:
+            raise ValueError(f"outside.volume: {shown(volume, 'volume')} holds {concentration * AVOGADRO * volume:.3g} "
+                             f"{_ion_label(ion)} ions at {shown(concentration, 'concentration')}, {most}; give a "
+                             f"volume up to {limit((MAX_ION_COUNT - 1) / (concentration * AVOGADRO), 'volume')}, "
+                             f"or \"bath\"")
+        for index, step in enumerate(self.protocol):
+            if isinstance(step, SetOutside) and step.concentration * AVOGADRO * volume >= MAX_ION_COUNT:
+                raise ValueError(f"protocol.{index}.concentration: {shown(step.concentration, 'concentration')} of "
+                                 f"{_ion_label(step.ion)} in the outside volume of {shown(volume, 'volume')} is "
+                                 f"{most}; give a concentration up to "
+                                 f"{limit((MAX_ION_COUNT - 1) / (AVOGADRO * volume), 'concentration')}")
+
+    def _check_current_clamps(self) -> None:
+        run, pulses = self.run, 0
+        capacitance, area = self.cell.capacitance_F, self.cell.area_m2
+        for index, step in enumerate(self.protocol):
+            if not isinstance(step, CurrentClamp):
+                continue
+            pulses += step.count
+            if step.count > 1 and step.at + (step.count - 1) * step.period > run.duration * (1 + 1e-12):
+                most = math.floor((run.duration - step.at) / step.period * (1 + 1e-12)) + 1
+                raise ValueError(f"protocol.{index}.count: {step.count} pulses every "
+                                 f"{readable_quantity(step.period, 'time')} from {readable_quantity(step.at, 'time')} "
+                                 f"run past the end of the run ({readable_quantity(run.duration, 'time')}); "
+                                 f"give count up to {most}")
+            volts = abs(step.current_A(area)) * run.dt / capacitance
+            if volts > MAX_VOLTS_PER_STEP:
+                dimension, _ = step.amplitude
+                largest = MAX_VOLTS_PER_STEP * capacitance / run.dt / (area if dimension == "current_density" else 1.0)
+                raise ValueError(f"protocol.{index}.amplitude: {readable_quantity(step.amplitude[1], dimension)} "
+                                 f"moves V by {volts:.3g} V in one time step of {readable_quantity(run.dt, 'time')} "
+                                 f"(C = {capacitance:.3g} F), "
+                                 f"more than the {MAX_VOLTS_PER_STEP:g} V a membrane can hold; give an amplitude up to "
+                                 f"{readable_quantity(_round_down(largest), dimension, exact=True)}")
+        if pulses > MAX_PULSES_IN_ALL:
+            raise ValueError(f"protocol: {pulses} current-clamp pulses in all, more than {MAX_PULSES_IN_ALL:,}; "
+                             "merge trains or shorten them")
+
     def __eq__(self, other: object) -> bool:
         """Equal settings make equal configs, however they were written."""
         return isinstance(other, Config) and self.model_dump() == other.model_dump()
@@ -328,8 +557,11 @@ class Config(Strict):
     __hash__ = None
 
     def updated(self, settings: dict[str, object]) -> Config:
-        """A new config with settings applied, keys as in `--set`: ``{"outside.K": "20 mM",
-        "channels.k_leak.count": 500, "protocol.0.at": "5 ms"}``; None removes a key."""
+        """Return a new config with settings applied, keys as in `--set`.
+
+        E.g. ``{"outside.K": "20 mM", "channels.k_leak.count": 500, "protocol.0.at": "5 ms"}``;
+        None removes a key.
+        """
         from channelsim.config.loading import updated_config
 
         return updated_config(self, settings)

@@ -1,5 +1,7 @@
-"""numba kernels: the hot loop. They import nothing from the rest of the package and read no
-module globals (a cached kernel would freeze them): every parameter is an argument.
+"""numba kernels: the hot loop.
+
+They import nothing from the rest of the package and read no module globals (a cached kernel
+would freeze them): every parameter is an argument.
 
 Cache guard. numba's on-disk cache (`cache=True`) is invalidated only when a function's own
 file changes, not when a kernel it calls (and inlines) in another file does, so a stale

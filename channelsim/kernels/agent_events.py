@@ -56,6 +56,11 @@ def _relocate(order, position, group_start, agent, source, target):
 
 @njit(cache=True)
 def expected_transitions(group_start, matrix, n_states):
+    """Compute the expected number of agents that leave their state in one step.
+
+    sum_s n_s sum_{t != s} P[s, t], n_s being the size of state group s; the loop draws only the
+    transitions (`agent_step_events`) when this is small against the number of agents.
+    """
     total = 0.0
     for s in range(n_states):
         n = group_start[s + 1] - group_start[s]
@@ -67,8 +72,11 @@ def expected_transitions(group_start, matrix, n_states):
 
 @njit(cache=True)
 def agent_step_events(states, blocked, order, position, group_start, matrix, n_states, conducting, n_open, state):
-    """Advance the agents one step by drawing only the transitions; returns (open, unblocked
-    count, new random-stream state). `n_open` is the count before the step."""
+    """Advance the agents one step by drawing only the transitions.
+
+    Returns (open, unblocked count, new random-stream state). `n_open` is the count before the
+    step.
+    """
     leavers = np.zeros(n_states, dtype=np.int64)
     leave = np.zeros(n_states)
     total = 0

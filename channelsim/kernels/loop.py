@@ -92,8 +92,10 @@ def _pump_current(pumps, p, v, membrane, c_in, c_out):
 
 @njit(cache=True, inline="always")
 def _step_averaged_voltage(c, v, injected, membrane, compartments, kinds, pumps, c_in, c_out):
-    """V_bar of compartment c's linearised membrane over one step (see module docstring); c_in and
-    c_out hold the concentrations of every compartment."""
+    """Compute V_bar of compartment c's linearised membrane over one step (see module docstring).
+
+    c_in and c_out hold the concentrations of every compartment.
+    """
     h = 1e-5  # V; central difference for the slope conductance of the GHK/ohmic laws
     current = -injected
     slope = 0.0
@@ -173,8 +175,10 @@ def _gate(kinds, k, v, seed, global_step, membrane, matrix, edges):
 
 @njit(cache=True, inline="always")
 def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
-    """Unidirectional counts of every permeant ion through the open channels of every kind over
-    one step, between the kind's compartment and the outside next to it."""
+    """Draw the unidirectional counts of every permeant ion through the open channels over one step.
+
+    For every kind, between the kind's compartment and the outside next to it.
+    """
     for k in range(kinds.mode.shape[0]):
         open_count = kinds.open_count[k]
         if open_count <= 0.0:
@@ -213,8 +217,11 @@ def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
 
 @njit(cache=True, inline="always")
 def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
-    """Completed pump cycles over one step, each moving its whole stoichiometry at once (a cycle is
-    atomic), never more cycles than the ions available allow."""
+    """Draw the completed pump cycles over one step.
+
+    Each cycle moves its whole stoichiometry at once (a cycle is atomic), never more cycles than
+    the ions available allow.
+    """
     for p in range(pumps.mode.shape[0]):
         c = pumps.compartment[p]
         counts_in, counts_out = compartments.counts_in, compartments.counts_out

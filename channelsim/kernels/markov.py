@@ -52,9 +52,12 @@ def cumulative_rows(matrix, n_states, out):
 
 @njit(cache=True, inline="always")
 def _next_state(state, r, edges, n_states):
-    """Inverse-CDF lookup. Most agents keep their state in a step, so that interval is tested
-    first (a well-predicted branch); otherwise count the edges r passes, branch-free (a
-    `while r >= edge` search mispredicts per agent and runs 2-4x slower)."""
+    """Look up the next state by inverse CDF.
+
+    Most agents keep their state in a step, so that interval is tested first (a well-predicted
+    branch); otherwise count the edges r passes, branch-free (a `while r >= edge` search
+    mispredicts per agent and runs 2-4x slower).
+    """
     if edges[state, state] <= r < edges[state, state + 1]:
         return state
     target = 0
@@ -93,8 +96,11 @@ def agent_step_parallel(states, blocked, edges, n_states, conducting, key):
 
 @njit(cache=True, inline="always")
 def other_state(matrix, source, n_states, mass):
-    """The destination of a leaver: the first state j != source at which the running sum of
-    row `source`'s off-diagonal probabilities exceeds `mass` (a uniform times their total)."""
+    """Find the destination of a leaver.
+
+    The first state j != source at which the running sum of row `source`'s off-diagonal
+    probabilities exceeds `mass` (a uniform times their total).
+    """
     target = source
     for j in range(n_states):
         if j != source:

@@ -15,7 +15,7 @@ OHMIC = 1
 
 @njit(cache=True, inline="always")
 def _x_over_one_minus_exp_minus_x(x):
-    """x / (1 - exp(-x)), continuous at x = 0 (value 1)."""
+    """Compute x / (1 - exp(-x)), continuous at x = 0 (value 1)."""
     if abs(x) < 1e-10:
         return 1.0 + 0.5 * x
     return x / -math.expm1(-x)

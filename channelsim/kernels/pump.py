@@ -1,5 +1,8 @@
-"""Na+/K+-ATPase cycle rate (Luo & Rudy 1994 rate law; parameters and sources in
-channelsim/channels/pump.py). Kept beside the other kernels: numba only, no package imports."""
+"""Na+/K+-ATPase cycle rate (Luo & Rudy 1994 rate law).
+
+Parameters and sources are in channelsim/channels/pump.py. Kept beside the other kernels:
+numba only, no package imports.
+"""
 
 import math
 

@@ -25,6 +25,7 @@ def mix64(z):
 
 @njit(cache=True, inline="always")
 def golden_gamma():
+    """Return splitmix64's increment 0x9E3779B97F4A7C15 (2^64 over the golden ratio, made odd) as uint64."""
     return np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -38,8 +39,11 @@ def stream_key(seed, step, stream):
 
 @njit(cache=True, inline="always")
 def bits53_at(key, index):
-    """The index-th draw of a stream as an integer r in [0, 2^53), standing for the uniform
-    (r + 0.5) / 2^53; the agent loop compares integers and skips the conversion."""
+    """Draw the index-th number of a stream as an integer r in [0, 2^53).
+
+    r stands for the uniform (r + 0.5) / 2^53; the agent loop compares integers and skips the
+    conversion.
+    """
     return np.int64(mix64(key + (np.uint64(index) + np.uint64(1)) * golden_gamma()) >> np.uint64(11))
 
 
@@ -77,8 +81,11 @@ def gamma_variate(shape, state):
 
 @njit(cache=True)
 def _binomial_inversion(n, p, state):
-    """Binomial(n, p <= 0.5) by sequential inversion; expected n p + 1 iterations (used for
-    n p < 64, where it beats the O(log n) split; q^n >= e^-64 cannot underflow)."""
+    """Draw Binomial(n, p <= 0.5) by sequential inversion.
+
+    Expected n p + 1 iterations (used for n p < 64, where it beats the O(log n) split;
+    q^n >= e^-64 cannot underflow).
+    """
     q = 1.0 - p
     ratio = p / q
     a = (n + 1) * ratio

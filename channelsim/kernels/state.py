@@ -72,8 +72,11 @@ class Kinds(NamedTuple):
 
 
 class Pumps(NamedTuple):
-    """Pump populations, one row per kind. Independent pumps cycling as Poisson processes: the
-    cycles of all active pumps of a kind in a step are one Poisson draw."""
+    """Pump populations, one row per kind.
+
+    Independent pumps cycling as Poisson processes: the cycles of all active pumps of a kind in a
+    step are one Poisson draw.
+    """
 
     mode: np.ndarray  # (P,) int64: AGENT, POPULATION, MEAN_FIELD
     compartment: np.ndarray  # (P,) int64

@@ -8,17 +8,18 @@ computed by the declarations in `channelsim.recording.layout`.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import mesa
 import numpy as np
 
-from channelsim.channels import KINDS
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config import Config, load_config
-from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, VALENCE
-from channelsim.errors import ConfigError
+from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, MAX_SEED, VALENCE
+from channelsim.errors import ConfigError, StateOutOfRange
 from channelsim.kernels.agent_events import group_by_state
 from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION, membrane_voltage, record_row, run_segment
 from channelsim.kernels.markov import agent_step_serial, cumulative_rows, population_step
@@ -45,12 +46,22 @@ SPIKE_THRESHOLD_V = 0.0
 SPIKE_REARM_V = -0.030
 #: One kernel call covers at most this many steps (bounds the per-step protocol arrays: 16 MB).
 MAX_KERNEL_STEPS = 2**20
+#: A kernel call is sized from the speed of the previous ones to take about this long (s), so
+#: that `advance` sees a stop request (Ctrl-C) within about a second whatever the model's size.
+KERNEL_CALL_SECONDS = 0.25
+#: The physical range of a run's state: |V| beyond 1 V breaks any membrane, and counts near
+#: 2^62 are about to overflow int64. A run that leaves it stops with `StateOutOfRange`.
+MAX_VOLTAGE = 1.0
+MAX_STATE_COUNT = 2**62
 
 
 @dataclass(frozen=True)
 class Segment:
-    """What an advance recorded: the rows' times (s), every declared series, the spike times (s)
-    and the number of steps advanced."""
+    """What an advance recorded.
+
+    The rows' times (s), every declared series, the spike times (s) and the number of steps
+    advanced.
+    """
 
     time: np.ndarray
     rows: dict[str, np.ndarray]
@@ -59,6 +70,7 @@ class Segment:
 
     @staticmethod
     def join(parts: list[Segment]) -> Segment:
+        """Join consecutive segments into one (a single part is returned as it is)."""
         if len(parts) == 1:
             return parts[0]
         return Segment(np.concatenate([p.time for p in parts]),
@@ -84,13 +96,13 @@ def _records(n_rows: int, n_compartments: int, n_ions: int, n_kinds: int, n_pump
 
 
 def _last_row(raw: Records) -> Records:
-    """The last of some raw rows as one-row records (without spikes): what the next rows follow."""
+    """Return the last of some raw rows as one-row records (without spikes): what the next rows follow."""
     rows = {name: getattr(raw, name)[-1:].copy() for name in Records._fields if not name.startswith("spike")}
     return raw._replace(spike_steps=np.zeros(1, dtype=np.int64), spike_count=np.zeros(1, dtype=np.int64), **rows)
 
 
 def _resolve(config: Config | str | Path, settings: dict | None) -> Config:
-    """A Config from a Config, a path or TOML text, with `--set`-style settings applied."""
+    """Return a Config from a Config, a path or TOML text, with `--set`-style settings applied."""
     if not isinstance(config, Config):
         config = load_config(config)
     return config.updated(settings) if settings else config
@@ -114,17 +126,23 @@ class MembranePatch(mesa.Model):
     """
 
     def __init__(self, config: Config | str | Path, seed: int | None = None, *, rng: int | None = None,
-                 settings: dict | None = None):
+                 settings: dict | None = None, force_large: bool = False):
         if seed is not None and rng is not None:
             raise ValueError("give seed or rng, not both")
         config = _resolve(config, settings)
-        seed = seed if seed is not None else rng if rng is not None else config.run.seed
+        seed = checked_seed(seed if seed is not None else rng if rng is not None else config.run.seed,
+                            "seed" if seed is not None else "rng" if rng is not None else "run.seed")
+        from channelsim.resources import check_memory, model_bytes
+
+        check_memory(config, force=force_large)  # before any per-channel array is allocated
+        self.model_bytes = model_bytes(config)
         super().__init__(rng=seed)
         self.config = config.model_copy(update={"run": config.run.model_copy(update={"seed": seed})})
         self.run_seed = seed
         self.schedule = Schedule(self.config)
         self.step_index = 0
         self._next_event = 0
+        self._call_steps = 64  # steps of the next kernel call, tuned by KERNEL_CALL_SECONDS
         self._build_populations()
         self._build_compartments()
         self._build_kinds()
@@ -141,8 +159,11 @@ class MembranePatch(mesa.Model):
     # -- construction ---------------------------------------------------------------------------
 
     def _build_populations(self) -> None:
-        """Mesa agents in a canonical (alphabetical) order of kinds: the order of the config's
-        entries cannot change the random streams, the floating-point sums or the results."""
+        """Build the Mesa agents in a canonical (alphabetical) order of kinds.
+
+        The order of the config's entries cannot change the random streams, the floating-point
+        sums or the results.
+        """
         self.populations: list[ChannelPopulation] = []
         identity = 0
         for index, entry in enumerate(sorted(self.config.channels, key=lambda e: e.kind)):
@@ -153,8 +174,11 @@ class MembranePatch(mesa.Model):
         self.ouabain_blocked = np.zeros(len(pumps))  # each pump kind's current binding probability
 
     def _build_compartments(self) -> None:
-        """The cell as one compartment (a cable of many is planned: every array already has a
-        compartment axis, and every channel and pump names its compartment)."""
+        """Build the cell as one compartment.
+
+        A cable of many is planned: every array already has a compartment axis, and every channel
+        and pump names its compartment.
+        """
         config, cell = self.config, self.config.cell
         volume_out = config.outside.volume or 0.0  # 0: a clamped bath
         bath = np.array([getattr(config.outside, ion) for ion in IONS])
@@ -173,7 +197,7 @@ class MembranePatch(mesa.Model):
             electrode_carry=np.zeros(1), spike_armed=np.ones(1, dtype=np.int64),
         )
         self.membrane = Membrane(
-            dt=config.run.dt, seed=self.run_seed, valence=valence,
+            dt=config.run.dt, seed=np.int64(self.run_seed), valence=valence,  # one fixed type: one compiled kernel
             thermal_v=GAS_CONSTANT * cell.temperature / FARADAY, avogadro=AVOGADRO, charge=ELEMENTARY_CHARGE,
             electrode_ion=IONS.index(ELECTRODE_ION), electrode_compartment=0, spike_threshold=SPIKE_THRESHOLD_V,
             spike_rearm=SPIKE_REARM_V, parallel_threshold=PARALLEL_THRESHOLD, v_min=V_MIN, v_step=V_STEP,
@@ -233,9 +257,12 @@ class MembranePatch(mesa.Model):
             n = len(p.scheme.states)
             kinds.conducting[k, :n] = p.scheme.conducting_mask
             kinds.table[k, :, :n, :n] = transition_table(p.scheme, temperature, self.membrane.dt)
+            if not np.all(np.isfinite(kinds.table[k])):
+                raise ConfigError(f"channels.{p.kind}", "its gating rates overflow at this temperature and time step",
+                                  "check the entry's rates (mean_open_time, open_probability) and run.dt")
             # channels start in their steady state at the initial voltage
             pi = stationary_distribution(p.scheme, v0, temperature)
-            key = np.uint64(stream_key(self.run_seed, INITIAL_STEP + k, 0))  # keep uint64 typing
+            key = np.uint64(stream_key(np.int64(self.run_seed), np.int64(INITIAL_STEP + k), np.int64(0)))
             if p.tracking == "agent":
                 edges = np.zeros((max_states, max_states + 1), dtype=np.int64)
                 cumulative_rows(np.tile(pi, (max_states, 1)), n, edges)
@@ -272,28 +299,52 @@ class MembranePatch(mesa.Model):
 
     @property
     def total_steps(self) -> int:
+        """Time steps of the whole run (records times steps per record)."""
         run = self.config.run
         return run.n_records * run.steps_per_record
 
     @property
     def finished(self) -> bool:
+        """Whether the run has reached its last step."""
         return self.step_index >= self.total_steps
 
-    def advance(self, n_steps: int) -> Segment:
-        """Advance by `n_steps` time steps (at most to the end of the run), applying protocol
-        events as they fall due; return the rows recorded on the way."""
+    def advance(self, n_steps: int, stop: Callable[[], bool] | None = None) -> Segment:
+        """Advance by `n_steps` time steps (at most to the end of the run).
+
+        Protocol events are applied as they fall due; returns the rows recorded on the way.
+
+        `stop`, if given, is asked after every kernel call (each sized to take about
+        `KERNEL_CALL_SECONDS`); when it returns True, `advance` returns early with what it did.
+        Raises `StateOutOfRange` when the state leaves the physical range.
+        """
         end = min(self.step_index + n_steps, self.total_steps)
         parts = []
         while self.step_index < end:
             self._apply_due_events()
             upcoming = self.schedule.next_event_step(self.step_index)
-            stop = min(end, self.step_index + MAX_KERNEL_STEPS, upcoming if upcoming is not None else end)
-            parts.append(self._kernel(stop - self.step_index))
+            stop_at = min(end, self.step_index + min(MAX_KERNEL_STEPS, self._call_steps),
+                          upcoming if upcoming is not None else end)
+            started = time.perf_counter()
+            parts.append(self._kernel(stop_at - self.step_index))
+            self._tune_call_steps(parts[-1].steps, time.perf_counter() - started)
+            if stop is not None and stop():
+                break
         return Segment.join(parts) if parts else self._kernel(0)
 
+    def _tune_call_steps(self, steps: int, seconds: float) -> None:
+        """Size the next kernel call from the speed of this one.
+
+        The call is made about KERNEL_CALL_SECONDS long, at most 4 times the last size (a call's
+        time is noisy; the first one loads the kernels).
+        """
+        rate = steps / max(seconds, 1e-6)
+        self._call_steps = int(max(1, min(4 * max(steps, self._call_steps // 4), rate * KERNEL_CALL_SECONDS)))
+
     def step(self) -> None:
-        """Mesa's step: advance one recording interval (its rows in `last_segment`), then collect;
-        `running` turns False at the end of the run."""
+        """Advance one recording interval (Mesa's step), then collect.
+
+        The interval's rows are in `last_segment`; `running` turns False at the end of the run.
+        """
         self.last_segment = self.advance(self.config.run.steps_per_record)
         self.running = not self.finished
         self.datacollector.collect(self)
@@ -310,9 +361,39 @@ class MembranePatch(mesa.Model):
             run_segment(first, n_steps, every, self.membrane, self.compartments, self.kinds, self.pumps, drive, raw)
             self.step_index += n_steps
         segment = self._segment(raw, self._previous_row, row_steps, n_steps)
+        if n_steps:
+            self._check_range(segment)
         if len(row_steps):
             self._previous_row = _last_row(raw)
         return segment
+
+    def _check_range(self, segment: Segment) -> None:
+        """Stop (StateOutOfRange) when the state has left the physical range.
+
+        Out of range: |V| beyond MAX_VOLTAGE at a recorded row or now, a negative count, or a count
+        near int64 overflow.
+        """
+        c, pumps = self.compartments, self.pumps
+        v = np.append(segment.rows["membrane_potential"], self.voltage)
+        if not np.all(np.abs(v) <= MAX_VOLTAGE):
+            row = int(np.argmax(~(np.abs(v) <= MAX_VOLTAGE)))
+            t = segment.time[row] if row < len(segment.time) else self.simulated_time
+            raise StateOutOfRange(f"at t = {t:.6g} s the membrane potential reached {v[row]:.3g} V, beyond the "
+                                  f"{MAX_VOLTAGE:g} V any membrane could hold: the currents are too large for this "
+                                  "cell, or the time step too coarse (check the current clamps, the channel and pump "
+                                  "counts and run.dt)")
+        finite_outside = c.volume_out > 0
+        checks = (("ions inside", c.counts_in, True), ("ions outside", c.counts_out[finite_outside], True),
+                  ("ions the bath received", c.counts_out[~finite_outside], False),
+                  ("ions that left through channels", c.efflux_total, True),
+                  ("ions that entered through channels", c.influx_total, True),
+                  ("ions the electrode delivered", c.electrode_total, False),
+                  ("pump cycles", pumps.cycles_total, True))
+        for what, counts, non_negative in checks:
+            if (non_negative and np.any(counts < 0)) or np.any(np.abs(counts) >= MAX_STATE_COUNT):
+                raise StateOutOfRange(f"at t = {self.simulated_time:.6g} s the count of {what} left its range "
+                                      f"(0 to 2^62, within 64-bit integers): {counts.ravel().tolist()}; the fluxes are "
+                                      "too large for this cell (check the channel and pump counts and run.dt)")
 
     def _segment(self, raw: Records, previous: Records, row_steps: np.ndarray, n_steps: int) -> Segment:
         time = row_steps * self.config.run.dt
@@ -333,7 +414,7 @@ class MembranePatch(mesa.Model):
         return raw
 
     def current_row(self) -> Segment:
-        """The present state as one recorded row (the t = 0 row of a run; its electrode current is 0)."""
+        """Return the present state as one recorded row (the t = 0 row of a run; its electrode current is 0)."""
         raw = self._record_now()
         return self._segment(raw, raw, np.array([self.step_index]), 0)
 
@@ -355,9 +436,12 @@ class MembranePatch(mesa.Model):
                 self.set_outside(action.ion, action.concentration)
 
     def block(self, kind: str, blocked_share: float, rng: np.random.Generator, unblock: bool = False) -> None:
-        """`block`: the blocked share of `kind` becomes `blocked_share`; `unblock`: that share of
-        all its channels or pumps is freed. Which ones is chosen at random."""
-        target = next((p for p in [*self.populations, *self.pump_populations] if p.kind == kind))
+        """Block or unblock channels or pumps of `kind`, chosen at random.
+
+        `block`: the blocked share of `kind` becomes `blocked_share`; `unblock`: that share of
+        all its channels or pumps is freed.
+        """
+        target = next(p for p in [*self.populations, *self.pump_populations] if p.kind == kind)
         share = round(blocked_share * target.count)
         if isinstance(target, PumpPopulation):
             already = target.count - int(self.pumps.active[target.index])
@@ -376,9 +460,11 @@ class MembranePatch(mesa.Model):
         self.ouabain_blocked[population.index] = probability
 
     def set_outside(self, ion: str, concentration: float) -> None:
-        """Step an outside concentration: the bath's, or the counts of a finite outside volume
-        (the ions come from or go to the wider extracellular space, recorded as a change of
-        `ions_outside` without a matching inside change)."""
+        """Step an outside concentration: the bath's, or the counts of a finite outside volume.
+
+        For a finite volume the ions come from or go to the wider extracellular space, recorded
+        as a change of `ions_outside` without a matching inside change.
+        """
         i, compartments = IONS.index(ion), self.compartments
         compartments.bath[i] = concentration
         finite = compartments.volume_out > 0
@@ -391,8 +477,11 @@ class MembranePatch(mesa.Model):
     # -- checkpoints ----------------------------------------------------------------------------
 
     def state(self) -> dict[str, np.ndarray]:
-        """Everything that evolves during a run, by name (the transition tables are rebuilt from
-        the config): saved in the run file's checkpoint after every segment."""
+        """Everything that evolves during a run, by name.
+
+        The transition tables are rebuilt from the config. Saved in the run file's checkpoint
+        after every segment.
+        """
         arrays = {f"compartments.{k}": v for k, v in self.compartments._asdict().items()}
         arrays |= {f"kinds.{k}": v for k, v in self.kinds._asdict().items() if k != "table"}
         arrays |= {f"pumps.{k}": v for k, v in self.pumps._asdict().items()}
@@ -405,7 +494,14 @@ class MembranePatch(mesa.Model):
         return arrays
 
     def restore(self, saved: dict[str, np.ndarray]) -> None:
-        """Put a saved `state()` back (the patch was built from the same config)."""
+        """Put a saved `state()` back (the patch was built from the same config and not advanced).
+
+        Every array is checked first (`channelsim.model.checkpoint.validate`): a state this model
+        could not have saved raises `CheckpointError` naming the array, before any kernel reads it.
+        """
+        from channelsim.model.checkpoint import validate
+
+        validate(saved, self)
         current = self.state()
         for name, array in current.items():
             if name != "pump_agents_blocked":
@@ -436,12 +532,12 @@ class MembranePatch(mesa.Model):
     @property
     def ions_inside(self) -> dict[str, int]:
         """Ions in the cell, by ion."""
-        return dict(zip(IONS, self.compartments.counts_in.sum(axis=0).tolist()))
+        return dict(zip(IONS, self.compartments.counts_in.sum(axis=0).tolist(), strict=True))
 
     @property
     def ions_outside(self) -> dict[str, int]:
         """Ions outside (for a clamped bath: the net number the bath received), by ion."""
-        return dict(zip(IONS, self.compartments.counts_out.sum(axis=0).tolist()))
+        return dict(zip(IONS, self.compartments.counts_out.sum(axis=0).tolist(), strict=True))
 
     @property
     def kind_names(self) -> list[str]:
@@ -450,27 +546,32 @@ class MembranePatch(mesa.Model):
 
     @property
     def channel_kind_count(self) -> int:
+        """Number of channel kinds (one population each)."""
         return len(self.populations)
 
     @property
     def pump_kind_count(self) -> int:
+        """Number of pump kinds (one population each)."""
         return len(self.pump_populations)
 
     def counts_by_kind(self) -> np.ndarray:
+        """Return the number of channels or pumps of each kind, in the order of `kind_names`."""
         return np.concatenate([self.kinds.count, [p.count for p in self.pump_populations]]).astype(np.int64)
 
     def blocked_fraction(self) -> np.ndarray:
+        """Return the blocked share of each kind, in the order of `kind_names` (0 for a kind with none)."""
         sizes = self.counts_by_kind()
         blocked = np.concatenate([self.kinds.blocked, sizes[len(self.populations):] - self.pumps.active])
         return np.divide(blocked, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
 
     def constants(self) -> dict[str, np.ndarray]:
-        """The run's constants, as declared in `channelsim.recording.layout.CONSTANTS`."""
+        """Return the run's constants, as declared in `channelsim.recording.layout.CONSTANTS`."""
         return constants_of(self)
 
     # constants the recorded quantities are computed from (SI units)
     @property
     def valence(self) -> np.ndarray:
+        """Valence of each ion, in the order of `channelsim.constants.IONS`."""
         return self.membrane.valence
 
     @property
@@ -480,10 +581,12 @@ class MembranePatch(mesa.Model):
 
     @property
     def area(self) -> float:
+        """Membrane area of the whole cell (m^2)."""
         return self.config.cell.area_m2
 
     @property
     def volume_inside(self) -> float:
+        """Volume of the cell (m^3), summed over its compartments."""
         return float(self.compartments.volume_in.sum())
 
     @property
@@ -493,22 +596,27 @@ class MembranePatch(mesa.Model):
 
     @property
     def electrode_compartment(self) -> int:
+        """Index of the compartment where the electrode records, injects and detects spikes."""
         return self.membrane.electrode_compartment
 
     @property
     def temperature(self) -> float:
+        """Temperature (K)."""
         return self.config.cell.temperature
 
     @property
     def bath_concentration(self) -> np.ndarray:
+        """Bath concentration of each ion (mol/m^3, i.e. mM) as the config and `set_outside` steps set it."""
         return self.compartments.bath
 
     @property
     def dt(self) -> float:
+        """Time step (s)."""
         return self.config.run.dt
 
     @property
     def record_every(self) -> float:
+        """Recording interval (s)."""
         return self.config.run.record_every
 
     avogadro = AVOGADRO
@@ -517,16 +625,33 @@ class MembranePatch(mesa.Model):
     # -- single channels --------------------------------------------------------------------------
 
     def agent(self, identity: int) -> ChannelView:
-        """The channel with this identity (identities run over populations in kind order)."""
+        """Return the channel with this identity (identities run over populations in kind order)."""
         for population in self.populations:
             if identity < population.first_identity + population.count:
                 return population.channel(identity - population.first_identity)
         raise IndexError(f"no channel {identity}: the patch has {sum(p.count for p in self.populations)}")
 
     def population_of(self, kind: str) -> ChannelPopulation:
+        """Return the channel population of `kind`."""
         return next(p for p in self.populations if p.kind == kind)
 
 
-def build(config: Config | str | Path, seed: int | None = None, settings: dict | None = None) -> MembranePatch:
-    """A patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed."""
-    return MembranePatch(config, seed, settings=settings)
+def build(config: Config | str | Path, seed: int | None = None, settings: dict | None = None,
+          force_large: bool = False) -> MembranePatch:
+    """Build a patch in its initial state (protocol events at t = 0 applied); seed defaults to run.seed.
+
+    A model whose arrays would not fit in memory is refused unless `force_large`.
+    """
+    return MembranePatch(config, seed, settings=settings, force_large=force_large)
+
+
+def checked_seed(seed: object, field: str = "seed") -> int:
+    """Return `seed` as a Python int if it is an integer from 0 to 2^63 - 1; otherwise raise a ConfigError.
+
+    The kernels take it as int64: one type, so numba compiles and caches one kernel.
+    """
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise ConfigError(field, f"{seed!r} is not an integer", f"give an integer from 0 to {MAX_SEED}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise ConfigError(field, f"{int(seed)} is out of range", f"give an integer from 0 to {MAX_SEED} (2^63 - 1)")
+    return int(seed)

@@ -75,6 +75,7 @@ class ChannelPopulation(Population):
 
     @property
     def open_count(self) -> float:
+        """Open, unblocked channels of this kind after the last step (fractional in mean-field tracking)."""
         return float(self.model.kinds.open_count[self.index])
 
     def open_now(self, kinds) -> float:
@@ -112,6 +113,7 @@ class ChannelPopulation(Population):
         return rng.uniform(0.0, side_um, size=(self.count, 2))
 
     def channel(self, local_index: int) -> ChannelView:
+        """Return a view of the channel at `local_index` of this kind (identity `first_identity + local_index`)."""
         states = self.states
         state = None if states is None else self.scheme.states[states[local_index]]
         return ChannelView(
@@ -123,25 +125,32 @@ class ChannelPopulation(Population):
         )
 
     def __iter__(self):
+        """Iterate over the channels of this kind, as `ChannelView`s."""
         return (self.channel(i) for i in range(self.count))
 
     def __len__(self) -> int:
+        """Return the number of channels of this kind."""
         return self.count
 
 
 class PumpPopulation(Population):
-    """All pumps of one kind. With agent tracking each pump has its own blocked flag, so a
-    drug's stochastic binding is a property of individual pumps; their cycles are independent
-    Poisson processes whatever the tracking (see kernels.state.Pumps)."""
+    """All pumps of one kind.
+
+    With agent tracking each pump has its own blocked flag, so a drug's stochastic binding is a
+    property of individual pumps; their cycles are independent Poisson processes whatever the
+    tracking (see kernels.state.Pumps).
+    """
 
     def __init__(self, model: MembranePatch, index: int, entry: PumpEntry):
         super().__init__(model, index, entry)
         self.blocked = np.zeros(entry.count if entry.tracking == "agent" else 0, dtype=np.uint8)
 
     def set_blocked_probability(self, pumps, old: float, new: float, rng: np.random.Generator) -> None:
-        """Each pump's chance of being blocked changes from `old` to `new` (drug binding):
-        unblocked pumps bind with probability (new - old)/(1 - old), or blocked ones unbind with
-        (old - new)/old, so the blocked count stays Binomial(N, new)."""
+        """Change each pump's chance of being blocked from `old` to `new` (drug binding).
+
+        Unblocked pumps bind with probability (new - old)/(1 - old), or blocked ones unbind with
+        (old - new)/old, so the blocked count stays Binomial(N, new).
+        """
         p = self.index
         if self.tracking == "agent":
             if new > old:

@@ -63,12 +63,12 @@ def charge_for_voltage(capacitance_F: float, voltage_V: float) -> float:
 
 
 def ions_for_voltage_change(capacitance_F: float, delta_v: float, valence: int = 1) -> float:
-    """Number of ions of valence z whose transfer changes V by delta_v: C |dV| / (|z| e)."""
+    """Count the ions of valence z whose transfer changes V by delta_v: C |dV| / (|z| e)."""
     return capacitance_F * abs(delta_v) / (abs(valence) * ELEMENTARY_CHARGE)
 
 
 def thermal_voltage_noise(capacitance_F: float, temperature_K: float) -> float:
-    """Standard deviation of V at equilibrium, sqrt(kT/C) (equipartition on the capacitor)."""
+    """Compute the standard deviation of V at equilibrium, sqrt(kT/C) (equipartition on the capacitor)."""
     return math.sqrt(BOLTZMANN * temperature_K / capacitance_F)
 
 
@@ -96,8 +96,11 @@ def donnan_equilibrium(outside_mM: Mapping[str, float], fixed_inside_mM: Mapping
 
 def pump_cycle_rate(max_rate: float, km_na_mM: float, km_k_mM: float, na_in_mM: float, na_out_mM: float,
                     k_out_mM: float, v: float, temperature_K: float) -> float:
-    """Na+/K+-ATPase cycles per second per pump, Luo & Rudy (1994) Circ Res 74:1071 (reference copy
-    of the kernel's law; see channelsim/channels/pump.py for the parameters' sources)."""
+    """Compute the Na+/K+-ATPase cycles per second per pump, Luo & Rudy (1994) Circ Res 74:1071.
+
+    A reference copy of the kernel's law; see channelsim/channels/pump.py for the parameters'
+    sources.
+    """
     sigma = (math.exp(na_out_mM / 67.3) - 1.0) / 7.0
     u = v / thermal_voltage(temperature_K)
     voltage_factor = 1.0 / (1.0 + 0.1245 * math.exp(-0.1 * u) + 0.0365 * sigma * math.exp(-u))

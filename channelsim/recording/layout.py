@@ -1,5 +1,6 @@
-"""Everything a run records, declared once: name, dimensions, dtype, unit, meaning, and how it is
-computed from the model.
+"""Everything a run records, declared once.
+
+Each record has a name, dimensions, dtype, unit, meaning, and how it is computed from the model.
 
 Ion counts are the whole cell's (summed over its compartments) and the membrane potential is
 the one at the electrode's compartment, as a whole-cell recording sees them.
@@ -22,9 +23,12 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Rows:
-    """What a series is computed from: raw kernel rows (a `Records`, one row per recording), the
-    raw row recorded before them (the first row itself at t = 0), their times (s), the global
-    step each row ends, and the model (`MembranePatch`) for its constants and current settings."""
+    """What a series is computed from.
+
+    The raw kernel rows (a `Records`, one row per recording), the raw row recorded before them
+    (the first row itself at t = 0), their times (s), the global step each row ends, and the
+    model (`MembranePatch`) for its constants and current settings.
+    """
 
     raw: Any
     previous: Any
@@ -35,6 +39,11 @@ class Rows:
 
 @dataclass(frozen=True)
 class Variable:
+    """One recorded quantity: its dimensions, dtype, unit and meaning, and how it is computed.
+
+    `compute` takes `Rows` for a series or the model for a constant.
+    """
+
     dims: tuple[str, ...]
     dtype: str
     units: str
@@ -51,7 +60,7 @@ def _by_kind(rows: Rows, channel_columns: np.ndarray | None, pump_columns: np.nd
 
 
 def _cell(counts: np.ndarray) -> np.ndarray:
-    """Counts per (row, compartment, ion) summed over the cell's compartments."""
+    """Sum counts per (row, compartment, ion) over the cell's compartments."""
     return counts.sum(axis=1)
 
 
@@ -70,7 +79,7 @@ def _electrode_current(rows: Rows) -> np.ndarray:
 
 
 def _command_potential(rows: Rows) -> np.ndarray:
-    """The voltage clamp command of the step that ends at each row (of the first step at t = 0)."""
+    """Return the voltage clamp command of the step that ends at each row (of the first step at t = 0)."""
     model = rows.model
     step = np.maximum(rows.steps - 1, 0)
     return model.command_at(model.dt * (step + 0.5))
@@ -87,7 +96,8 @@ def _concentration_outside(rows: Rows) -> np.ndarray:
 SERIES = {
     "membrane_potential": Variable(("time",), "f8", "V", "membrane potential, inside minus outside",
                                    lambda rows: rows.raw.membrane_potential[:, rows.model.electrode_compartment]),
-    "ions_inside": Variable(("time", "ion"), "i8", "count", "ions in the cell", lambda rows: _cell(rows.raw.ions_inside)),
+    "ions_inside": Variable(("time", "ion"), "i8", "count", "ions in the cell",
+                            lambda rows: _cell(rows.raw.ions_inside)),
     "ions_outside": Variable(("time", "ion"), "i8", "count",
                              "ions outside; for a clamped bath, the net number the bath received",
                              lambda rows: _cell(rows.raw.ions_outside)),

@@ -48,7 +48,7 @@ REPEATS = 3
 
 
 def flicker(a=0.005, b=0.005):
-    """Closed <-> open flickering channel; stationary (b, a) / (a + b)."""
+    """Build a closed <-> open flickering channel; stationary (b, a) / (a + b)."""
     matrix = np.array([[1.0 - a, a], [b, 1.0 - b]])
     return matrix, np.array([0, 1]), np.array([b, a]) / (a + b)
 
@@ -87,7 +87,7 @@ def numba_runner(kernel, matrix, conducting, states):
 
 
 def events_runner(matrix, conducting, states):
-    """The transition-only update (agent_events), used when few agents change per step."""
+    """Run the transition-only update (agent_events), used when few agents change per step."""
     n, n_states = states.shape[0], matrix.shape[0]
     order, position = np.zeros(n, np.int64), np.zeros(n, np.int64)
     groups = np.zeros(n_states + 1, np.int64)
@@ -147,8 +147,11 @@ IMPLEMENTATIONS = {
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
 def test_relaxes_to_the_stationary_open_fraction(model, implementation):
-    """From all in state 0, 1500 steps relax every mode by > e^-15: the snapshot of independent
-    agents must match the stationary occupancies (and open fraction) within 5 standard errors."""
+    """From all in state 0, 1500 steps relax every mode by > e^-15.
+
+    The snapshot of independent agents must match the stationary occupancies (and open fraction)
+    within 5 standard errors.
+    """
     matrix, conducting, stationary = MODELS[model]
     n = 100_000
     states = np.zeros(n, dtype=np.uint8)

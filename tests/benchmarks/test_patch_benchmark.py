@@ -55,8 +55,8 @@ NUMPY_DURATION_S = 0.1  # simulated seconds per numpy run, scaled to one simulat
 REPEATS = 5
 SEEDS = tuple(range(1, REPEATS + 1))
 
-#: Peer results measured 2026-11-25 (not rerun here), ../shared/peers/results.md, W2 at 7800
-#: channels: wall seconds per simulated second.
+#: Peer results measured 2026-11-25 on this kind of machine (not rerun here: NEURON 9.0.2, Brian2 2.9.0, the
+#: team's peer scripts for the same workload), W2 at 7800 channels: wall seconds per simulated second.
 PEER_RESULTS = {
     "NEURON + stochhh.mod (binomial)": 0.448,
     "numpy per-channel peer": 21.9,
@@ -84,13 +84,15 @@ def count_spikes(v_mV: np.ndarray) -> int:
 
 
 def _linear_over_exp(x: float, scale: float) -> float:
-    """x / (1 - exp(-x/scale)), with its limit `scale` at x = 0."""
+    """Compute x / (1 - exp(-x/scale)), with its limit `scale` at x = 0."""
     return scale if abs(x) < 1e-9 else x / -math.expm1(-x / scale)
 
 
 def hh_rates(v: float) -> tuple[float, float, float, float, float, float]:
-    """alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n (1/ms) at v (mV), 6.3 degC
-    (Hodgkin & Huxley 1952, modern convention with rest at -65 mV; Q10 factor 1)."""
+    """Compute alpha_m, beta_m, alpha_h, beta_h, alpha_n, beta_n (1/ms) at v (mV), 6.3 degC.
+
+    Hodgkin & Huxley 1952, modern convention with rest at -65 mV; Q10 factor 1.
+    """
     return (0.1 * _linear_over_exp(v + 40.0, 10.0),
             4.0 * math.exp(-(v + 65.0) / 18.0),
             0.07 * math.exp(-(v + 65.0) / 20.0),
@@ -100,8 +102,10 @@ def hh_rates(v: float) -> tuple[float, float, float, float, float, float]:
 
 
 def _na_structure() -> np.ndarray:
-    """Coefficients c[r, i, j]: rate of i -> j is sum_r c[r, i, j] * (am, bm, ah, bh)[r].
-    State m{i}h{j} has index i + 4 j (i activated m gates of 3); m3h1 (index 7) conducts."""
+    """Build the coefficients c[r, i, j]: rate of i -> j is sum_r c[r, i, j] * (am, bm, ah, bh)[r].
+
+    State m{i}h{j} has index i + 4 j (i activated m gates of 3); m3h1 (index 7) conducts.
+    """
     c = np.zeros((4, 8, 8))
     for j in (0, 1):
         for i in range(4):
@@ -172,8 +176,11 @@ class ChannelSet:
 
 
 class NumpyPatch:
-    """The W2 patch in plain numpy: HH Na and K channels as per-channel Markov chains,
-    an ohmic leak, and V by exponential Euler from the open counts at the start of the step."""
+    """The W2 patch in plain numpy.
+
+    HH Na and K channels as per-channel Markov chains, an ohmic leak, and V by exponential Euler
+    from the open counts at the start of the step.
+    """
 
     area_cm2 = 100e-8  # 100 um^2
     capacitance_pF = 1.0e6 * area_cm2  # 1 uF/cm^2 -> pF

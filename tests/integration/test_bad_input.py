@@ -1,10 +1,15 @@
-"""Bad input (tests/data): every invalid config and command line exits with status 2 and one
-message naming the field or file, shows no traceback (unless --debug) and writes nothing."""
+"""Bad input (tests/data): every invalid config and command line is rejected cleanly.
 
+Each exits with status 2 and one message naming the field or file, shows no traceback (unless
+--debug) and writes nothing.
+"""
+
+import os
 import shutil
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -27,12 +32,20 @@ def files_under(path: Path) -> set[Path]:
 
 
 def test_the_corpus_is_large_enough():
-    assert len(BAD_CONFIGS) + len(BAD_COMMANDS) >= 30
+    assert len(BAD_CONFIGS) + len(BAD_COMMANDS) >= 100
+
+
+def expectation(config: Path) -> str:
+    """Return the first line's `# expect: TEXT` (some configs are UTF-16 or start with a BOM on purpose)."""
+    data = config.read_bytes()
+    text = data.decode("utf-16") if data.startswith((b"\xff\xfe", b"\xfe\xff")) else \
+        data.decode("utf-8-sig", errors="replace")
+    return text.splitlines()[0].removeprefix("# expect:").strip()
 
 
 @pytest.mark.parametrize("config", BAD_CONFIGS, ids=lambda p: p.stem)
 def test_bad_config(config, tmp_path, monkeypatch):
-    expected = config.read_text().splitlines()[0].removeprefix("# expect:").strip()
+    expected = expectation(config)
     monkeypatch.chdir(tmp_path)
     result = invoke("run", config)
     assert result.exit_code == 2, result.output
@@ -62,7 +75,19 @@ def files(tmp_path_factory):
     foreign = folder / "foreign.h5"
     with h5py.File(foreign, "w") as f:
         f["x"] = [1, 2, 3]
-    return {"run": run, "truncated": truncated, "text": text, "foreign": foreign}
+    fifo = folder / "fifo.toml"
+    os.mkfifo(fifo)
+    big = folder / "big.toml"
+    big.write_text("# padding\n" * 200_000)
+    figure_named = folder / "run_copy.png"  # a run file under an image's name
+    shutil.copy(run, figure_named)
+    tampered = folder / "tampered.h5"  # an interrupted run whose checkpoint says -5 K+ ions are inside
+    shutil.copy(run, tampered)
+    with h5py.File(tampered, "r+") as f:
+        f.attrs.modify("status", np.array(b"interrupted", dtype="S16"))
+        f[f"checkpoint/{f['checkpoint/active'][0]}/compartments.counts_in"][0, 0] = -5
+    return {"run": run, "truncated": truncated, "text": text, "foreign": foreign, "fifo": fifo, "big": big,
+            "figure_named": figure_named, "tampered": tampered, "long": "x" * 300}
 
 
 @pytest.mark.parametrize("line", BAD_COMMANDS)

@@ -1,5 +1,7 @@
-"""Every experiment in experiments/ runs from the command line and makes its figure, and the
-data do not depend on how the run is cut into kernel segments."""
+"""Every experiment in experiments/ runs from the command line and makes its figure.
+
+The data do not depend on how the run is cut into kernel segments.
+"""
 
 from pathlib import Path
 
@@ -30,8 +32,11 @@ def test_experiment_runs_and_plots(experiment, tmp_path):
 
 
 def test_segment_boundaries_do_not_change_the_data(monkeypatch):
-    """Cutting the run into 7-step segments (not a multiple of the 2-step record interval, and
-    across protocol changes) gives bit-identical records."""
+    """Cutting the run into 7-step segments gives bit-identical records.
+
+    7 is not a multiple of the 2-step record interval, and the segments cut across protocol
+    changes.
+    """
     config = load_config(Path(__file__).parents[2] / "experiments/voltage_clamp.toml",
                          ["channels.hh_k.tracking=agent"])
     whole = simulate(config)

@@ -1,5 +1,8 @@
-"""Runs stopped at random moments: SIGTERM and Ctrl-C close the file as `interrupted`;
-SIGKILL leaves a file that open_run reads up to its last flush, consistent row by row."""
+"""Runs stopped at random moments.
+
+SIGTERM and Ctrl-C close the file as `interrupted`; SIGKILL leaves a file that open_run reads up
+to its last flush, consistent row by row.
+"""
 
 import os
 import signal
@@ -18,7 +21,7 @@ KILLS = 10
 
 
 def start_run(output: Path) -> subprocess.Popen:
-    """The ouabain experiment, 30 simulated minutes: about 3 s of work."""
+    """Start the ouabain experiment, 30 simulated minutes: about 3 s of work."""
     return subprocess.Popen(
         [sys.executable, "-m", "channelsim.cli", "run", str(ROOT / "experiments/ouabain.toml"), "-o", str(output),
          "--quiet", "--set", 'run.duration="1800 s"'],
@@ -65,7 +68,7 @@ def test_sigkill_at_random_moments_leaves_a_readable_file(tmp_path):
         wait_for_rows(process, output, 1)
         time.sleep(rng.uniform(0.0, 2.5))
         process.kill()
-        process.wait(timeout=60)
+        process.communicate(timeout=60)  # reads and closes the pipes
         ds = channelsim.open_run(output)
         assert ds.attrs["status"] in ("running", "complete")
         assert_consistent(ds)

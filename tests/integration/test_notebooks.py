@@ -2,16 +2,27 @@
 
 import json
 import math
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 import pytest
+from scipy.integrate import solve_ivp
 
+import channelsim
+from channelsim.checks import config_warnings
+from channelsim.config import load_config_text, resolved_toml
 from channelsim.constants import ELEMENTARY_CHARGE
 from channelsim.engine import run_experiment
+from channelsim.physics import thermal_voltage
 from tests.helpers import ion_quantum, make_config, thermal_sigma
+from tests.validation import hh_reference as hh
 
 ANALYSIS = Path(__file__).parents[2] / "analysis"
+EXPERIMENTS = ANALYSIS.parent / "experiments"
 NOTEBOOKS = sorted(ANALYSIS.glob("*.ipynb"))
 
 
@@ -19,6 +30,8 @@ def run_notebook(notebook: Path, run: Path, monkeypatch) -> dict:
     """Execute the notebook's code cells in order, against `run`; return its namespace."""
     matplotlib.use("Agg")
     monkeypatch.setenv("CHANNELSIM_RUN", str(run))
+    monkeypatch.setenv("CHANNELSIM_ROOT", str(ANALYSIS.parent))
+    monkeypatch.setenv("CHANNELSIM_SWEEP", str(run.parent / "sweep"))
     namespace: dict = {}
     for cell in json.loads(notebook.read_text())["cells"]:
         if cell["cell_type"] == "code":
@@ -28,14 +41,18 @@ def run_notebook(notebook: Path, run: Path, monkeypatch) -> dict:
 
 def test_every_notebook_is_checked():
     """A new notebook needs its own test of its results below, not just a run."""
-    assert [p.name for p in NOTEBOOKS] == ["channel_noise.ipynb", "how_few_ions.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == ["action_potentials.ipynb", "channel_noise.ipynb", "how_few_ions.ipynb",
+                                           "resting_potential.ipynb"]
 
 
 def test_how_few_ions(tmp_path, monkeypatch):
-    """2000 K+ leaks take a neutral 5 um cell from 0 mV to E_K (membrane time constant ~1 ms,
-    so 20 ms leave no trace of the start). The notebook's count of K+ ions that left must equal
-    C |dV| / e within one ion, V must end at E_K within 5 thermal standard deviations sqrt(kT/C)
-    (37 uV here) and one ion's step, and the ions that left must be a tiny share of the cell's K+."""
+    """2000 K+ leaks take a neutral 5 um cell from 0 mV to E_K.
+
+    The membrane time constant is ~1 ms, so 20 ms leave no trace of the start. The notebook's
+    count of K+ ions that left must equal C |dV| / e within one ion, V must end at E_K within 5
+    thermal standard deviations sqrt(kT/C) (37 uV here) and one ion's step, and the ions that
+    left must be a tiny share of the cell's K+.
+    """
     config = make_config([{"kind": "k_leak", "count": 2000}], ['run.duration="20 ms"'])
     run = tmp_path / "run.h5"
     run_experiment(config, run, progress=False)
@@ -52,6 +69,241 @@ def test_how_few_ions(tmp_path, monkeypatch):
     assert 0 < ns["left"] / ns["in_cell"] < 1e-4  # "only very few ions need to move"
     assert len(ns["fig"].axes) == 2
 
+    # against cell size (experiments/few_ions.toml swept over the radius): the ledger equals
+    # C |dV| / e within one ion at every size; the count per um^2 is the closed form c_m |E_K| / e
+    # within 1% (the final V is within a few sqrt(kT/C) of E_K: 0.6 mV on the spine head, 0.7%);
+    # the share that moved falls as 1 / radius
+    table = ns["table"]
+    assert list(table["radius (um)"]) == [0.3, 1, 3, 10, 30, 100, 250]
+    assert (abs(table["K+ crossed"] - table["C|dV|/e"]) <= 1).all()
+    per_um2 = 0.01 * abs(ns["e_k_few"]) / ELEMENTARY_CHARGE * 1e-12  # c_m |E_K| / e per um^2
+    np.testing.assert_allclose(table["crossed per um^2"], per_um2, rtol=0.01)
+    share_times_radius = table["share moved"] * table["radius (um)"]
+    np.testing.assert_allclose(share_times_radius, share_times_radius.median(), rtol=0.01)
+    assert table["share moved"].iloc[0] < 1e-3 and table["share moved"].iloc[-1] < 1e-6
+
+
+def run_file(config_text: str, path: Path) -> Path:
+    """Run one experiment in a worker process, numba on one thread: the pool gives the parallelism."""
+    import numba
+
+    numba.set_num_threads(1)
+    return run_experiment(load_config_text(config_text), path, progress=False)
+
+
+def make_runs(configs: dict, tmp_path: Path, monkeypatch) -> dict[str, Path]:
+    """Run the experiments into tmp_path on two worker processes, and point each CHANNELSIM_<NAME> at its file.
+
+    The longest runs (most steps) start first. Spawned workers, as in `channelsim.sweep`: forking a
+    process that holds numba threads is unsafe. Config warnings are checked here, where they are errors.
+    """
+    for name, config in configs.items():
+        assert not config_warnings(config), name
+    longest_first = sorted(configs, key=lambda name: -configs[name].run.duration / configs[name].run.dt)
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+        futures = {name: pool.submit(run_file, resolved_toml(configs[name]), tmp_path / f"{name}.h5")
+                   for name in longest_first}
+        paths = {name: future.result() for name, future in futures.items()}
+    for name, path in paths.items():
+        monkeypatch.setenv(f"CHANNELSIM_{name.upper()}", str(path))
+    return paths
+
+
+def experiment(name: str):
+    return channelsim.load_config(EXPERIMENTS / f"{name}.toml")
+
+
+def test_resting_potential(tmp_path, monkeypatch):
+    """The real experiments: the GHK voltage, the pump-leak balance, its electrogenic share, ouabain, [K]o.
+
+    Every simulated potential must sit on its closed form within 5 standard errors (batch means of a
+    correlated series, Poisson counts for fluxes); the pump-leak runs step by 1 ms, within 2 uV of the
+    zero-current potential even without noise (tests/validation/test_pump.py), which the [K]o steps allow.
+    """
+    names = ["ghk_rest", "neuron_rest", "pump_electrogenic", "ouabain", "cardiac_myocyte", "hyperkalaemia"]
+    runs = make_runs({name: experiment(name) for name in names}, tmp_path, monkeypatch)
+    ns = run_notebook(ANALYSIS / "resting_potential.ipynb", runs["ghk_rest"], monkeypatch)
+    plt.close("all")
+
+    # 1. three leaks: V on the GHK line, which is Hodgkin & Katz's 1 : 0.04 : 0.45, between E_K and E_Na
+    assert ns["ghk_offset_error"] < 1e-5
+    assert abs(ns["ghk_offset"]) < 5 * ns["ghk_offset_error"], (ns["ghk_offset"], ns["ghk_offset_error"])
+    assert abs(ns["ghk_v"] - ns["ghk_v_hodgkin_katz"]) < 5 * ns["ghk_v_error"] + abs(ns["ghk_drift"])
+    assert ns["ghk_e"]["K"] < ns["ghk_v"] < ns["ghk_e"]["Na"]
+    # each ion's net flux is the GHK current of its channels: K+ leaves, Na+ enters, all the time
+    fluxes = ns["ghk_fluxes"]
+    for ion, row in fluxes.iterrows():
+        assert row["error"] < 0.01 * abs(row["GHK closed form"]), ion
+        assert abs(row["simulated (ions/s out)"] - row["GHK closed form"]) < 5 * row["error"], (ion, row)
+    assert fluxes.loc["K", "simulated (ions/s out)"] > 0 > fluxes.loc["Na", "simulated (ions/s out)"]
+
+    # 2, 5. pump-leak balance for an hour: V on the zero-current line of channels + pumps, at the designed
+    # potential (channel counts solved for it, rounded to whole channels), the pump turning at the Luo-Rudy
+    # rate, 2 K+ and 3 Na+ per cycle matched by the leaks, and the concentrations held
+    for result, design in ((ns["neuron"], -0.070), (ns["myocyte"], -0.090)):
+        assert result["hours"] == 1
+        assert result["V - pump-leak V error"] < 1e-6
+        assert abs(result["V - pump-leak V"]) < 5 * result["V - pump-leak V error"], result
+        assert abs(result["V"] - design) < 0.5e-3
+        assert abs(result["pump cycles/s"] - result["Luo-Rudy cycles/s"]) < 5 * result["pump cycles/s error"]
+        assert result["E_K"] < result["V"] < result["GHK, channels alone"] - 1e-3  # the pump's share: mV
+        assert abs(result["K+ out through channels / 2 cycles"] - 1) < 0.01
+        assert abs(result["Na+ in through channels / 3 cycles"] - 1) < 0.01
+        # the leaks let in several times the cell's Na+ in the hour; the pump returned all but 1% of it
+        assert result["Na+ leak influx / Na+ in cell"] > 5
+        assert abs(result["Na+ in cell, change"]) < 0.01 * result["Na+ leak influx / Na+ in cell"]
+        assert abs(result["K+ in cell, change"]) < 0.01
+
+    # 3. blocking the pump: the step is the closed-form pump share (plus the run-down since), a few mV,
+    # complete within 5 membrane time constants while [Na]i has moved by less than 0.1%
+    assert ns["electrogenic_step_error"] < 1e-5
+    expected = ns["electrogenic_step_closed"] + ns["electrogenic_target_drift"]
+    assert abs(ns["electrogenic_step"] - expected) < 5 * ns["electrogenic_step_error"], (ns["electrogenic_step"],
+                                                                                          expected)
+    assert 0.002 < ns["electrogenic_step_closed"] < 0.01
+    assert 1e-3 < ns["electrogenic_tau"] < 0.02 and 0 < ns["electrogenic_na_change"] < 1e-3
+
+    # 4. ouabain: the same step at once, then V on the GHK line of the running-down gradients; little of
+    # the way to the Donnan equilibrium after a minute, most of it after the hour, none beyond it
+    assert ns["ouabain_step_error"] < 1e-4
+    expected = ns["ouabain_step_closed"] + ns["ouabain_step_drift"]
+    assert abs(ns["ouabain_step"] - expected) < 5 * ns["ouabain_step_error"], (ns["ouabain_step"], expected)
+    assert ns["ouabain_offset_error"] < 1e-6
+    assert abs(ns["ouabain_offset"]) < 5 * ns["ouabain_offset_error"]
+    v_blocked = ns["ouabain_v_before"] + ns["ouabain_step"]
+    assert (ns["ouabain_v_at"]["1 min"] - v_blocked) / (ns["ouabain_donnan_v"] - v_blocked) < 0.05
+    assert all(0.5 < share < 1 for share in ns["ouabain_progress"].values()), ns["ouabain_progress"]
+    assert ns["ouabain_donnan_v"] < -0.005  # the impermeant anions keep the inside negative, not at 0 mV
+
+    # 6. hyperkalaemia: V on the zero-current line at every [K]o, below the leaks' GHK voltage; its slope
+    # against ln [K]o grows towards (never reaching) E_K's RT/F as K+ dominates
+    table = ns["hyperkalaemia_table"]
+    assert list(table.index) == [2.5, 5, 7.5, 10, 15, 20]
+    assert (table["its error (mV)"] < 0.01).all()
+    assert (table["V - channels + pumps (mV)"].abs() < 5 * table["its error (mV)"] + 2e-3).all(), table
+    assert (table["GHK, channels alone (mV)"] - table["V (mV)"] > 1).all()
+    slopes = np.diff(table["V (mV)"]) / np.diff(np.log(table.index.values))
+    rt_over_f = 1e3 * thermal_voltage(float(ns["hyperkalaemia"].temperature))
+    assert (np.diff(slopes) > 0).all() and slopes.max() < rt_over_f, slopes
+
+
+def hh_pulse(amplitude: float, window_ms: float = 20.0, area_cm2: float = 1e-5) -> tuple[float, float, float]:
+    """Hodgkin & Huxley's equations (tests/validation/hh_reference.py) for a 1 ms pulse (uA/cm^2) from rest.
+
+    Returns V at the end of the pulse (mV), the highest V in the `window_ms` from the pulse's start (mV),
+    and the Na+ ions that entered `area_cm2` in that window beyond what enters at rest.
+    """
+
+    def rhs(t, y, current):
+        v, m, h, n, _ = y
+        am, bm, ah, bh, an, bn = hh.rates(v)
+        return [current - hh.ionic_current(v, m, h, n), am * (1 - m) - bm * m, ah * (1 - h) - bh * h,
+                an * (1 - n) - bn * n, -hh.G_NA * m**3 * h * (v - hh.E_NA)]  # inward Na+ current, uA/cm^2
+
+    gates = hh.steady_gates(-65.0)
+    start = [-65.0, *gates, 0.0]
+    pulse = solve_ivp(rhs, (0.0, 1.0), start, args=(amplitude,), method="LSODA", rtol=1e-9, atol=1e-11)
+    after = solve_ivp(rhs, (1.0, window_ms), pulse.y[:, -1], args=(0.0,), method="LSODA", rtol=1e-9, atol=1e-11,
+                      max_step=0.01)
+    resting = -hh.G_NA * gates[0] ** 3 * gates[1] * (-65.0 - hh.E_NA) * window_ms
+    ions = (after.y[4, -1] - resting) * 1e-9 * area_cm2 / ELEMENTARY_CHARGE  # uA ms / cm^2 = nC / cm^2
+    return float(pulse.y[0, -1]), float(max(pulse.y[0].max(), after.y[0].max())), float(ions)
+
+
+def test_action_potentials(tmp_path, monkeypatch):
+    """All or none, voltage clamp and channel noise on HH's membrane, against HH's equations.
+
+    action_potential: pulses that leave HH's deterministic V more than 10 sd of the patch's voltage noise
+    below (above) HH's threshold must fail (fire), and end near HH's V; every failure stays below
+    threshold and every spike's peak and Na+ entry lie within the range of HH's full spikes (threshold to
+    20 uA/cm^2), widened by 5 sd (of V at rest; binomial, of the open Na+ channels). voltage_clamp: the
+    peak Na+ and steady K+ currents are HH's closed form within 5 binomial sd of the open count (and the
+    shot noise of the ions in a record). stochastic_patch, run 5 s as the README suggests: the rate lies in
+    the peers' 8-13 /s within 5 Poisson standard errors, and the mean-field patch never fires and rests at
+    HH's zero-current potential, within one ion on its 1 pF (test_hodgkin_huxley.py).
+    """
+    stochastic = experiment("stochastic_patch")
+    configs = {"action_potential": experiment("action_potential"), "voltage_clamp": experiment("voltage_clamp"),
+               "stochastic_patch": stochastic.updated({"run.duration": "5 s"}),
+               "stochastic_patch_mean_field": stochastic.updated(
+                   {f"channels.{kind}.tracking": "mean_field" for kind in ("hh_na", "hh_k", "cl_leak")})}
+    runs = make_runs(configs, tmp_path, monkeypatch)
+    ns = run_notebook(ANALYSIS / "action_potentials.ipynb", runs["action_potential"], monkeypatch)
+    plt.close("all")
+
+    # 1. all or none, against HH's equations for the same pulses from rest. Near threshold the Na+
+    # channels' feedback amplifies the noise and skews it upward (a pulse HH's equations leave 1.7 mV,
+    # 5 sd, below threshold fired with seed 1; a 1 uA/cm^2 pulse ended 4.7 sd above HH's V with seed 2), so
+    # whether a pulse fires, and where it ends, are judged 10 sd of V at rest away from HH's values
+    sigma = ns["ap_v_noise"]
+    assert 1e-5 < sigma < 1e-3  # channel noise of a few hundred uV on 1000 um^2
+    low, high = 5.0, 10.0  # uA/cm^2: HH's threshold for a 1 ms pulse lies between (6.9)
+    while high - low > 0.01:
+        middle = (low + high) / 2
+        low, high = (low, middle) if len(hh.run(middle, 0.0, 1.0, 20.0)["spikes"]) else (middle, high)
+    v_threshold, *at_threshold = hh_pulse(high)
+    v_threshold *= 1e-3
+    strongest = hh_pulse(20.0)  # the largest spike HH's equations give for such pulses: peak, Na+ entry
+    bracket = ns["ap_threshold"]  # (highest V a failure reached, lowest V a spike started from); may cross
+    assert bracket[0] - 10 * sigma < v_threshold < bracket[1] + 10 * sigma, (bracket, v_threshold)
+    table = ns["ap_table"]
+    decided = {True: 0, False: 0}
+    for amplitude, row in table.iterrows():
+        v_end = hh_pulse(amplitude)[0] * 1e-3
+        if v_end < v_threshold - 10 * sigma:  # a passive bump
+            assert not row["fired"] and abs(row["V at pulse end (mV)"] * 1e-3 - v_end) < 10 * sigma, (amplitude, row)
+            decided[False] += 1
+        elif v_end > v_threshold + 10 * sigma:
+            assert row["fired"], (amplitude, row)
+            decided[True] += 1
+        # nothing in between: a failure stays below threshold, a spike is a full one
+        if not row["fired"]:
+            assert row["peak V (mV)"] * 1e-3 < v_threshold + 10 * sigma, (amplitude, row)
+    assert decided[False] >= 1 and decided[True] >= 1, decided
+    peaks, na_entries = ns["ap_peaks"], ns["ap_na_per_spike"]
+    assert len(peaks) >= 2
+    assert at_threshold[0] * 1e-3 - 5 * sigma < peaks.min() and peaks.max() < strongest[1] * 1e-3 + 5 * sigma, peaks
+    assert (peaks < ns["ap_e_na"]).all()  # V cannot pass E_Na once the pulse is over
+    assert (np.abs(peaks - ns["ap_peak_chords"]) < 1e-3).all()  # at the peak dV/dt = 0: V = chord potential
+    # each spike's Na+ entry within HH's range, widened by 5 binomial sd of the Na+ channels that carry it
+    # (a spike that starts 17 ms after another lets in a few % more than one from rest)
+    relative = 5 / np.sqrt(ns["ap_na_open_at_most"])
+    assert (na_entries > at_threshold[1] * (1 - relative)).all(), (na_entries, at_threshold)
+    assert (na_entries < strongest[2] * (1 + relative)).all(), (na_entries, strongest)
+    assert (na_entries > ns["ap_na_minimum"]).all()  # more than charging C from rest to the peak takes
+    assert ns["ap_na_share_of_axoplasm"] < 1e-5  # the axoplasm's Na+ barely changes
+
+    # 2. voltage clamp: transient Na+, delayed and sustained K+, each HH's closed form
+    vc = ns["vc_table"]
+    assert list(vc.index) == [-40, -20, 0, 20]
+    interval = 2e-5  # s, record_every
+
+    def shot(current_nA):  # Poisson noise of the ions behind a mean current over one record (nA)
+        return np.sqrt(np.abs(current_nA) * 1e-9 * interval / ELEMENTARY_CHARGE) * ELEMENTARY_CHARGE / interval * 1e9
+
+    for step, row in vc.iterrows():
+        tolerance = 5 * np.hypot(row["binomial sd (nA)"], shot(row["closed form (nA)"]))
+        assert abs(row["peak I_Na (nA)"] - row["closed form (nA)"]) < tolerance, (step, row)
+        tolerance = 5 * np.hypot(row["binomial sd at the end (nA)"], shot(row["closed form at the end (nA)"]))
+        assert abs(row["I_Na at the end (nA)"] - row["closed form at the end (nA)"]) < tolerance, (step, row)
+        tolerance = 5 * np.hypot(row["binomial sd I_K (nA)"], shot(row["closed form I_K (nA)"]))
+        assert abs(row["steady I_K (nA)"] - row["closed form I_K (nA)"]) < tolerance, (step, row)
+        assert row["peak I_Na (nA)"] < 0 < row["steady I_K (nA)"]  # Na+ in, K+ out
+        assert abs(row["I_Na at the end (nA)"]) < abs(row["peak I_Na (nA)"]) / 4  # transient
+        assert row["I_K at the Na+ peak (nA)"] < row["steady I_K (nA)"] / 2  # delayed
+
+    # 3. channel noise alone: a rate in the peers' range; without the noise, rest at HH's fixed point
+    assert ns["sp_electrode_ions"] == 0 and ns["sp_seconds"] == 5
+    rate, error = ns["sp_rate"], ns["sp_rate_error"]
+    assert 0 < error < 2 and 8 - 5 * error < rate < 13 + 5 * error, (rate, error)
+    assert ns["mf_spikes"] == 0
+    capacitance = float(ns["mean_field"].membrane_capacitance)
+    assert abs(ns["mf_v_end"] - ns["mf_v_rest_closed"]) < ion_quantum(capacitance)
+    # HH's own resting potential, but for the run's reversal potentials rounded from its concentrations
+    reversal = ns["mf_reversal"]
+    rounding = max(abs(float(reversal.sel(ion=ion)) * 1e3 - e_hh)
+                   for ion, e_hh in (("Na", hh.E_NA), ("K", hh.E_K), ("Cl", hh.E_L)))
+    assert abs(ns["mf_v_rest_closed"] * 1e3 - hh.resting_potential()) < rounding + 1e-6
 
 
 def test_channel_noise(tmp_path, monkeypatch):

@@ -1,5 +1,7 @@
-"""--resume: runs stopped by SIGTERM or killed at random moments, resumed (and killed again),
-end bit-identical to the same run never interrupted."""
+"""--resume: interrupted runs, resumed, end bit-identical to the same run never interrupted.
+
+The runs are stopped by SIGTERM or killed at random moments, resumed (and killed again).
+"""
 
 import os
 import signal
@@ -41,7 +43,7 @@ def test_interrupted_and_killed_runs_resume_bit_identically(tmp_path):
     process = start([*ARGS, "-o", str(path)])
     wait_for_rows(process, path, 2)
     process.send_signal(signal.SIGTERM)  # cycle 1: a clean stop
-    process.wait(timeout=60)
+    process.communicate(timeout=60)  # reads and closes the pipes
     assert data(path)["status"] == "interrupted"
     cycles = 1
     while data(path)["status"] != "complete":
@@ -51,7 +53,7 @@ def test_interrupted_and_killed_runs_resume_bit_identically(tmp_path):
             wait_for_rows(process, path, rows_before + 1)
             time.sleep(rng.uniform(0.0, 0.3))
             process.kill()
-            process.wait(timeout=60)
+            process.communicate(timeout=60)
             cycles += 1
         else:
             assert CliRunner().invoke(main, ["run", "--resume", str(path), "--quiet"]).exit_code == 0

@@ -35,8 +35,10 @@ def test_relaxes_to_the_stationary_occupancy_with_consistent_groups():
 
 
 def test_one_step_transition_counts_are_multinomial():
-    """From all agents in state 2, one step: the counts moving to 1 and 3 have the multinomial
-    means n P_21, n P_23 (checked over many independent steps)."""
+    """From all agents in state 2, one step: the counts moving to 1 and 3 are multinomial.
+
+    Their means are n P_21, n P_23 (checked over many independent steps).
+    """
     n, trials = 2000, 400
     moved = np.zeros((trials, 5))
     for trial in range(trials):

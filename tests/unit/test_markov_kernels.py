@@ -41,7 +41,7 @@ GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 
 
 def flicker(a: float = 0.02, b: float = 0.03):
-    """Closed <-> open, one step: opens with probability a, closes with b; stationary (b, a)/(a + b)."""
+    """Build a closed <-> open step: opens with probability a, closes with b; stationary (b, a)/(a + b)."""
     matrix = np.array([[1.0 - a, a], [b, 1.0 - b]])
     return matrix, np.array([0, 1], dtype=np.int64), np.array([b, a]) / (a + b), a + b
 
@@ -74,8 +74,11 @@ def mix64(z: np.ndarray) -> np.ndarray:
 
 
 def numpy_agent_step(states: np.ndarray, edges: np.ndarray, key: np.uint64) -> np.ndarray:
-    """The agent update written independently: agent i draws r_i (its counter-based 53-bit
-    integer) and goes to the destination j whose interval [edges[s, j], edges[s, j + 1]) holds r_i."""
+    """Update the agents as written independently of the kernel.
+
+    Agent i draws r_i (its counter-based 53-bit integer) and goes to the destination j whose
+    interval [edges[s, j], edges[s, j + 1]) holds r_i.
+    """
     index = np.arange(states.size, dtype=np.uint64)
     r = (mix64(np.full(states.size, key, dtype=np.uint64) + (index + np.uint64(1)) * GOLDEN_GAMMA)
          >> np.uint64(11)).astype(np.int64)
@@ -116,8 +119,11 @@ def test_serial_and_parallel_kernels_agree_exactly():
 @pytest.mark.parametrize("kernel", [agent_step_serial, agent_step_parallel], ids=["serial", "parallel"])
 @pytest.mark.parametrize("model", MODELS)
 def test_agents_relax_to_the_stationary_occupancy(model, kernel):
-    """From all in state 0, 20 slowest relaxation times (bias e^-20): the snapshot of
-    independent agents matches the stationary occupancies within 5 standard errors."""
+    """From all in state 0, 20 slowest relaxation times (bias e^-20).
+
+    The snapshot of independent agents matches the stationary occupancies within 5 standard
+    errors.
+    """
     matrix, conducting, stationary, rate = MODELS[model]
     n = 20_000
     states = np.zeros(n, dtype=np.uint8)
@@ -131,8 +137,10 @@ def test_agents_relax_to_the_stationary_occupancy(model, kernel):
 
 
 def test_agents_never_leave_the_scheme_at_probability_edges():
-    """Rows with zeros and ones: agents go only where the row allows (round-off cannot send an
-    agent past its last state, nor into a zero-probability state)."""
+    """Rows with zeros and ones: agents go only where the row allows.
+
+    Round-off cannot send an agent past its last state, nor into a zero-probability state.
+    """
     matrix = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.0, 0.5]])
     edges = edges_of(matrix)
     states = np.random.default_rng(4).integers(0, 3, 20_000).astype(np.uint8)
@@ -157,9 +165,11 @@ def one_step_counts(matrix: np.ndarray, start: np.ndarray, trials: int) -> np.nd
 
 @pytest.mark.parametrize("n", [40, 5000], ids=["few_leavers", "many_leavers"])
 def test_population_step_is_multinomial(n):
-    """All n channels of a 5-state chain start in state 2; after one step the counts are
-    Multinomial(n, row 2): means n P_2j, variances n P_2j (1 - P_2j). With n = 40 about 1.2
-    leave (drawn one by one); with n = 5000 about 150 (split by conditional binomials)."""
+    """All n channels of a 5-state chain start in state 2; after one step the counts are Multinomial(n, row 2).
+
+    Means n P_2j, variances n P_2j (1 - P_2j). With n = 40 about 1.2 leave (drawn one by one);
+    with n = 5000 about 150 (split by conditional binomials).
+    """
     matrix, _ = gate_chain(0.01, 0.02)  # row 2: to 1 with 0.04, to 3 with 0.02
     matrix = matrix.copy()
     matrix[2] = [0.003, 0.017, 0.97, 0.006, 0.004]  # all four exits, so every split is used
@@ -180,8 +190,11 @@ def test_population_step_is_multinomial(n):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_population_relaxes_to_the_stationary_occupancy(model):
-    """Many independent replicate populations, each advanced from all-closed for 20 relaxation
-    times: the final counts average to n pi within 5 standard errors of multinomial counts."""
+    """Many independent replicate populations relax to the stationary occupancy.
+
+    Each is advanced from all-closed for 20 relaxation times: the final counts average to n pi
+    within 5 standard errors of multinomial counts.
+    """
     matrix, _, stationary, rate = MODELS[model]
     n, replicas, n_states = 200, 300, len(stationary)
     finals = np.zeros((replicas, n_states))

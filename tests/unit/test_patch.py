@@ -55,8 +55,11 @@ def test_divalent_impermeant_anions_balance_the_charge():
 
 
 def test_a_checkpoint_taken_at_t0_restores_without_applying_an_event_twice():
-    """Events at t = 0 act on construction; a model restored from a checkpoint taken then must not
-    apply them again (a block of half the channels then an unblock of a quarter, both at t = 0)."""
+    """Events at t = 0 act on construction, and a checkpoint taken then does not apply them again.
+
+    A model restored from a checkpoint taken at t = 0 must not apply the events again (here a
+    block of half the channels then an unblock of a quarter, both at t = 0).
+    """
     from channelsim.model import build
     from tests.helpers import BASE
 

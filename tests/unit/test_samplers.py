@@ -111,7 +111,7 @@ def _uniforms_and_bits(key, count):
 
 
 def key(stream: int) -> np.uint64:
-    """The stream key of (SEED, step 0, stream) as uint64 (a Python int would type as int64)."""
+    """Return the stream key of (SEED, step 0, stream) as uint64 (a Python int would type as int64)."""
     return np.uint64(stream_key(SEED, 0, stream))
 
 
@@ -162,8 +162,11 @@ def assert_tails(samples: np.ndarray, distribution, mean: float, sd: float, disc
 
 
 def assert_pmf_fits(samples: np.ndarray, distribution) -> None:
-    """Pearson chi-square over the whole support: single values inside, the two tails lumped
-    into one bin each, so that every bin expects at least 5 draws."""
+    """Check a sample with Pearson's chi-square over the whole support.
+
+    Single values inside, the two tails lumped into one bin each, so that every bin expects at
+    least 5 draws.
+    """
     n = samples.size
     low = int(distribution.ppf(5.0 / n))  # smallest k with P(X <= k) >= 5 / n
     high = int(distribution.isf(5.0 / n))  # smallest k with P(X > k) <= 5 / n, so P(X >= high) > 5 / n
@@ -279,8 +282,11 @@ def test_standard_normal():
 
 
 def test_sequential_and_indexed_uniforms_are_the_same_stream():
-    """`next_uniform` threading a state from a key and `bits53_at(key, i)` (the agent kernel's
-    integer draws) give the same numbers: u_i = (r_i + 0.5) / 2^53."""
+    """`next_uniform` and `bits53_at` give the same numbers: u_i = (r_i + 0.5) / 2^53.
+
+    `next_uniform` threads a state from a key; `bits53_at(key, i)` gives the agent kernel's
+    integer draws.
+    """
     uniforms, bits = _uniforms_and_bits(key(10), N)
     np.testing.assert_array_equal(uniforms, (bits + 0.5) / 2.0**53)
     assert uniforms.min() > 0.0 and uniforms.max() < 1.0

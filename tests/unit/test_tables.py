@@ -65,7 +65,7 @@ def test_table_is_the_matrix_exponential_and_stochastic(name, dt, temperature_K)
     indices = [grid_index(v) for v in VOLTAGES_MV]
     q = scheme.rate_matrix(GRID[indices], temperature_K)
     tolerance = expm_tolerance(scheme.rate_matrix(GRID, temperature_K) * dt)
-    for index, rates in zip(indices, q):
+    for index, rates in zip(indices, q, strict=True):
         np.testing.assert_allclose(table[index], scipy_expm(rates * dt), rtol=0, atol=tolerance,
                                    err_msg=f"{name} at {GRID[index] * 1e3:.1f} mV")
 
@@ -106,9 +106,11 @@ def test_expm_of_random_generators(scale):
 
 
 def test_expm_of_scalars_is_exp():
-    """1 x 1 matrices: expm([[x]]) = e^x to a relative 16 eps max |x| (the condition number
-    of exp at x is |x|, and the stack is scaled by its largest, 100): the scaling must not
-    spoil the entries far smaller than the largest."""
+    """1 x 1 matrices: expm([[x]]) = e^x to a relative 16 eps max |x|.
+
+    The condition number of exp at x is |x|, and the stack is scaled by its largest, 100: the
+    scaling must not spoil the entries far smaller than the largest.
+    """
     x = np.concatenate([-np.logspace(-8, 2, 41), np.logspace(-8, 1, 37)])
     result = expm(x[:, None, None])[:, 0, 0]
     np.testing.assert_allclose(result, np.exp(x), rtol=16 * EPS * 100.0, atol=0)
@@ -122,7 +124,7 @@ def test_expm_of_zero_is_the_identity():
 
 
 def null_space_occupancy(q: np.ndarray) -> np.ndarray:
-    """The left null vector of Q (pi Q = 0), normalised to sum 1; an irreducible chain has one."""
+    """Return the left null vector of Q (pi Q = 0), normalised to sum 1; an irreducible chain has one."""
     basis = null_space(q.T)
     assert basis.shape[1] == 1
     pi = basis[:, 0]

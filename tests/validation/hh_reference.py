@@ -1,5 +1,7 @@
-"""Independent reference for the HH validation: the Hodgkin-Huxley (1952) equations as an ODE
-(scipy LSODA, tight tolerances), written here from the paper, not from channelsim's code.
+"""Independent reference for the HH validation: the Hodgkin-Huxley (1952) equations as an ODE.
+
+Solved with scipy LSODA, tight tolerances; written here from the paper, not from channelsim's
+code.
 
 Units as in HH: mV, ms, uA/cm^2, mS/cm^2, uF/cm^2; modern convention, rest near -65 mV, 6.3 degC.
 """
@@ -39,8 +41,11 @@ def resting_potential() -> float:
 
 
 def run(amplitude: float, start: float, duration: float, t_end: float) -> dict:
-    """A current step (uA/cm^2) from `start` for `duration` (ms), from rest at -65 mV with
-    steady gates; returns spike times (upward 0 mV crossings) and voltage maxima."""
+    """Simulate a current step (uA/cm^2) from `start` for `duration` (ms).
+
+    From rest at -65 mV with steady gates; returns spike times (upward 0 mV crossings) and
+    voltage maxima.
+    """
 
     def rhs(t, y, current):
         v, m, h, n = y

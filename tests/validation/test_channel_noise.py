@@ -4,7 +4,8 @@ The reference, `tests/reference/gillespie_hh.py`, simulates the stochastic HH pa
 with no time step (written independently of channelsim's kernels). Here: the reference's own checks,
 channelsim's per-step gating against the closed forms, the bias of the peers' first-order rule, and
 channelsim's spontaneous spikes, ISIs and subthreshold voltage against the reference. Small patches
-run in the default test run; 30 and 100 um^2 are marked `slow` (``pytest -m slow``).
+run in the default test run; 30 and 100 um^2 take minutes and are marked `long` (and `slow`), which the
+default run leaves out (``pytest -m long`` runs them).
 """
 
 from __future__ import annotations
@@ -246,10 +247,11 @@ def test_spike_detector_sampled_every_10_us_counts_the_exact_crossings(area_um2)
     assert detect_spikes(run.v) == run.n_spikes
 
 
-# -- slow: 30 and 100 um^2 (pytest -m slow; minutes) -----------------------------------------------
+# -- long: 30 and 100 um^2 (pytest -m long; minutes) -----------------------------------------------
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_spontaneous_spikes_at_30_um2_match_the_exact_reference():
     """30 um^2 (1800 Na+, 540 K+) fires at ~28 spikes/s: channelsim at 10 us against a live exact run."""
     exact = ref.gillespie(ref.Patch(area_um2=30.0), 40.0, seed=41)
@@ -259,6 +261,7 @@ def test_spontaneous_spikes_at_30_um2_match_the_exact_reference():
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_stored_exact_replica_at_100_um2_is_reproduced():
     """The first exact replica at 100 um^2 in data/channel_noise/runs_exact.csv, rerun, is the same row."""
     row, _ = data.run_row(data.Job(100.0, "exact", 0.0, 1))
@@ -269,6 +272,7 @@ def test_stored_exact_replica_at_100_um2_is_reproduced():
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.parametrize("tracking", ["agent", "population"])
 def test_spontaneous_rate_at_100_um2_matches_the_stored_exact_rate(tracking):
     """Channelsim's W2 patch at 10 us fires at the stored exact rate.
@@ -281,6 +285,7 @@ def test_spontaneous_rate_at_100_um2_matches_the_stored_exact_rate(tracking):
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_first_order_rule_fires_too_often_at_10_us_and_converges_by_2_5_us():
     """The peers' rule at 100 um^2: over 4 SE above the exact rate at 10 us, within 5 SE of it at 2.5 us.
 

@@ -1,5 +1,7 @@
-"""A single permeant ion: the cell relaxes to that ion's Nernst potential, moving C |dV| / e
-ions to get there, and then fluctuates with the thermal variance kT/C."""
+"""A single permeant ion: the cell relaxes to that ion's Nernst potential.
+
+It moves C |dV| / e ions to get there, and then fluctuates with the thermal variance kT/C.
+"""
 
 import math
 
@@ -59,8 +61,11 @@ def test_ions_moved_to_reach_ek_equal_c_dv_over_e(tracking):
 
 @pytest.mark.parametrize("tracking", ["agent", "population"])
 def test_equilibrium_voltage_variance_is_kt_over_c(tracking):
-    """Shot noise of the two unidirectional fluxes at equilibrium gives <dV^2> = kT/C
-    (equipartition on the membrane capacitor), times 2x/(1-exp(-2x)) for a step of x = dt G/C."""
+    """Shot noise of the two unidirectional fluxes at equilibrium gives <dV^2> = kT/C.
+
+    kT/C is equipartition on the membrane capacitor; it is multiplied by 2x/(1-exp(-2x)) for a
+    step of x = dt G/C.
+    """
     config, out = nernst_run("k_leak", tracking, count=4000, open_probability=1.0, duration="2 s")
     v = out["membrane_potential"][SETTLE:]
     capacitance, temperature = config.cell.capacitance_F, config.cell.temperature

@@ -1,6 +1,9 @@
-"""Figures tell the truth: the reference potentials (Nernst, GHK, pump-leak balance, Donnan) are
-those of the concentrations at each recorded time, so they follow a [K]o step, and the lines a
-figure draws are those series; stimuli, thresholds, footers and dropped panels as promised."""
+"""Figures tell the truth.
+
+The reference potentials (Nernst, GHK, pump-leak balance, Donnan) are those of the
+concentrations at each recorded time, so they follow a [K]o step, and the lines a figure draws
+are those series; stimuli, thresholds, footers and dropped panels as promised.
+"""
 
 import copy
 import math
@@ -123,9 +126,11 @@ def test_donnan_prediction_follows_the_outside_step(k_step_run):
 
 
 def test_pump_leak_potential_balances_channel_and_pump_currents(tmp_path):
-    """With pumps the steady potential is where the leak and pump currents cancel (checked with
-    the closed-form currents at several times across a [K]o step); it lies below the GHK
-    voltage by the pump's electrogenic share, and each cycle carries one charge out."""
+    """With pumps the steady potential is where the leak and pump currents cancel.
+
+    Checked with the closed-form currents at several times across a [K]o step; it lies below the
+    GHK voltage by the pump's electrogenic share, and each cycle carries one charge out.
+    """
     pumps = [{"kind": "na_k_atpase", "count": 200_000, "tracking": "population"}]
     ds = run(tmp_path, config_of(LEAKS, [K_STEP], pumps))
     assert analysis.pump_charge_per_cycle("na_k_atpase") == -ELEMENTARY_CHARGE
@@ -215,8 +220,11 @@ def test_flickering_channels_keep_their_panel(tmp_path):
 
 
 def test_pulses_are_labelled_and_the_threshold_lies_between_failure_and_success(tmp_path):
-    """Two 1 ms pulses on an HH patch: 1 uA/cm^2 fails, 20 uA/cm^2 fires. The threshold bracket
-    lies between the V the two reached, and the stimulus panel names both amplitudes."""
+    """Two 1 ms pulses on an HH patch: 1 uA/cm^2 fails, 20 uA/cm^2 fires.
+
+    The threshold bracket lies between the V the two reached, and the stimulus panel names both
+    amplitudes.
+    """
     config = hh_config(10, 30, tracking="population", area="10000 um^2")
     pulses = [{"action": "current_clamp", "at": "5 ms", "amplitude": "1 uA/cm^2", "duration": "1 ms"},
               {"action": "current_clamp", "at": "15 ms", "amplitude": "20 uA/cm^2", "duration": "1 ms"}]

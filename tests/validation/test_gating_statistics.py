@@ -1,5 +1,7 @@
-"""Flickering channels: the open count is Binomial(N, p) in agent and population tracking alike,
-and its autocorrelation decays at the scheme's relaxation rate."""
+"""Flickering channels: the open count is Binomial(N, p) in agent and population tracking alike.
+
+Its autocorrelation decays at the scheme's relaxation rate.
+"""
 
 import math
 

@@ -1,5 +1,6 @@
-"""mean_field tracking of hh_na, hh_k and an ohmic leak reproduces the Hodgkin-Huxley (1952)
-model computed independently (tests/validation/hh_reference.py).
+"""mean_field tracking of hh_na, hh_k and an ohmic leak reproduces the Hodgkin-Huxley (1952) model.
+
+The model is computed independently (tests/validation/hh_reference.py).
 
 channelsim's step is first order in dt, so each quantity q is computed at dt = 10 us and 5 us:
 with error ~ c dt, the 5 us error is about |q(10) - q(5)|, and the test requires
@@ -73,7 +74,8 @@ def bisect(fires, low, high, tolerance=0.01):
 def test_rheobase_for_long_steps():
     """The smallest 200 ms current step that fires a spike."""
     reference = bisect(lambda i: len(hh.run(i, 5.0, 200.0, 205.0)["spikes"]) > 0, 1.0, 5.0)
-    simulated = [bisect(lambda i: len(sim(dt, 205, amplitude=i, start=5.0, length=200.0)["spikes"]) > 0, 1.0, 5.0)
+    simulated = [bisect(lambda i, dt=dt: len(sim(dt, 205, amplitude=i, start=5.0, length=200.0)["spikes"]) > 0,
+                        1.0, 5.0)
                  for dt in DTS_US]
     assert 2.0 < reference < 3.0
     assert_first_order(*simulated, reference, resolution=0.01)
@@ -86,7 +88,8 @@ def test_onset_of_repetitive_firing():
         return np.any(spikes > 305.0)
 
     reference = bisect(lambda i: fires_late(hh.run(i, 5.0, 400.0, 405.0)["spikes"]), 3.0, 12.0)
-    simulated = [bisect(lambda i: fires_late(sim(dt, 405, amplitude=i, start=5.0, length=400.0)["spikes"]), 3.0, 12.0)
+    simulated = [bisect(lambda i, dt=dt: fires_late(sim(dt, 405, amplitude=i, start=5.0, length=400.0)["spikes"]),
+                        3.0, 12.0)
                  for dt in DTS_US]
     assert 5.5 < reference < 7.0  # the classical onset near 6.3 uA/cm^2
     assert_first_order(*simulated, reference, resolution=0.01)

@@ -1,5 +1,8 @@
-"""mean_field tracking is the deterministic limit: it reproduces the closed forms exactly
-(up to one ion of rounding), and the voltage update stays exact for dt up to several C/G."""
+"""mean_field tracking is the deterministic limit.
+
+It reproduces the closed forms exactly (up to one ion of rounding), and the voltage update stays
+exact for dt up to several C/G.
+"""
 
 import math
 
@@ -48,16 +51,19 @@ def test_mean_field_three_leaks_reach_the_ghk_potential():
     config = make_config(channels, ['run.duration="20 ms"'])
     out = simulate(config)
     c_in = out["ions_inside"][-1] / (AVOGADRO * config.cell.volume_m3)
-    permeability = {ion: e.count * e.permeability for ion, e in zip(IONS, config.channels)}
-    expected = ghk_potential(permeability, dict(zip(IONS, c_in)),
+    permeability = {ion: e.count * e.permeability for ion, e in zip(("K", "Na", "Cl"), config.channels, strict=True)}
+    expected = ghk_potential(permeability, dict(zip(IONS, c_in, strict=True)),
                              {ion: getattr(config.outside, ion) for ion in IONS}, config.cell.temperature)
     # at steady state the drift of the concentrations moves V by far less than this per step
     assert abs(out["membrane_potential"][-1] - expected) < 3 * ion_quantum(config.cell.capacitance_F) + 1e-8
 
 
 def test_stochastic_mean_approaches_mean_field():
-    """Agent and population runs scatter around the mean-field trajectory (standard error from
-    several seeds), here for the relaxation of a flickering K+ cell from 0 mV."""
+    """Agent and population runs scatter around the mean-field trajectory.
+
+    The standard error comes from several seeds; here for the relaxation of a flickering K+ cell
+    from 0 mV.
+    """
     channels = [{"kind": "k_leak", "count": 2000, "open_probability": 0.5}]
     overrides = ['run.duration="5 ms"']
     reference = simulate(make_config([{**channels[0], "tracking": "mean_field"}], overrides))["membrane_potential"]

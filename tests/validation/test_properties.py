@@ -1,6 +1,9 @@
-"""Property tests over random valid configurations (hypothesis): whatever the cell, channels,
-pumps, tracking and time step, no ion is created or lost, no count goes negative, and V stays
-finite and equal to the charge of the counts over C."""
+"""Property tests over random valid configurations (hypothesis): ions are conserved and V stays physical.
+
+Whatever the cell, channels, pumps, tracking and time step, no ion is created or lost, no count
+goes negative, and V stays within 1 V and equal to the charge of the counts over C, or the run
+stops when it leaves that range.
+"""
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -8,7 +11,10 @@ from hypothesis import strategies as st
 
 from channelsim.config import parse_config
 from channelsim.constants import ELEMENTARY_CHARGE
-from tests.helpers import simulate
+from channelsim.engine import run_in_memory
+from channelsim.errors import StateOutOfRange
+from channelsim.model import build
+from channelsim.model.patch import MAX_VOLTAGE
 
 TRACKING = st.sampled_from(["agent", "population", "mean_field"])
 
@@ -35,7 +41,7 @@ def configs(draw):
             entry["permeation"] = draw(st.sampled_from(["ghk", "ohmic"]))
             entry["open_probability"] = draw(st.floats(0.05, 1.0))
         channels.append(entry)
-    pumps = [{"kind": "na_k_atpase", "count": draw(st.integers(0, 200_000)), "tracking": draw(TRACKING)}] \
+    pumps = [{"kind": "na_k_atpase", "count": draw(st.integers(0, 100_000)), "tracking": draw(TRACKING)}] \
         if draw(st.booleans()) else []
     raw = {"experiment": {"name": "property"},
            "run": {"duration": f"{40 * dt_us} us", "dt": f"{dt_us} us", "record_every": f"{dt_us} us",
@@ -47,14 +53,24 @@ def configs(draw):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs())
 def test_conservation_non_negative_counts_finite_voltage(config):
-    out = simulate(config)
+    model = build(config)
+    try:
+        out = {name: values.values for name, values in run_in_memory(model).variables.items()}
+    except StateOutOfRange as stop:
+        # a coarse step on a tiny patch can throw V past 1 V (each ion moves it by mV): the run
+        # stops there, and the state it stopped in still holds every ion it started with
+        assert "membrane potential" in str(stop) and abs(model.voltage) > MAX_VOLTAGE
+        c = model.compartments
+        assert np.all(c.counts_in >= 0)
+        fresh = build(config).compartments
+        np.testing.assert_array_equal(c.counts_in + c.counts_out, fresh.counts_in + fresh.counts_out)
+        return
     inside, outside = out["ions_inside"], out["ions_outside"]
     assert np.all(inside >= 0)
     if config.outside.volume is not None:
         assert np.all(outside >= 0)
     np.testing.assert_array_equal(inside + outside, np.broadcast_to(inside[0] + outside[0], inside.shape))
     v = out["membrane_potential"]
-    assert np.all(np.isfinite(v))
-    patch = out["patch"]
-    np.testing.assert_array_equal(v, (patch.compartments.fixed_charge.sum() + inside @ patch.valence)
+    assert np.all(np.abs(v) <= MAX_VOLTAGE)
+    np.testing.assert_array_equal(v, (model.compartments.fixed_charge.sum() + inside @ model.valence)
                                   * ELEMENTARY_CHARGE / config.cell.capacitance_F)

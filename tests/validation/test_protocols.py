@@ -1,5 +1,8 @@
-"""Protocols: current clamp delivers exact charge whatever dt, voltage clamp holds V to one ion,
-blockers remove channels from conduction, and the electrode's ions keep the ledger exact."""
+"""Protocols: current clamp, voltage clamp, blockers and the electrode's ion ledger.
+
+Current clamp delivers exact charge whatever dt, voltage clamp holds V to one ion, blockers
+remove channels from conduction, and the electrode's ions keep the ledger exact.
+"""
 
 import math
 
@@ -47,13 +50,16 @@ def test_voltage_clamp_holds_the_command_and_conserves_every_ion(tracking):
 
 @pytest.mark.parametrize("tracking", ["agent", "population"])
 def test_block_and_unblock_change_conduction_not_gating(tracking):
-    """Half the Na+ channels blocked under clamp at -30 mV: the open, unblocked count is
-    Binomial(unblocked channels, p_open), p_open the stationary open probability of the m3h
-    scheme at -30 mV (0.76%: 46 of 6000 open); blocking halves it, unblocking restores it.
+    """Half the Na+ channels blocked under clamp at -30 mV: blocking halves conduction, not gating.
+
+    The open, unblocked count is Binomial(unblocked channels, p_open), p_open the stationary open
+    probability of the m3h scheme at -30 mV (0.76%: 46 of 6000 open); blocking halves it,
+    unblocking restores it.
 
     Records are 20 ms apart, more than 12 relaxation times of the Na+ scheme at -30 mV and
     6.3 degC (its slowest rate is 634/s), so they are independent binomial draws: their mean
-    and variance are checked at 5 standard errors."""
+    and variance are checked at 5 standard errors.
+    """
     config = with_protocol(hh_config(100, 6000, tracking=tracking),
                            {"action": "voltage_clamp", "at": "0 ms", "potential": "-30 mV"},
                            {"action": "block", "at": "2000 ms", "target": "hh_na", "fraction": 0.5},

@@ -1,6 +1,9 @@
-"""The Na+/K+-ATPase: exact 3:2 stoichiometry, the pump-leak steady state, its electrogenic
-share, ouabain's binomial block, run-down against the mean field and into the Donnan
-equilibrium, and exact conservation over more than 1e9 ion transfers."""
+"""The Na+/K+-ATPase.
+
+Exact 3:2 stoichiometry, the pump-leak steady state, its electrogenic share, ouabain's binomial
+block, run-down against the mean field and into the Donnan equilibrium, and exact conservation
+over more than 1e9 ion transfers.
+"""
 
 import math
 from pathlib import Path
@@ -78,8 +81,10 @@ def test_pump_leak_steady_state_holds_for_an_hour(tracking):
 
 
 def test_blocking_the_pump_depolarises_by_its_own_current_at_once():
-    """The electrogenic share: V jumps to the zero-current potential without the pump within
-    ~5 membrane time constants, while the concentrations have not moved."""
+    """The electrogenic share: V jumps to the zero-current potential without the pump.
+
+    It does so within ~5 membrane time constants, while the concentrations have not moved.
+    """
     config = neuron('run.duration="1.2 s"', 'run.dt="0.1 ms"', 'run.record_every="10 ms"',
                     *(f"channels.{k}.tracking=mean_field" for k in ("k_leak", "na_leak", "cl_leak")),
                     "pumps.na_k_atpase.tracking=mean_field")
@@ -131,8 +136,10 @@ def test_stochastic_run_down_follows_the_mean_field():
 
 
 def test_run_down_ends_in_the_donnan_equilibrium_and_conserves_every_ion():
-    """A small cell with its pumps blocked from the start relaxes to the Gibbs-Donnan state of
-    its K+, Na+ and Cl- leaks and impermeant anions, moving > 1e9 ions without losing one."""
+    """A small cell with its pumps blocked from the start relaxes to the Gibbs-Donnan state.
+
+    The state of its K+, Na+ and Cl- leaks and impermeant anions; it moves > 1e9 ions without losing one.
+    """
     channels = [{"kind": k, "count": 3000, "tracking": "population"} for k in ("k_leak", "na_leak", "cl_leak")]
     config = make_config(channels, ['run.duration="1200 s"', 'run.dt="1 ms"', 'run.record_every="10 s"',
                                     'cell.radius="3 um"', 'inside.Cl="8 mM"'])
@@ -154,8 +161,11 @@ def test_run_down_ends_in_the_donnan_equilibrium_and_conserves_every_ion():
 
 @pytest.mark.parametrize("dt", ["2 ms", "10 ms"])
 def test_large_steps_agree_with_small_steps(dt):
-    """Minutes of run-down at dt = 2 and 10 ms (0.1 and 0.5 membrane time constants) against
-    dt = 0.2 ms, in mean_field: the exponential update stays stable and first-order close."""
+    """Minutes of run-down at dt = 2 and 10 ms against dt = 0.2 ms, in mean_field.
+
+    2 and 10 ms are 0.1 and 0.5 membrane time constants: the exponential update stays stable and
+    first-order close.
+    """
     mean_field = [*(f"channels.{k}.tracking=mean_field" for k in ("k_leak", "na_leak", "cl_leak")),
                   "pumps.na_k_atpase.tracking=mean_field", 'run.duration="120 s"', 'run.record_every="10 s"']
     fine = simulate(load_config(NEURON.parent / "ouabain.toml", mean_field + ['run.dt="0.2 ms"']))

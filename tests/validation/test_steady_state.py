@@ -1,5 +1,7 @@
-"""Several permeant ions: a steady (not equilibrium) state at the GHK or chord-conductance
-potential, with unidirectional fluxes in the Ussing ratio."""
+"""Several permeant ions: a steady (not equilibrium) state at the GHK or chord-conductance potential.
+
+The unidirectional fluxes are in the Ussing ratio.
+"""
 
 import math
 
@@ -35,7 +37,8 @@ def test_three_leaks_settle_at_the_ghk_potential(tracking):
     permeability = {KIND_ION[e.kind]: e.count * e.permeability for e in config.channels}
     # GHK of the concentrations at each recording (they drift: this is not an equilibrium)
     predicted = np.array([
-        ghk_potential(permeability, dict(zip(IONS, row)), dict(zip(IONS, c_out)), config.cell.temperature)
+        ghk_potential(permeability, dict(zip(IONS, row, strict=True)), dict(zip(IONS, c_out, strict=True)),
+                      config.cell.temperature)
         for row in c_in])
     deviation = (out["membrane_potential"] - predicted)[SETTLE:]
     mean, error = batch_mean_and_error(deviation)
@@ -61,7 +64,7 @@ def test_ohmic_leaks_settle_at_the_chord_conductance_potential(tracking):
 
 @pytest.mark.parametrize("tracking", ["agent", "population"])
 def test_unidirectional_fluxes_follow_the_ussing_flux_ratio(tracking):
-    """efflux / influx = (c_in / c_out) exp(z V / V_T) for each ion (Ussing 1949)."""
+    """Check efflux / influx = (c_in / c_out) exp(z V / V_T) for each ion (Ussing 1949)."""
     config, out = three_leaks(tracking, duration="200 ms")
     c_in, c_out = concentrations(config, out)
     window = slice(SETTLE, None)

@@ -1,6 +1,9 @@
-"""Stochastic HH channels: exact binomial open counts under voltage clamp, equal spontaneous
-spike rates in agent and population tracking, 1/N noise towards the mean field, and the
-ion ledger against the integral of the Na+ current."""
+"""Stochastic HH channels.
+
+Exact binomial open counts under voltage clamp, equal spontaneous spike rates in agent and
+population tracking, 1/N noise towards the mean field, and the ion ledger against the integral
+of the Na+ current.
+"""
 
 import math
 
@@ -17,8 +20,10 @@ CLAMP_MV = -30.0
 
 @pytest.mark.parametrize("tracking", ["agent", "population"])
 def test_open_counts_under_clamp_are_binomial_m3h_and_n4(tracking):
-    """At -30 mV, independent channels are open with p = m^3 h and n^4 (HH's steady gates):
-    N_open ~ Binomial(N, p). Samples 20 ms apart are independent (tau_h, tau_n < 3 ms)."""
+    """At -30 mV, independent channels are open with p = m^3 h and n^4 (HH's steady gates).
+
+    N_open ~ Binomial(N, p). Samples 20 ms apart are independent (tau_h, tau_n < 3 ms).
+    """
     config = hh_config(100, 10_000, tracking=tracking)  # dt = 0.1 ms: exact matrix exponentials
     config = config.model_validate(apply_overrides(config.model_dump(mode="json"), [
         'run.record_every="20 ms"']) | {"protocol": [
@@ -45,8 +50,10 @@ def test_agent_and_population_fire_spontaneously_at_the_same_rate():
 
 
 def test_voltage_noise_shrinks_as_one_over_root_n_towards_the_mean_field():
-    """At fixed density, V's variance at rest scales as 1/area (linear noise approximation),
-    and the mean settles on the mean-field resting potential."""
+    """At fixed density, V's variance at rest scales as 1/area (linear noise approximation).
+
+    The mean settles on the mean-field resting potential.
+    """
     rest = simulate(hh_config(10, 50))["membrane_potential"][-1]
     spread = {}
     for area in (1000, 4000):
@@ -67,7 +74,8 @@ def test_na_ions_entering_in_a_spike_match_the_integral_of_the_na_current():
 
     Per step the kernel draws ions with the open count at the start of the step and the
     step-averaged voltage, so the ledger must equal that quadrature within shot noise; the
-    trapezoid integral differs from it by O(dt) terms of the size of the half-step shift."""
+    trapezoid integral differs from it by O(dt) terms of the size of the half-step shift.
+    """
     config = hh_config(10, 12, amplitude=20.0, start=2.0, length=1.0, tracking="agent", area="1000 um^2")
     out = simulate(config)
     v, n_open = out["membrane_potential"], open_of(out, "hh_na")
