@@ -24,7 +24,7 @@ from tests.helpers import simulate
 from tests.reference import channel_noise_data as data
 from tests.reference import gillespie_hh as ref
 from tests.reference.channel_noise_data import batch_autocovariance, channelsim_config
-from tests.reference.spike_statistics import SpikeStatistics
+from tests.reference.spike_statistics import SpikeStatistics, detect_spikes
 
 TEMPERATURE_K = ref.ZERO_CELSIUS + 6.3
 
@@ -223,17 +223,6 @@ def test_spontaneous_spikes_of_small_patches_match_the_exact_reference(area_um2,
     for tracking, seed in (("agent", 22), ("population", 23)):
         _assert_same_spike_statistics(_spikes_of_channelsim(area_um2, tracking, 10.0, duration_s, seed), reference,
                                       sharpness)
-
-
-def detect_spikes(v: np.ndarray, threshold: float = 0.0, rearm: float = -0.030) -> int:
-    """Count upward crossings of `threshold` in samples of V, re-armed below `rearm` (channelsim's rule)."""
-    armed, count = bool(v[0] < threshold), 0
-    for x in v:
-        if armed and x >= threshold:
-            count, armed = count + 1, False
-        elif not armed and x < rearm:
-            armed = True
-    return count
 
 
 @pytest.mark.parametrize("area_um2", [1.0, 10.0])
