@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 
 from channelsim.channels import KINDS, MarkovScheme
 from channelsim.config.schema import ChannelEntry, PumpEntry
+from channelsim.model.mesa_import import mesa
 
 if TYPE_CHECKING:
     from channelsim.model.patch import MembranePatch

@@ -286,11 +286,11 @@ class RunWriter:
         """Write the state into checkpoint slot `slot`, flush, then make it the active one."""
         group = self._checkpoint[slot]
         for name, array in state.items():
-            group[name][...] = array
-        group["rows"][0] = self._datasets["time"].shape[0]
-        group["spikes"][0] = self._datasets["spike"].shape[0]
+            _overwrite(group[name], array)
+        _overwrite(group["rows"], np.array([self._datasets["time"].shape[0]]))
+        _overwrite(group["spikes"], np.array([self._datasets["spike"].shape[0]]))
         self.file.flush()
-        self._checkpoint["active"][0] = slot
+        _overwrite(self._checkpoint["active"], np.array([slot]))
         self.file.flush()
         self.saved_time = float(self._datasets["time"][-1])
 
@@ -344,6 +344,19 @@ class RunWriter:
     def _write_status(self, status: str) -> None:
         self.file.attrs.modify("status", np.array(status.encode(), dtype=STATUS_DTYPE))
         self.file.flush()
+
+
+def _overwrite(dataset: h5py.Dataset, array: np.ndarray) -> None:
+    """Write `array` over the whole of `dataset`, which has its shape.
+
+    The same bytes as `dataset[...] = array`, by HDF5's own write call: h5py's indexing costs
+    ~0.1 ms a call, and a checkpoint writes ~60 small arrays per segment.
+    """
+    array = np.asarray(array)
+    if array.shape != dataset.shape:
+        raise ValueError(f"{dataset.name}: cannot write an array of shape {array.shape} over shape {dataset.shape}")
+    if array.size:
+        dataset.id.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(array, dtype=dataset.dtype))
 
 
 def _sync(path: Path) -> None:
