@@ -224,6 +224,8 @@ class MembranePatch(mesa.Model):
         temperature = self.config.cell.temperature
         agent_sizes = [p.count if p.tracking == "agent" else 0 for p in pops]
         offsets = np.concatenate([[0], np.cumsum(agent_sizes)]).astype(np.int64)
+        # an agent's place in its kind's state groups: 4 bytes while a kind has < 2^31 agents
+        index = np.int32 if max(agent_sizes, default=0) < 2**31 else np.int64
         permeant = np.zeros((n_kinds, len(IONS)))
         for k, p in enumerate(pops):
             for ion, share in p.permeant_ions.items():
@@ -241,8 +243,8 @@ class MembranePatch(mesa.Model):
             agent_states=np.zeros(offsets[-1], dtype=np.uint8),
             agent_blocked=np.zeros(offsets[-1], dtype=np.uint8),
             agent_offset=offsets,
-            agent_order=np.zeros(offsets[-1], dtype=np.int64),
-            agent_position=np.zeros(offsets[-1], dtype=np.int64),
+            agent_order=np.zeros(offsets[-1], dtype=index),
+            agent_position=np.zeros(offsets[-1], dtype=index),
             agent_group_start=np.zeros((n_kinds, max_states + 1), dtype=np.int64),
             population=np.zeros((n_kinds, max_states), dtype=np.int64),
             population_blocked=np.zeros((n_kinds, max_states), dtype=np.int64),

@@ -296,10 +296,7 @@ class RunWriter:
 
     def _extend(self, columns: dict[str, np.ndarray]) -> None:
         for name, values in columns.items():
-            dataset = self._datasets[name]
-            start = dataset.shape[0]
-            dataset.resize(start + len(values), axis=0)
-            dataset[start:] = values
+            _append(self._datasets[name], np.asarray(values))
 
     def close(self, status: str) -> None:
         """Record `status` and close the file.
@@ -344,6 +341,24 @@ class RunWriter:
     def _write_status(self, status: str) -> None:
         self.file.attrs.modify("status", np.array(status.encode(), dtype=STATUS_DTYPE))
         self.file.flush()
+
+
+def _append(dataset: h5py.Dataset, values: np.ndarray) -> None:
+    """Append `values` (rows along the first axis) to `dataset`, which is extendible along it.
+
+    The same as resizing it and writing `dataset[start:] = values`, by HDF5's own calls (h5py's
+    indexing costs ~0.1 ms a call, and a segment appends to 15 datasets).
+    """
+    if len(values) == 0:
+        return
+    start, width = dataset.id.shape[0], dataset.id.shape[1:]
+    if values.shape[1:] != width:
+        raise ValueError(f"{dataset.name}: cannot append rows of shape {values.shape[1:]} to rows of shape {width}")
+    dataset.id.set_extent((start + len(values), *width))
+    file_space = dataset.id.get_space()
+    file_space.select_hyperslab((start,) + (0,) * len(width), values.shape)
+    dataset.id.write(h5py.h5s.create_simple(values.shape), file_space,
+                     np.ascontiguousarray(values, dtype=dataset.dtype))
 
 
 def _overwrite(dataset: h5py.Dataset, array: np.ndarray) -> None:
