@@ -25,6 +25,7 @@ import fcntl
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import h5py
 import numpy as np
@@ -136,8 +137,8 @@ class RunWriter:
             # its last handle closes, and an error there (a full disk) would be lost in a
             # destructor; with the handles kept, it surfaces at `flush`, where `append` sees it
             self._datasets = {name: self.file[name] for name in ("time", "spike", *SERIES, *EVENTS)}
-            self._checkpoint = {slot: {name: self.file[f"checkpoint/{slot}/{name}"] for name in self.file[
-                f"checkpoint/{slot}"]} for slot in (0, 1)} | {"active": self.file["checkpoint/active"]}
+            self._checkpoint = {slot: {name: _Fixed.of(self.file[f"checkpoint/{slot}/{name}"]) for name in self.file[
+                f"checkpoint/{slot}"]} for slot in (0, 1)} | {"active": _Fixed.of(self.file["checkpoint/active"])}
             if source is not None:
                 self._copy(*source)
             if rows is not None:
@@ -270,7 +271,7 @@ class RunWriter:
         try:
             self._extend_rows(time, series, spike_time)
             self.file.flush()
-            active = int(self._checkpoint["active"][0])
+            active = int(self._checkpoint["active"].dataset[0])
             self._save_checkpoint(state, slot=1 - max(active, 0))
         except (OSError, RuntimeError) as error:  # h5py reports a failed flush as either
             if is_disk_full(error) and self._release_reserve():
@@ -361,17 +362,30 @@ def _append(dataset: h5py.Dataset, values: np.ndarray) -> None:
                      np.ascontiguousarray(values, dtype=dataset.dtype))
 
 
-def _overwrite(dataset: h5py.Dataset, array: np.ndarray) -> None:
-    """Write `array` over the whole of `dataset`, which has its shape.
+class _Fixed(NamedTuple):
+    """A dataset of fixed shape with its shape and type, read once (h5py reads them from the file each time)."""
+
+    dataset: h5py.Dataset
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @classmethod
+    def of(cls, dataset: h5py.Dataset) -> _Fixed:
+        return cls(dataset, dataset.shape, dataset.dtype)
+
+
+def _overwrite(target: _Fixed, array: np.ndarray) -> None:
+    """Write `array` over the whole of a dataset, which has its shape.
 
     The same bytes as `dataset[...] = array`, by HDF5's own write call: h5py's indexing costs
     ~0.1 ms a call, and a checkpoint writes ~60 small arrays per segment.
     """
     array = np.asarray(array)
-    if array.shape != dataset.shape:
-        raise ValueError(f"{dataset.name}: cannot write an array of shape {array.shape} over shape {dataset.shape}")
+    if array.shape != target.shape:
+        raise ValueError(f"{target.dataset.name}: cannot write an array of shape {array.shape} over shape "
+                         f"{target.shape}")
     if array.size:
-        dataset.id.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(array, dtype=dataset.dtype))
+        target.dataset.id.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(array, dtype=target.dtype))
 
 
 def _sync(path: Path) -> None:
