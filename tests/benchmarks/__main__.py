@@ -99,6 +99,7 @@ def main() -> None:
                 [[name, g(wall), g(wall / baseline)] for name, wall in walls.items()]) + "\n", flush=True)
 
     print("## Throughput: W2 patch scaled by area, at rest\n", flush=True)
+    changing = measure.changing_fraction()
     rows, speeds = [], {}
     for n in SIZES + W2_SIZES:
         agent = measure.advance_speed(measure.patch_config(n, "agent", 100.0), seconds, repeats)
@@ -110,13 +111,18 @@ def main() -> None:
             limit = max(limits.values())
             rate = channels * 1e5 / agent  # agent-steps per second, dt = 10 us
             rows.append([f"{channels:,}", g(rate / 1e6), g(agent), g(limits["parallel"] / 1e6),
-                         g(limits["serial"] / 1e6), f"{rate / limit:.0%}", g(population),
-                         g(channels * 1e5 / population / 1e6)])
+                         g(limits["serial"] / 1e6), f"{rate / limit:.0%}", g(agent / 1e5 / (channels * changing) * 1e9),
+                         g(population), g(channels * 1e5 / population / 1e6)])
         print(f"  {n:.3g} channels: agent {agent:.3g}, population {population:.3g} s per simulated s",
               file=sys.stderr, flush=True)
     print(table(["channels", "agent: M agent-steps/s", "agent: s per sim-s", "limit, all threads: M agent-steps/s",
-                 "limit, 1 thread: M agent-steps/s", "agent / better limit", "population: s per sim-s",
-                 "population: M channel-steps/s"], rows) + "\n")
+                 "limit, 1 thread: M agent-steps/s", "agent / better limit", "agent: ns per transition",
+                 "population: s per sim-s", "population: M channel-steps/s"], rows) + "\n")
+    print(f"dt = 10 us; {changing:.2%} of the channels change state per step at rest (expected), so agent tracking "
+          "draws only the transitions (cost per transition, not per agent).\n")
+    draws = {n: measure.binomial_cost(n, 0.01, repeats) for n in (10**2, 10**3, 10**4, 10**5, 10**6)}
+    print("Population tracking's unit of work, one exact Binomial(n, 0.01) draw:\n")
+    print(table(["n", *[f"{n:.0e}" for n in draws]], [["ns per draw", *[g(t * 1e9) for t in draws.values()]]]) + "\n")
 
     print("## Memory per agent\n", flush=True)
     rows = []

@@ -37,6 +37,7 @@ import numba
 import numpy as np
 
 from channelsim.config import load_config
+from channelsim.kernels.rng import binomial
 from channelsim.model import build
 
 REPO = Path(__file__).resolve().parents[2]
@@ -282,3 +283,32 @@ def log10_label(n: float) -> str:
     """'1e4'-style label of a channel count."""
     exponent = math.log10(n)
     return f"1e{exponent:.0f}" if abs(exponent - round(exponent)) < 1e-9 else f"{n:,.0f}"
+
+
+# -- what limits them -----------------------------------------------------------------------
+
+def changing_fraction() -> float:
+    """Fraction of the W2 patch's HH channels that change state in one step at rest (expected)."""
+    from channelsim.kernels.agent_events import expected_transitions
+
+    model = build(patch_config(1e4, "agent"))
+    kinds, v_index = model.kinds, round((model.voltage - model.membrane.v_min) / model.membrane.v_step)
+    changing = sum(expected_transitions(kinds.agent_group_start[k], kinds.table[k, v_index], kinds.n_states[k])
+                   for k in range(len(kinds.n_states)) if kinds.agent_offset[k + 1] > kinds.agent_offset[k])
+    return changing / len(kinds.agent_states)
+
+
+@numba.njit(cache=False)
+def _binomial_draws(n, p, draws):
+    state, total = np.uint64(12345), 0
+    for _ in range(draws):
+        k, state = binomial(n, p, state)
+        total += k
+    return total
+
+
+def binomial_cost(n: int, p: float, repeats: int) -> float:
+    """Wall seconds per exact Binomial(n, p) draw of channelsim's sampler (population tracking's unit of work)."""
+    _binomial_draws(n, p, 10)
+    draws = 20_000
+    return median_wall(functools.partial(_binomial_draws, n, p, draws), repeats) / draws
