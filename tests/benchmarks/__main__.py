@@ -131,13 +131,19 @@ def main() -> None:
         rows.append([f"{measure.log10_label(n)}", g(arrays), g(peak)])
     print(table(["channels", "per-agent arrays, bytes/agent", "peak allocated by build, bytes/agent"], rows) + "\n")
 
-    print("## Recording overhead (W2 x1, agent)\n", flush=True)
-    durations = (0.1, 0.5) if args.quick else (0.2, 1.0)
-    marginal = measure.recording_overhead(7_800, durations, repeats)
-    print(table(["run", "marginal s per sim-s", "overhead"],
-                [["in memory, one row at the end", g(marginal["memory"]), "baseline"],
-                 ["run file, a row every 0.05 ms", g(marginal["file"]),
-                  f"{marginal['file'] / marginal['memory'] - 1:+.1%}"]]) + "\n")
+    print("## Recording overhead (W2 x1, agent; CPU s)\n", flush=True)
+    durations = (0.5, 2.0) if args.quick else (1.0, 5.0)
+    cpu = measure.recording_overhead(7_800, durations, repeats)
+    span = durations[1] - durations[0]
+    rows = []
+    for way, what in (("none", "in memory, one row at the end"), ("memory", "in memory, a row every 0.05 ms"),
+                      ("file", "run file, a row every 0.05 ms, ~100 segments")):
+        marginal = (cpu[way, durations[1]] - cpu[way, durations[0]]) / span
+        base = (cpu["none", durations[1]] - cpu["none", durations[0]]) / span
+        rows.append([what, *[g(cpu[way, d]) for d in durations],
+                     *[f"{cpu[way, d] / cpu['none', d] - 1:+.1%}" for d in durations], f"{marginal / base - 1:+.1%}"])
+    print(table(["run", *[f"{d:g} s run" for d in durations], *[f"overhead, {d:g} s run" for d in durations],
+                 "overhead per added simulated s"], rows) + "\n")
 
     print("## Peers (s per simulated s; ratio = channelsim / peer, below 1: channelsim faster)\n", flush=True)
     w1 = measure.advance_speed(measure.w1_config(100.0), seconds, repeats)

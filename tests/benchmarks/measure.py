@@ -12,8 +12,8 @@ noisy) machine, so that their ratio is the number worth comparing:
   population tracking; the peer simulators run the same workloads (`run_peer`);
 - memory per agent: the bytes of the per-agent arrays, and the peak of everything `build`
   allocates, per agent;
-- recording overhead: the marginal cost of a run written to a file (a row every 0.05 ms)
-  against the same run in memory recording only its end.
+- recording overhead: a run written to a file (a row every 0.05 ms) and the same run in memory,
+  against the run in memory recording only its end (CPU time).
 
 Timed sections are the median of `repeats`; the simulation ones time `model.advance` after a
 warm-up, so per-run set-up is excluded (start-up measures it).
@@ -76,14 +76,18 @@ def _process_wall(args: list[str]) -> float:
 def startup(repeats: int) -> dict[str, float]:
     """Wall time (s) of fresh processes, interleaved, median of `repeats` (after one warm-up each).
 
-    `nernst_k`: `channelsim run experiments/nernst_k.toml` (2000 K+ leak agents, 30 ms, 600 rows);
-    `stochastic 1 ms`: the stochastic HH patch experiment for 1 ms; baselines `python -c pass` and
-    `python -c "import numpy"`.
+    `nernst_k, 0.05 ms`: one recording interval of `experiments/nernst_k.toml` (2000 K+ leak agents),
+    one segment: the fixed cost of a run; `nernst_k`: the whole experiment (30 ms, 600 rows written
+    in 100 segments, each appended, checkpointed and flushed); the stochastic HH patch experiment for
+    1 ms (7815 agents, 20 segments); baselines `python -c pass` and `python -c "import numpy"`.
     """
     with tempfile.TemporaryDirectory() as folder:
         commands = {
             "python -c pass": ["-c", "pass"],
             "python -c 'import numpy'": ["-c", "import numpy"],
+            "channelsim run nernst_k, 0.05 ms": ["-m", "channelsim", "run", "experiments/nernst_k.toml", "--set",
+                                                 "run.duration=0.05 ms", "--force", "--quiet", "-o",
+                                                 f"{folder}/nernst_k_short.h5"],
             "channelsim run nernst_k": ["-m", "channelsim", "run", "experiments/nernst_k.toml", "--force", "--quiet",
                                         "-o", f"{folder}/nernst_k.h5"],
             "channelsim run stochastic_patch, 1 ms": [
@@ -212,12 +216,13 @@ def memory_per_agent(n_channels: float) -> tuple[float, float]:
     return arrays / len(kinds.agent_states), peak / len(kinds.agent_states)
 
 
-def recording_overhead(n_channels: float, durations_s: tuple[float, float], repeats: int) -> dict[str, float]:
-    """Marginal wall seconds per simulated second with and without recording.
+def recording_overhead(n_channels: float, durations_s: tuple[float, ...], repeats: int) -> dict:
+    """Return CPU seconds of the W2 patch (agent) run three ways, by (way, duration), median of `repeats`.
 
-    With: `channelsim.run` to a run file, a row every 0.05 ms, a checkpoint per segment. Without:
-    the same run in memory (`simulate`) recording one row at its end. Marginal: the difference of a
-    long and a short run over their difference in simulated time, so that set-up cancels.
+    "file": `channelsim.run` to a run file, a row every 0.05 ms, the run cut into ~100 segments, each
+    appended, checkpointed and flushed; "memory": `simulate`, the same rows kept in memory; "none":
+    `simulate` recording one row at the end. CPU time (`time.process_time`, these runs use one thread)
+    rather than wall time, which other processes on a shared machine inflate.
     """
     import channelsim
 
@@ -226,21 +231,20 @@ def recording_overhead(n_channels: float, durations_s: tuple[float, float], repe
         return base if recording else base.updated({"run.record_every": f"{duration_s!r} s"})
 
     with tempfile.TemporaryDirectory() as folder:
-        runs = {
+        ways = {
             "file": lambda d: channelsim.run(config(d, True), f"{folder}/run.h5", force=True),
-            "memory": lambda d: channelsim.simulate(config(d, False)),
+            "memory": lambda d: channelsim.simulate(config(d, True)),
+            "none": lambda d: channelsim.simulate(config(d, False)),
         }
-        for run in runs.values():
-            run(durations_s[0])  # warm-up
-        walls = {(name, d): [] for name in runs for d in durations_s}
+        for way in ways.values():
+            way(durations_s[0])  # warm-up
+        cpu = {(name, d): [] for name in ways for d in durations_s}
         for _ in range(repeats):
-            for (name, d) in walls:
-                started = time.perf_counter()
-                runs[name](d)
-                walls[name, d].append(time.perf_counter() - started)
-    span = durations_s[1] - durations_s[0]
-    return {name: (statistics.median(walls[name, durations_s[1]]) - statistics.median(walls[name, durations_s[0]]))
-            / span for name in runs}
+            for (name, d) in cpu:
+                started = time.process_time()
+                ways[name](d)
+                cpu[name, d].append(time.process_time() - started)
+    return {key: statistics.median(values) for key, values in cpu.items()}
 
 
 # -- peers ----------------------------------------------------------------------------------
