@@ -25,7 +25,7 @@ from channelsim.kernels.markov import agent_step_serial, cumulative_rows, popula
 from channelsim.kernels.permeation import GHK, OHMIC
 from channelsim.kernels.rng import stream_key
 from channelsim.kernels.state import Compartments, Drive, Kinds, Membrane, Pumps, Records
-from channelsim.model.mesa_import import mesa
+from channelsim.model.dependencies import mesa
 from channelsim.model.populations import ChannelPopulation, ChannelView, PumpPopulation
 from channelsim.model.tables import V_MIN, V_POINTS, V_STEP, stationary_distribution, transition_table
 from channelsim.protocol import Schedule

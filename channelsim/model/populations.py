@@ -15,7 +15,7 @@ import numpy as np
 
 from channelsim.channels import KINDS, MarkovScheme
 from channelsim.config.schema import ChannelEntry, PumpEntry
-from channelsim.model.mesa_import import mesa
+from channelsim.model.dependencies import mesa
 
 if TYPE_CHECKING:
     from channelsim.model.patch import MembranePatch

@@ -3,7 +3,7 @@
 Every measurement is paired with a baseline measured in the same run, on the same (shared,
 noisy) machine, so that their ratio is the number worth comparing:
 
-- start-up: wall time of a short `channelsim run` (warm numba cache) against `python -c
+- start-up: wall and CPU time of a short `channelsim run` (warm numba cache) against `python -c
   "import numpy"`, each a fresh process;
 - throughput: agent-steps per second of channelsim's agent tracking against the kernel limit,
   a plain numba kernel that gives every agent one counter-based random number per step and a
@@ -25,6 +25,7 @@ import functools
 import json
 import math
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -67,14 +68,21 @@ def median_wall(run, repeats: int) -> float:
 
 # -- start-up -------------------------------------------------------------------------------
 
-def _process_wall(args: list[str]) -> float:
+def _process_times(args: list[str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of a Python process running `args`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run([sys.executable, *args], cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
 
 
-def startup(repeats: int) -> dict[str, float]:
-    """Wall time (s) of fresh processes, interleaved, median of `repeats` (after one warm-up each).
+def startup(repeats: int) -> dict[str, tuple[float, float]]:
+    """Wall and CPU time (s) of fresh processes, interleaved, medians of `repeats` (after one warm-up each).
+
+    CPU time is what an idle machine's wall time would be (the runs use one thread), and what other
+    processes on a shared machine do not inflate.
 
     `nernst_k, 0.05 ms`: one recording interval of `experiments/nernst_k.toml` (2000 K+ leak agents),
     one segment: the fixed cost of a run; `nernst_k`: the whole experiment (30 ms, 600 rows written
@@ -95,12 +103,13 @@ def startup(repeats: int) -> dict[str, float]:
                 "--force", "--quiet", "-o", f"{folder}/stochastic_patch.h5"],
         }
         for args in commands.values():
-            _process_wall(args)  # warm numba's cache and the file system's
-        walls = {name: [] for name in commands}
+            _process_times(args)  # warm numba's cache and the file system's
+        times = {name: [] for name in commands}
         for _ in range(repeats):
             for name, args in commands.items():
-                walls[name].append(_process_wall(args))
-    return {name: statistics.median(values) for name, values in walls.items()}
+                times[name].append(_process_times(args))
+    return {name: (statistics.median(t[0] for t in values), statistics.median(t[1] for t in values))
+            for name, values in times.items()}
 
 
 # -- the kernel limit -----------------------------------------------------------------------

@@ -12,8 +12,8 @@ from tests.benchmarks.measure import startup
 
 
 def test_startup_against_importing_numpy():
-    walls = startup(repeats=5)
-    baseline = walls["python -c 'import numpy'"]
-    print()
-    for name, wall in walls.items():
-        print(f"{name:<45}{wall:8.3f} s{wall / baseline:8.2f} x import numpy")
+    times = startup(repeats=5)
+    wall0, cpu0 = times["python -c 'import numpy'"]
+    print(f"\n{'':<45}{'wall s':>8}{'ratio':>8}{'CPU s':>8}{'ratio':>8}  (ratios to import numpy)")
+    for name, (wall, cpu) in times.items():
+        print(f"{name:<45}{wall:8.3f}{wall / wall0:8.2f}{cpu:8.3f}{cpu / cpu0:8.2f}")
