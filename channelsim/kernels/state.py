@@ -46,7 +46,11 @@ class Compartments(NamedTuple):
 
 
 class Kinds(NamedTuple):
-    """Channel populations, one row per kind (padded to the largest scheme)."""
+    """Channel populations, one row per kind (padded to the largest scheme).
+
+    A synapse's receptors are a row of their own (`cleft` >= 0): each synapse has its own cleft,
+    so its receptors see only its own transmitter.
+    """
 
     mode: np.ndarray  # (K,) int64: AGENT, POPULATION, MEAN_FIELD
     compartment: np.ndarray  # (K,) int64 the compartment whose membrane holds the kind
@@ -56,7 +60,9 @@ class Kinds(NamedTuple):
     n_states: np.ndarray  # (K,) int64
     count: np.ndarray  # (K,) int64
     conducting: np.ndarray  # (K, S) int64 0/1
-    table: np.ndarray  # (K, grid, S, S) float64 one-step transition matrices
+    table: np.ndarray  # (tables, grid, S, S) float64 one-step transition matrices
+    table_row: np.ndarray  # (K,) int64 the row's table in `table` (receptors: transmitter absent; + 1: present)
+    cleft: np.ndarray  # (K,) int64 the synapse whose cleft's transmitter the row sees; -1 for a channel kind
     agent_states: np.ndarray  # (sum of agent-tracked counts,) uint8
     agent_blocked: np.ndarray  # same shape, uint8 1 = blocked
     agent_offset: np.ndarray  # (K + 1,) int64
@@ -96,6 +102,7 @@ class Drive(NamedTuple):
 
     injected_charge: np.ndarray  # (steps,) C delivered into the cell by current clamp
     clamp_voltage: np.ndarray  # (steps,) V held by voltage clamp, NaN where free
+    transmitter: np.ndarray  # (steps, synapses) uint8 1 where a synapse's cleft holds transmitter
 
 
 class Records(NamedTuple):
