@@ -8,7 +8,7 @@ Myokit, numpy) measured in the same run, each as a ratio to a baseline of the sa
 The peers are scripts in their own folder with their own Python environment (`--peers DIR`,
 `--peers-python PATH`; `--setup-peers` builds the environment first by the folder's `setup.sh`).
 Without them the peer rows say "not installed" and show reference numbers of an earlier run,
-marked as such. The full run takes about 6 minutes on 2 cores, `--quick` about 3.
+marked as such. The full run takes 6-9 minutes on 2 cores, `--quick` about 4.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def setup_peers(peers: Path, build: Path, venv: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats and shorter timings (about 3 min)")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats and shorter timings (about 4 min)")
     parser.add_argument("--peers", type=Path, help="folder of the peer workload scripts (W1, W2)")
     parser.add_argument("--peers-python", type=Path, help="Python of the peers' environment (with NEURON, "
                         "Brian2, Myokit); default: bin/python of --setup-peers' environment")
