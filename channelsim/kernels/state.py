@@ -67,8 +67,8 @@ class Kinds(NamedTuple):
     agent_states: np.ndarray  # (sum of agent-tracked counts,) uint8
     agent_blocked: np.ndarray  # same shape, uint8 1 = blocked
     agent_offset: np.ndarray  # (K + 1,) int64
-    agent_order: np.ndarray  # agents grouped by state, per kind (see agent_events)
-    agent_position: np.ndarray  # each agent's index in agent_order, per kind
+    agent_order: np.ndarray  # agents grouped by state, per kind (see agent_events); int32 below 2^31 agents
+    agent_position: np.ndarray  # each agent's index in agent_order, per kind; as agent_order
     agent_group_start: np.ndarray  # (K, S + 1) int64 start of each state's group
     population: np.ndarray  # (K, S) int64 unblocked channels per state
     population_blocked: np.ndarray  # (K, S) int64 blocked channels per state

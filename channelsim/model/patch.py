@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import mesa
 import numpy as np
 
 from channelsim.channels.pump import PUMP_KINDS
@@ -30,6 +29,7 @@ from channelsim.kernels.permeation import GHK, OHMIC
 from channelsim.kernels.pump import NA_K, NCX, PMCA
 from channelsim.kernels.rng import stream_key
 from channelsim.kernels.state import Compartments, Drive, Kinds, Membrane, Pumps, Records
+from channelsim.model.dependencies import mesa
 from channelsim.model.populations import (
     ChannelPopulation,
     ChannelView,
@@ -280,6 +280,8 @@ class MembranePatch(mesa.Model):
         temperature = self.config.cell.temperature
         agent_sizes = [r["slots"] if r["tracking"] == "agent" else 0 for r in rows]
         offsets = np.concatenate([[0], np.cumsum(agent_sizes)]).astype(np.int64)
+        # an agent's place in its kind's state groups: 4 bytes while a kind has < 2^31 agents
+        index = np.int32 if max(agent_sizes, default=0) < 2**31 else np.int64
         permeant = np.zeros((n_kinds, len(IONS)))
         for k, r in enumerate(rows):
             for ion, share in r["permeant"].items():
@@ -299,8 +301,8 @@ class MembranePatch(mesa.Model):
             agent_states=np.zeros(offsets[-1], dtype=np.uint8),
             agent_blocked=np.zeros(offsets[-1], dtype=np.uint8),
             agent_offset=offsets,
-            agent_order=np.zeros(offsets[-1], dtype=np.int64),
-            agent_position=np.zeros(offsets[-1], dtype=np.int64),
+            agent_order=np.zeros(offsets[-1], dtype=index),
+            agent_position=np.zeros(offsets[-1], dtype=index),
             agent_group_start=np.zeros((n_kinds, max_states + 1), dtype=np.int64),
             population=np.zeros((n_kinds, max_states), dtype=np.int64),
             population_blocked=np.zeros((n_kinds, max_states), dtype=np.int64),

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 
 from channelsim.channels import KINDS, MarkovScheme
 from channelsim.config.schema import ChannelEntry, PumpEntry, SynapseEntry
 from channelsim.kernels.agent_events import group_by_state
+from channelsim.model.dependencies import mesa
 
 if TYPE_CHECKING:
     from channelsim.model.patch import MembranePatch
