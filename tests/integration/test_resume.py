@@ -19,8 +19,9 @@ from channelsim.recording.layout import EVENTS, SERIES
 from tests.integration.test_interruption import wait_for_rows
 
 ROOT = Path(__file__).parents[2]
-# agent channels and agent pumps, a block event mid-run, an electrode-free membrane
-ARGS = [str(ROOT / "experiments/pump_electrogenic.toml"), "--quiet", "--seed", "4",
+# agent channels and agent pumps, a block event mid-run, an electrode-free membrane; 6 s simulated
+# (6,000 rows) so that the resumed runs are still going when they are killed, however fast the machine
+ARGS = [str(ROOT / "experiments/pump_electrogenic.toml"), "--quiet", "--seed", "4", "--set", 'run.duration="6 s"',
         "--set", 'pumps.na_k_atpase.density="300 /um^2"', "--set", "channels.k_leak.open_probability=0.5"]
 
 
