@@ -89,6 +89,10 @@ def run_figure(ds: xr.Dataset):
     import matplotlib.pyplot as plt
 
     config = analysis.run_config(ds)
+    if "compartment" in ds.dims:  # a cable: the impulse along it
+        from channelsim.cable_plot import cable_figure
+
+        return cable_figure(ds, lambda fig: _title_and_footer(fig, ds, config))
     scale, unit = time_unit(ds)
     t = ds.time.values * scale
     duration = float(ds.time[-1])

@@ -59,10 +59,13 @@ class Needs:
 def row_bytes(config: Config) -> int:
     """Bytes of one recorded row of every series (uncompressed), the time included."""
     from channelsim.constants import IONS
-    from channelsim.recording.layout import SERIES
+    from channelsim.recording.layout import declared
 
-    sizes = {"time": 1, "ion": len(IONS), "kind": len(config.channels) + len(config.pumps)}
-    return VALUE_BYTES * (1 + sum(math.prod(sizes[d] for d in var.dims[1:]) for var in SERIES.values()))
+    geometry = config.cell.geometry
+    sizes = {"time": 1, "ion": len(IONS), "kind": len(config.channels) + len(config.pumps),
+             "compartment": 1 if geometry is None else len(geometry.length)}
+    series = declared(geometry is not None).series
+    return VALUE_BYTES * (1 + sum(math.prod(sizes[d] for d in var.dims[1:]) for var in series.values()))
 
 
 def model_bytes(config: Config) -> int:

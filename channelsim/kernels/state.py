@@ -26,6 +26,7 @@ class Membrane(NamedTuple):
     v_min: float  # voltage grid of the transition tables
     v_step: float
     flux_noise: bool  # channel fluxes as Poisson counts (True) or as their means, fraction carried (False)
+    diffusion: np.ndarray  # (ions,) float64 m^2/s, in the cytoplasm (scaled to the axial resistivity)
 
 
 class Compartments(NamedTuple):
@@ -42,14 +43,21 @@ class Compartments(NamedTuple):
     influx_total: np.ndarray
     electrode_total: np.ndarray  # (C, ions) int64, cumulative ions delivered by the electrode
     electrode_carry: np.ndarray  # (1,) float64, fractional ion of injected charge
-    spike_armed: np.ndarray  # (1,) int64, at the electrode compartment
+    spike_armed: np.ndarray  # (C,) int64, the spike detector of each compartment
+    axial_conductance: np.ndarray  # (C - 1,) float64 S between compartment c and c + 1 (a cable; else empty)
+    axial_diffusion: np.ndarray  # (C - 1, ions) float64 m^3/s: D A / dx of each junction and ion
+    axial_carry: np.ndarray  # (C - 1, ions) float64 fractional ions of the axial transfer
 
 
 class Kinds(NamedTuple):
-    """Channel populations, one row per kind (padded to the largest scheme)."""
+    """Channel populations, one row per kind and compartment (padded to the largest scheme).
+
+    A config entry on a cable has one row per compartment it covers, in compartment order.
+    """
 
     mode: np.ndarray  # (K,) int64: AGENT, POPULATION, MEAN_FIELD
     compartment: np.ndarray  # (K,) int64 the compartment whose membrane holds the kind
+    table_index: np.ndarray  # (K,) int64 the row of `table` (a config entry's, shared by its compartments)
     permeant: np.ndarray  # (K, ions) float64: each ion's share of the unitary value (0: impermeant)
     permeation: np.ndarray  # (K,) int64: GHK, OHMIC
     unitary: np.ndarray  # (K,) float64: permeability (m^3/s) or conductance (S)
@@ -110,4 +118,5 @@ class Records(NamedTuple):
     electrode: np.ndarray  # (rows, C, ions)
     pump_cycles: np.ndarray  # (rows, P)
     spike_steps: np.ndarray  # global step index of each upward threshold crossing
+    spike_compartment: np.ndarray  # the compartment of each crossing
     spike_count: np.ndarray  # (1,) int64

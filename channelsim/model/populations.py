@@ -42,6 +42,18 @@ class Population(mesa.Agent):
         self.kind = entry.kind
         self.tracking = entry.tracking
         self.count = entry.count
+        self.first_row = index  # the kernel rows it owns (`place`): one per compartment it covers
+        self.row_compartments = np.zeros(1, dtype=np.int64)
+        self.row_counts = np.array([entry.count], dtype=np.int64)
+
+    def place(self, first_row: int, compartments: np.ndarray, counts: np.ndarray) -> None:
+        """Own the kernel rows from `first_row` on: `counts[i]` channels or pumps in `compartments[i]`."""
+        self.first_row, self.row_compartments, self.row_counts = first_row, compartments, counts
+
+    @property
+    def rows(self) -> range:
+        """The kernel rows (of `Kinds` or `Pumps`) of this population."""
+        return range(self.first_row, self.first_row + len(self.row_counts))
 
 
 class ChannelPopulation(Population):
@@ -61,7 +73,7 @@ class ChannelPopulation(Population):
     @property
     def _agent_slice(self) -> slice:
         offsets = self.model.kinds.agent_offset
-        return slice(offsets[self.index], offsets[self.index + 1])
+        return slice(offsets[self.rows.start], offsets[self.rows.stop])
 
     @property
     def states(self) -> np.ndarray | None:
@@ -76,21 +88,22 @@ class ChannelPopulation(Population):
     @property
     def open_count(self) -> float:
         """Open, unblocked channels of this kind after the last step (fractional in mean-field tracking)."""
-        return float(self.model.kinds.open_count[self.index])
+        return float(self.model.kinds.open_count[self.rows.start:self.rows.stop].sum())
 
-    def open_now(self, kinds) -> float:
-        """Open, unblocked channels, counted from the state arrays."""
-        k, n = self.index, len(self.scheme.states)
+    def open_now(self, kinds, k: int) -> float:
+        """Open, unblocked channels of kernel row k, counted from the state arrays."""
+        n = len(self.scheme.states)
         conducting = kinds.conducting[k, :n]
         if self.tracking == "agent":
-            return float(np.count_nonzero(conducting[self.states] & (1 - self.blocked)))
+            here = slice(kinds.agent_offset[k], kinds.agent_offset[k + 1])
+            return float(np.count_nonzero(conducting[kinds.agent_states[here]] & (1 - kinds.agent_blocked[here])))
         if self.tracking == "population":
             return float(conducting @ kinds.population[k, :n])
-        return (self.count - kinds.blocked[k]) * float(conducting @ kinds.occupancy[k, :n])
+        return (kinds.count[k] - kinds.blocked[k]) * float(conducting @ kinds.occupancy[k, :n])
 
     def set_blocked(self, kinds, blocked: int, rng: np.random.Generator) -> None:
-        """Block or unblock channels (chosen at random) until `blocked` of them are blocked."""
-        k, n = self.index, len(self.scheme.states)
+        """Block or unblock channels (chosen at random) until `blocked` of them are blocked (one row: not a cable)."""
+        k, n = self.first_row, len(self.scheme.states)
         change = blocked - int(kinds.blocked[k])
         if self.tracking == "agent":
             candidates = np.flatnonzero(self.blocked == (0 if change > 0 else 1))
@@ -103,7 +116,7 @@ class ChannelPopulation(Population):
             source[k, :n] -= moved
             target[k, :n] += moved
         kinds.blocked[k] = blocked
-        kinds.open_count[k] = self.open_now(kinds)
+        kinds.open_count[k] = self.open_now(kinds, k)
 
     @cached_property
     def positions_um(self) -> np.ndarray:
@@ -151,7 +164,7 @@ class PumpPopulation(Population):
         Unblocked pumps bind with probability (new - old)/(1 - old), or blocked ones unbind with
         (old - new)/old, so the blocked count stays Binomial(N, new).
         """
-        p = self.index
+        p = self.first_row  # one row: drugs are not applied to cables
         if self.tracking == "agent":
             if new > old:
                 free = np.flatnonzero(self.blocked == 0)
@@ -174,4 +187,4 @@ class PumpPopulation(Population):
             change = blocked - int(self.blocked.sum())
             candidates = np.flatnonzero(self.blocked == (0 if change > 0 else 1))
             self.blocked[rng.choice(candidates, size=abs(change), replace=False)] = 1 if change > 0 else 0
-        pumps.active[self.index] = self.count - blocked
+        pumps.active[self.first_row] = self.count - blocked

@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pytest
 from scipy.integrate import solve_ivp
 
 import channelsim
@@ -39,7 +40,8 @@ def run_notebook(notebook: Path, run: Path, monkeypatch) -> dict:
 
 def test_every_notebook_is_checked():
     """A new notebook needs its own test of its results below, not just a run."""
-    assert [p.name for p in NOTEBOOKS] == ["action_potentials.ipynb", "how_few_ions.ipynb", "resting_potential.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == ["action_potentials.ipynb", "axons.ipynb", "how_few_ions.ipynb",
+                                           "resting_potential.ipynb"]
 
 
 def test_how_few_ions(tmp_path, monkeypatch):
@@ -301,3 +303,21 @@ def test_action_potentials(tmp_path, monkeypatch):
     rounding = max(abs(float(reversal.sel(ion=ion)) * 1e3 - e_hh)
                    for ion, e_hh in (("Na", hh.E_NA), ("K", hh.E_K), ("Cl", hh.E_L)))
     assert abs(ns["mf_v_rest_closed"] * 1e3 - hh.resting_potential()) < rounding + 1e-6
+
+
+def test_axons(tmp_path, monkeypatch):
+    """The impulse travels along the 1 um axon at HH's velocity scaled by sqrt(d), and jumps on myelin.
+
+    Velocities within 10% of HH's 18.8 m/s scaled to the diameter (backward Euler at dt = 10 us runs a
+    few per cent slow, see tests/validation/test_cable.py); myelin more than ten times faster.
+    """
+    runs = make_runs({name: experiment(name) for name in ("propagation", "saltatory_conduction")}, tmp_path,
+                     monkeypatch)
+    ns = run_notebook(ANALYSIS / "axons.ipynb", runs["propagation"], monkeypatch)
+    plt.close("all")
+    assert not ns["p_result"].failed and ns["p_conserved"]
+    assert ns["p_velocity"] == pytest.approx(ns["p_expected"], rel=0.10)
+    assert np.ptp(ns["p_peaks"]) < 0.005  # V: the same spike all along the middle, within 5 mV
+    assert not any(ns["s_failed"].values())
+    assert ns["s_velocity"]["unmyelinated"] == pytest.approx(ns["s_expected_bare"], rel=0.10)
+    assert ns["s_speedup"] > 10
