@@ -81,3 +81,51 @@ def propagation(ds: xr.Dataset, after: float = 0.0, before: float = np.inf) -> P
     times = tuple(float(arrival[c]) for c in ends)
     failed = not np.isfinite(arrival[site]) or ends[0] != 0 or ends[1] != last
     return Propagation(failed=failed, reached_m=reached, time_s=times)
+
+
+@dataclass(frozen=True)
+class Impulse:
+    """One impulse: the spikes of neighbouring compartments that follow each other within a window."""
+
+    start_s: float  # its first spike
+    origin: int  # the compartment of its first spike
+    first: int  # the compartments it reached, from first to last (inclusive)
+    last: int
+
+    def reached_both_ends(self, n_compartments: int) -> bool:
+        """Whether it travelled the whole cable (no propagation failure)."""
+        return self.first == 0 and self.last == n_compartments - 1
+
+
+def impulses(ds: xr.Dataset, window: float = 1e-3) -> list[Impulse]:
+    """Group a cable run's spikes into impulses, in order of their first spike.
+
+    A spike joins the impulse of a spike in a neighbouring compartment at most `window` (s)
+    earlier; spikes of neighbours that fall in the window of the same impulse are merged. An
+    impulse that does not reach both ends failed to propagate (or collided with another).
+    """
+    _require_cable(ds)
+    times, where = ds.spike_time.values, ds.spike_compartment.values
+    order = np.argsort(times, kind="stable")
+    parent = list(range(len(times)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    last_spike = {}  # compartment -> index of its latest spike so far
+    for i in order:
+        c, t = int(where[i]), times[i]
+        for neighbour in (c - 1, c + 1):
+            j = last_spike.get(neighbour)
+            if j is not None and t - times[j] <= window:
+                parent[root(j)] = root(i)
+        last_spike[c] = i
+    groups: dict[int, list[int]] = {}
+    for i in order:
+        groups.setdefault(root(i), []).append(i)
+    found = [Impulse(start_s=float(times[members[0]]), origin=int(where[members[0]]),
+                     first=int(where[members].min()), last=int(where[members].max())) for members in groups.values()]
+    return sorted(found, key=lambda impulse: impulse.start_s)

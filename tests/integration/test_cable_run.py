@@ -7,6 +7,7 @@ bit-identically.
 import numpy as np
 
 import channelsim
+from channelsim.conduction import impulses, propagation
 from channelsim.model.patch import MembranePatch
 from channelsim.recording.layout import declared
 from tests.validation.test_cable import SQUID
@@ -70,6 +71,10 @@ def test_file_and_memory_agree(tmp_path):
     assert int(from_file.electrode_compartment) == 22  # the third node, at 205 um
     assert from_file.agent_count.sel(kind="hh_na") == round(600 * np.pi * 1 * 2 * 5)
     assert len(from_file.spike_time) == len(from_file.spike_compartment) > 0
+    (impulse,) = impulses(from_file)  # one impulse, from the electrode to both ends
+    # origin: the electrode's node or an internode beside it (their tiny capacitance crosses 0 mV in the same step)
+    assert impulse.reached_both_ends(from_file.sizes["compartment"]) and abs(impulse.origin - 22) <= 10
+    assert not propagation(from_file).failed
 
 
 def test_a_restored_state_continues_bit_identically():
