@@ -19,13 +19,14 @@ from scipy.optimize import brentq
 from channelsim.channels import KINDS
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config import parse_config
-from channelsim.config.schema import Block, Config, CurrentClamp, Ouabain
+from channelsim.config.schema import Block, Config, CurrentClamp, OpenClose, Ouabain, PresynapticSpikes, SetOutside
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, VALENCE
 from channelsim.physics import (
     chord_conductance_potential,
     donnan_equilibrium,
     ghk_current,
     ghk_potential,
+    ghk_zero_current_potential,
     pump_cycle_rate,
     thermal_voltage,
 )
@@ -33,6 +34,17 @@ from channelsim.physics import (
 #: Bracket (V) searched for the potential where channel and pump currents cancel; every
 #: current is monotonic in V, so the root is unique.
 _ZERO_CURRENT_BRACKET_V = (-0.5, 0.5)
+
+
+def conducting_entries(config: Config) -> list[tuple[str, object, object]]:
+    """Return (label in the `kind` dimension, kind defaults, resolved entry) of everything that conducts.
+
+    The `[[channels]]` entries (labelled by kind) and the `[[synapses]]` entries (labelled by name;
+    their receptors' open counts are summed over the synapses). Each entry has `permeation`,
+    `permeability` and `conductance`.
+    """
+    return ([(entry.kind, KINDS[entry.kind], entry) for entry in config.channels]
+            + [(entry.name, KINDS[entry.receptor], entry) for entry in config.synapses])
 
 
 def run_config(ds: xr.Dataset) -> Config:
@@ -87,6 +99,7 @@ def summary(path: str | Path) -> str:
     last = ds.isel(time=-1)
     moved = last.ions_moved
     tracking = {entry.kind: entry.tracking for entry in [*config.channels, *config.pumps]}
+    tracking |= {entry.name: entry.tracking for entry in config.synapses}
     duration = float(ds.time[-1] - ds.time[0])
     rate = spikes / duration if duration > 0 else 0.0
     reversal = reversal_potentials(last)
@@ -99,8 +112,11 @@ def summary(path: str | Path) -> str:
         f"area = {float(ds.membrane_area) * 1e12:.4g} um^2, volume = {float(ds.volume_inside) * 1e15:.4g} pL",
         f"  V: {float(v[0]) * 1e3:.3f} mV -> {float(v[-1]) * 1e3:.3f} mV; "
         f"{spikes} spike{'s' if spikes != 1 else ''} ({rate:.3g} /s)",
-        "  channels and pumps: " + ", ".join(f"{k} x {int(n)} ({tracking.get(str(k), '?')})"
+        "  channels, synapses and pumps: " + ", ".join(f"{k} x {int(n)} ({tracking.get(str(k), '?')})"
                                              for k, n in zip(ds.kind.values, ds.agent_count.values, strict=True)),
+        *([("  vesicles released: " + ", ".join(
+            f"{name} {int(n):,d}" for name, n in zip(ds.synapse.values, last.releases.values, strict=True)))]
+          if ds.sizes["synapse"] else []),
         "  net ions entered: " + ", ".join(f"{ion} {int(n):+d}"
                                            for ion, n in zip(ds.ion.values, moved.values, strict=True)),
         "  final concentrations (mM, in/out): " + ", ".join(
@@ -119,8 +135,13 @@ def _uses_ghk(config: Config) -> bool:
     That is the case when every channel is GHK-permeant, to monovalent ions; otherwise it is the
     chord-conductance formula.
     """
-    return all(entry.permeation == "ghk" and all(abs(VALENCE[ion]) == 1 for ion in KINDS[entry.kind].permeant_ions)
-               for entry in config.channels)
+    return all(entry.permeation == "ghk" and all(abs(VALENCE[ion]) == 1 for ion in kind.permeant_ions)
+               for _, kind, entry in conducting_entries(config))
+
+
+def _all_ghk(config: Config) -> bool:
+    """Tell whether every channel and receptor uses GHK permeation (of ions of any valence)."""
+    return all(entry.permeation == "ghk" for _, _, entry in conducting_entries(config))
 
 
 def voltage_gated(config: Config, temperature_K: float) -> bool:
@@ -130,8 +151,8 @@ def voltage_gated(config: Config, temperature_K: float) -> bool:
     steady potential then moves with V itself (during a spike it is the potential V is chasing),
     so it predicts no resting level.
     """
-    for entry in config.channels:
-        q = KINDS[entry.kind].scheme(entry).rate_matrix(np.array([-0.1, 0.0]), temperature_K)
+    for _, kind, entry in conducting_entries(config):
+        q = kind.scheme(entry).rate_matrix(np.array([-0.1, 0.0]), temperature_K, 1.0)
         if not np.allclose(q[0], q[1]):
             return True
     return False
@@ -147,28 +168,35 @@ def _row_dicts(ds: xr.Dataset, name: str) -> list[dict[str, float]]:
 def predicted_potential(ds: xr.Dataset) -> tuple[xr.DataArray, str]:
     """Steady potential of the open channels alone (V) at every recorded time, and its law.
 
-    The GHK voltage equation when every channel is GHK-permeant to monovalent ions (weights:
-    open channels x single-channel permeability), otherwise the chord-conductance formula
-    (open channels x unitary conductance, with the Nernst potentials of that time). Pump
-    currents are left out: `pump_leak_potential` includes them. NaN where no channel is open.
+    The GHK voltage equation when every channel (and receptor) is GHK-permeant to monovalent ions
+    (weights: open channels x single-channel permeability x each ion's permeability ratio); the
+    zero of the summed GHK currents when they are GHK-permeant but some ion is divalent (Ca2+);
+    otherwise the chord-conductance formula (open channels x unitary conductance, with the
+    Nernst potentials of that time). Pump currents are left out: `pump_leak_potential` includes
+    them. NaN where no channel is open.
     """
     config = run_config(ds)
-    ghk = _uses_ghk(config)
+    ghk, general = _uses_ghk(config), _all_ghk(config)
     temperature = float(ds.temperature)
-    unitary = {entry.kind: entry.permeability if ghk else entry.conductance for entry in config.channels}
+    unitary = {label: (kind, entry.permeability if general else entry.conductance)
+               for label, kind, entry in conducting_entries(config)}
     inside, outside = _row_dicts(ds, "concentration_inside"), _row_dicts(ds, "concentration_outside")
     reversal = _row_dicts(ds.assign(reversal=reversal_potentials(ds)), "reversal")
     v = np.full(ds.sizes["time"], np.nan)
     for i, open_count in enumerate(_row_dicts(ds, "open_channels")):
         weights: dict[str, float] = {}
-        for kind, value in unitary.items():
-            for ion, share in KINDS[kind].permeant_ions.items():
-                weights[ion] = weights.get(ion, 0.0) + open_count[kind] * share * value
+        for label, (kind, value) in unitary.items():
+            for ion, share in kind.permeant_ions.items():
+                weights[ion] = weights.get(ion, 0.0) + open_count[label] * share * value
         weights = {ion: w for ion, w in weights.items() if w > 0}
         if weights:
-            v[i] = (ghk_potential(weights, inside[i], outside[i], temperature) if ghk
-                    else chord_conductance_potential(weights, reversal[i]))
-    law = "GHK" if ghk else "chord conductance"
+            if ghk:
+                v[i] = ghk_potential(weights, inside[i], outside[i], temperature)
+            elif general:
+                v[i] = ghk_zero_current_potential(weights, inside[i], outside[i], temperature)
+            else:
+                v[i] = chord_conductance_potential(weights, reversal[i])
+    law = "GHK" if general else "chord conductance"
     return xr.DataArray(v, coords={"time": ds.time}, dims="time", attrs={"units": "V", "long_name": law}), law
 
 
@@ -192,8 +220,8 @@ def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
     """
     config = run_config(ds)
     temperature = float(ds.temperature)
-    channels = [(entry.kind, ion, share, entry) for entry in config.channels
-                for ion, share in KINDS[entry.kind].permeant_ions.items()]
+    channels = [(label, ion, share, entry) for label, kind, entry in conducting_entries(config)
+                for ion, share in kind.permeant_ions.items()]
     pumps = [(entry.kind, pump_charge_per_cycle(entry.kind), entry) for entry in config.pumps]
     count = dict(zip(ds.kind.values, ds.agent_count.values.tolist(), strict=True))
     inside, outside = _row_dicts(ds, "concentration_inside"), _row_dicts(ds, "concentration_outside")
@@ -259,8 +287,9 @@ def donnan_prediction(ds: xr.Dataset) -> tuple[xr.DataArray, xr.DataArray]:
     and those ions).
     """
     config = run_config(ds)
+    count = dict(zip(ds.kind.values, ds.agent_count.values.tolist(), strict=True))
     permeant = [ion for ion in ds.ion.values
-                if any(ion in KINDS[e.kind].permeant_ions and e.count > 0 for e in config.channels)]
+                if any(ion in kind.permeant_ions and count[label] > 0 for label, kind, _ in conducting_entries(config))]
     impermeant_mM = float(ds.impermeant_valence * ds.impermeant_anions) / (AVOGADRO * float(ds.volume_inside))
     outside = ds.concentration_outside.sel(ion=permeant).values
     fixed = ds.concentration_inside.drop_sel(ion=permeant)
@@ -344,3 +373,121 @@ def electrogenic_shift(ds: xr.Dataset, at: float) -> float:
     before = ds.sel(time=slice(None, at)).isel(time=[-1])
     channels_alone, _ = predicted_potential(before)
     return float(channels_alone[0] - pump_leak_potential(before)[0])
+
+
+#: Spike threshold criterion: V where dV/dt first exceeds this (V/s, i.e. 10 mV/ms) on the way up
+#: to a spike (Sekerli et al. 2004, IEEE Trans Biomed Eng 51:1665, compare such criteria).
+THRESHOLD_SLOPE_V_PER_S = 10.0
+#: A regular presynaptic train of at least this many spikes is read as repeated trials.
+MIN_TRIALS = 20
+
+
+def protocol_marks(ds: xr.Dataset) -> list[tuple[float, str]]:
+    """List the `open`, `close` and `presynaptic_spikes` steps as (time s, label), steps at one time joined.
+
+    Labels read like "open 5,000 k_leak" and "4 synapses, 3 spikes 5 ms apart" (a Poisson train:
+    "4 synapses, 20 Hz"); with several synapse entries, "7 excitatory + 10 inhibitory". When
+    there are such steps, `set_outside` steps are listed too ("[Cl]o 367 mM").
+    """
+    config = run_config(ds)
+    counts = {entry.name: entry.count for entry in config.synapses}
+    marks: dict[float, list[str]] = {}
+    outside: dict[float, list[str]] = {}
+    for step in config.protocol:
+        if isinstance(step, OpenClose):
+            label = f"{step.action} {step.count:,d} {step.target}"
+        elif isinstance(step, PresynapticSpikes):
+            synapses = step.synapses or counts[step.target]
+            if len(counts) > 1:
+                label = f"{synapses} {step.target}"
+            else:
+                label = f"{synapses} synapse{'s' if synapses != 1 else ''}"
+            if step.rate is not None:
+                label += f", {step.rate:g} Hz"
+            elif step.spikes > 1:
+                label += f",\n{step.spikes} spikes {step.period * 1e3:g} ms apart"
+        elif isinstance(step, SetOutside):
+            outside.setdefault(step.at, []).append(f"[{step.ion}]o {step.concentration:g} mM")
+            continue
+        else:
+            continue
+        marks.setdefault(step.at, []).append(label)
+    if marks:
+        for at, labels in outside.items():
+            marks.setdefault(at, []).extend(labels)
+    return [(t, " + ".join(labels)) for t, labels in sorted(marks.items())]
+
+
+def volleys(ds: xr.Dataset) -> list[dict]:
+    """Describe each synaptic volley: the presynaptic steps that start together (short regular trains).
+
+    For each: `start` and `end` (s; the window lasts to the next volley or the end of the run),
+    `label`, `baseline` (V at the start), `peak` (largest V in the window) and `peak_time`,
+    `amplitude` (peak - baseline), `trough` (smallest V in the window minus baseline) and `fired`
+    (a spike in the window). Trains of `MIN_TRIALS` spikes or more are
+    trials, not volleys (`quantal_trials`).
+    """
+    config = run_config(ds)
+    starts = sorted({step.at for step in config.protocol if isinstance(step, PresynapticSpikes)
+                     and step.rate is None and step.spikes < MIN_TRIALS})
+    labels = dict(protocol_marks(ds))
+    later = sorted(set(labels) | {float(ds.time[-1])})  # a window ends at the next labelled step
+    ends = [min(t for t in later if t > start) if start < later[-1] else later[-1] for start in starts]
+    spikes = ds.spike_time.values
+    found = []
+    for start, end in zip(starts, ends, strict=True):
+        window = ds.membrane_potential.sel(time=slice(start, end))
+        baseline = float(ds.membrane_potential.sel(time=start, method="nearest"))
+        peak = float(window.max())
+        found.append({"start": start, "end": end, "label": labels.get(start, ""), "baseline": baseline,
+                      "peak": peak, "peak_time": float(window.time.values[int(np.argmax(window.values))]),
+                      "amplitude": peak - baseline, "trough": float(window.min()) - baseline,
+                      "fired": bool(np.any((spikes >= start) & (spikes < end)))})
+    return found
+
+
+def spike_threshold(ds: xr.Dataset) -> float | None:
+    """Return the mean firing threshold (V) of the run's spikes: V where dV/dt first exceeds 10 mV/ms.
+
+    For each spike, the last upward crossing of `THRESHOLD_SLOPE_V_PER_S` in the 5 ms before it
+    (from the recorded V, slopes between consecutive rows). None without spikes.
+    """
+    v, t = ds.membrane_potential.values, ds.time.values
+    slope = np.diff(v) / np.diff(t)
+    thresholds = []
+    for spike in ds.spike_time.values:
+        before = np.flatnonzero((t[:-1] >= spike - 5e-3) & (t[:-1] < spike))
+        if len(before) < 2:
+            continue
+        steep = slope[before] > THRESHOLD_SLOPE_V_PER_S
+        rising = np.flatnonzero(steep[1:] & ~steep[:-1])
+        if len(rising):
+            thresholds.append(v[before[rising[-1] + 1]])
+    return float(np.mean(thresholds)) if thresholds else None
+
+
+def quantal_trials(ds: xr.Dataset) -> dict | None:
+    """Read a long regular presynaptic train as repeated trials of quantal release.
+
+    The first `presynaptic_spikes` step with at least `MIN_TRIALS` spikes: each spike starts a
+    trial that lasts one period. Returns the trial start times (s), the vesicles released in each
+    trial (from `releases`), each trial's EPSP amplitude (V: largest V in the trial minus V at
+    its start), the synapses reached (`n`), the release probability (`p`) and the target's name;
+    None without such a step.
+    """
+    config = run_config(ds)
+    step = next((s for s in config.protocol if isinstance(s, PresynapticSpikes) and s.rate is None
+                 and s.spikes >= MIN_TRIALS), None)
+    if step is None:
+        return None
+    entry = next(e for e in config.synapses if e.name == step.target)
+    starts = step.at + step.period * np.arange(step.spikes)
+    starts = starts[starts + step.period <= float(ds.time[-1]) + 1e-12]
+    releases = ds.releases.sel(synapse=step.target)
+    edges = releases.sel(time=np.append(starts, starts[-1] + step.period), method="nearest").values
+    v, t = ds.membrane_potential.values, ds.time.values
+    tolerance = 1e-9  # s: recording times and spike times are computed differently
+    windows = [(t >= a - tolerance) & (t < a + step.period - tolerance) for a in starts]
+    amplitude = np.array([v[w].max() - v[np.argmin(np.abs(t - a))] for a, w in zip(starts, windows, strict=True)])
+    return {"start": starts, "releases": np.diff(edges), "amplitude": amplitude,
+            "n": step.synapses or entry.count, "p": entry.release_probability, "target": step.target}

@@ -90,7 +90,8 @@ def run_in_memory(model: MembranePatch, command: str = PYTHON_COMMAND) -> xr.Dat
     spikes = np.concatenate([p.spike_time for p in parts])
     columns |= model.constants() | {
         "time": np.concatenate([p.time for p in parts]), "spike": np.arange(len(spikes)), "spike_time": spikes,
-        "ion": np.array(IONS, dtype=str), "kind": np.array(model.kind_names, dtype=str)}
+        "ion": np.array(IONS, dtype=str), "kind": np.array(model.kind_names, dtype=str),
+        "synapse": np.array(model.synapse_names, dtype=str)}
     if model.geometry is not None:
         columns["compartment"] = np.arange(len(model.geometry.length))
     attrs = _attributes(model, command) | {"created": _now(), "status": "complete"}
@@ -190,7 +191,8 @@ def run_experiment(config: Config, output: Path, seed: int | None = None, comman
         with _StopRequests() as stop:
             try:
                 writer = RunWriter(output, list(IONS), model.kind_names, model.constants(),
-                                   _attributes(model, command), model.state(), rows=_row_tuple(model.current_row()),
+                                   _attributes(model, command), model.state(), model.synapse_names,
+                                   rows=_row_tuple(model.current_row()),
                                    reserve_bytes=reserve_bytes(model.config))
             except (OSError, RuntimeError) as error:  # h5py reports a failed write as either
                 if isinstance(error, RuntimeError) and not is_disk_full(error):
@@ -234,7 +236,7 @@ def resume_experiment(path: Path, command: str = "", progress: bool = True, forc
         with _StopRequests() as stop:
             try:
                 writer = RunWriter(path, list(IONS), model.kind_names, model.constants(), attributes, model.state(),
-                                   source=(path, saved["rows"], saved["spikes"]),
+                                   model.synapse_names, source=(path, saved["rows"], saved["spikes"]),
                                    reserve_bytes=reserve_bytes(model.config))
             except (OSError, RuntimeError) as error:
                 if isinstance(error, RuntimeError) and not is_disk_full(error):

@@ -4,8 +4,12 @@ One figure per run, panels chosen from what the run contains: the membrane poten
 closed-form references (Nernst potentials, the channels' GHK or chord-conductance potential,
 the pump-leak balance, the Donnan end state), all drawn as time series from the concentrations
 and open channels recorded at each time; the stimulus; the ions moved (or, under voltage clamp,
-the currents; over hours, the concentrations); the open channels unless every count is
-constant; the pump turnover; and for [K]o steps the resting potential against [K]o.
+the currents; over hours, the concentrations); the open channels and receptors unless every
+count is constant; the vesicles released at synapses; the pump turnover; for [K]o steps the
+resting potential against [K]o; and for a long train of presynaptic spikes (repeated trials) the
+histogram of EPSP amplitudes by number of quanta released, with the binomial expectation.
+`open`, `close` and presynaptic volleys are labelled on the voltage panel, each volley with its
+EPSP amplitude, and the firing threshold is drawn when synaptic input fired the cell.
 """
 
 from __future__ import annotations
@@ -101,14 +105,20 @@ def run_figure(ds: xr.Dataset):
     pulses = analysis.current_pulses(ds)
     k_steps = [step for step in config.protocol if isinstance(step, SetOutside) and step.ion == "K"]
     has_pumps = bool(ds.pump_cycles.values[-1].sum() > 0)
-    channel_kinds = [kind for kind in ds.kind.values if kind in {entry.kind for entry in config.channels}]
+    conducting = {entry.kind for entry in config.channels}
+    channel_kinds = [kind for kind in ds.kind.values if kind in conducting]
     varying = [kind for kind in channel_kinds if np.ptp(ds.open_channels.sel(kind=kind).values) > 0]
+    synapse_entries = list(ds.synapse.values)
+    released = ds.sizes["synapse"] > 0 and bool(ds.releases.values[-1].sum() > 0)
+    trials = analysis.quantal_trials(ds) if released else None
 
-    panels = ["voltage"] + ["stimulus"] * bool(pulses)
+    volleys = analysis.volleys(ds) if released else []
+    panels = ["voltage"] + ["zoom"] * bool(volleys) + ["stimulus"] * bool(pulses)
     panels += ["concentrations" if long_run else "currents" if clamped else "ions"]
-    panels += ["channels"] * bool(varying) + ["pumps"] * has_pumps
-    heights = {"voltage": 3.2, "stimulus": 0.9}
-    ratios = [heights.get(panel, 2.0) for panel in panels] + [2.4] * (len(k_steps) > 1)
+    panels += ["channels"] * bool(varying) + ["receptors", "releases"] * released + ["pumps"] * has_pumps
+    heights = {"voltage": 3.2, "zoom": 2.4, "stimulus": 0.9, "receptors": 1.5, "releases": 1.2}
+    extra = [2.4] * (len(k_steps) > 1) + [2.6] * (trials is not None)
+    ratios = [heights.get(panel, 2.0) for panel in panels] + extra
     fig_height = 1.2 * sum(ratios) + 0.9
     fig, axes = plt.subplots(len(ratios), 1, figsize=(10, fig_height),
                              gridspec_kw={"height_ratios": ratios}, squeeze=False)
@@ -121,6 +131,8 @@ def run_figure(ds: xr.Dataset):
     for ax, panel in zip(axes[:len(panels)], panels, strict=True):  # the last axes may be the [K]o plot
         if panel == "voltage":
             _plot_voltage(ax, ds, t, clamped, pulses, long_run)
+        elif panel == "zoom":
+            _plot_epsps(ax, ds, t, volleys)
         elif panel == "stimulus":
             _plot_stimulus(ax, ds, t, pulses, scale)
         elif panel == "concentrations":
@@ -131,6 +143,11 @@ def run_figure(ds: xr.Dataset):
             _plot_ions_moved(ax, ds, t)
         elif panel == "channels":
             _plot_open_channels(ax, ds, t, channel_kinds)
+        elif panel == "receptors":
+            _plot_open_channels(ax, ds, t, synapse_entries)
+            ax.set_ylabel("open receptors\n(count)")
+        elif panel == "releases":
+            _plot_releases(ax, ds, t)
         else:
             _plot_pump_rate(ax, ds, t)
         if ax.get_legend() is None and ax.get_legend_handles_labels()[0]:
@@ -147,7 +164,9 @@ def run_figure(ds: xr.Dataset):
     else:
         time_axes[0].set_xlim(t[0], t[-1])
     if len(k_steps) > 1:
-        _plot_potassium_dependence(axes[-1], ds, k_steps)
+        _plot_potassium_dependence(axes[len(panels)], ds, k_steps)
+    if trials is not None:
+        _plot_quantal(axes[-1], trials)
     _title_and_footer(fig, ds, config)
     return fig
 
@@ -214,8 +233,10 @@ def _plot_voltage(ax, ds: xr.Dataset, t: np.ndarray, clamped: bool, pulses: list
     config = analysis.run_config(ds)
     pumped = bool(ds.pump_cycles.values[-1].sum() > 0)
     # With one permeant ion the channels' potential is that ion's Nernst potential; with
-    # voltage-gated channels it only shadows V.
-    if len(active) > 1 and not analysis.voltage_gated(config, float(ds.temperature)):
+    # voltage-gated channels it only shadows V, and with synaptic receptors it jumps with every
+    # release faster than V can follow.
+    synaptic = ds.sizes["synapse"] > 0 and bool(ds.releases.values[-1].sum() > 0)
+    if len(active) > 1 and not synaptic and not analysis.voltage_gated(config, float(ds.temperature)):
         predicted, law = analysis.predicted_potential(ds)
         name = f"{law}, channels alone" if pumped else f"{law} (open channels)"
         predicted_mV = predicted.values * 1e3
@@ -262,12 +283,20 @@ def _plot_voltage(ax, ds: xr.Dataset, t: np.ndarray, clamped: bool, pulses: list
         ax.axhspan(low_mV, high_mV, color="grey", alpha=0.2, lw=0)
         ax.axhline((low_mV + high_mV) / 2, color="grey", lw=1.0, ls=(0, (1, 1)), gid="threshold",
                    label=f"threshold {(low_mV + high_mV) / 2:+.1f} mV: pulses ending above it fire")
-    if spikes and not pulses and not clamped:
+    marks = analysis.protocol_marks(ds)
+    if spikes and not pulses and not clamped and not marks:
         count, rate = analysis.spike_rate(ds)
         ax.text(0.01, 0.97, f"{count} spikes in {float(ds.time[-1]):g} s: {rate:.1f} /s", transform=ax.transAxes,
                 fontsize=10, va="top", bbox={"facecolor": "white", "edgecolor": "none"})
     if clamped:
         _label_clamp_steps(ax, ds, config)
+    if marks:
+        _label_protocol_marks(ax, ds, marks, long_run)
+    if spikes and analysis.volleys(ds):
+        threshold = analysis.spike_threshold(ds)
+        if threshold is not None:
+            ax.axhline(threshold * 1e3, color="grey", lw=1.0, ls=(0, (1, 1)), gid="threshold",
+                       label=f"threshold {threshold * 1e3:+.1f} mV (dV/dt > 10 mV/ms before a spike)")
     if block is not None and 0 < block < float(ds.time[-1]):
         scale, _ = time_unit(ds)
         ax.axvline(block * scale, color="black", lw=0.6, ls=":")
@@ -289,6 +318,50 @@ def _label_clamp_steps(ax, ds: xr.Dataset, config) -> None:
             command_mV = step.potential * 1e3
             ax.annotate(f"{command_mV:+.0f} mV".replace("+0 ", "0 "), ((step.at + end) / 2 * scale, command_mV),
                         xytext=(0, 4), textcoords="offset points", ha="center", va="bottom", fontsize=9)
+
+
+def _label_protocol_marks(ax, ds: xr.Dataset, marks: list[tuple[float, str]], long_run: bool) -> None:
+    """Label `open`, `close` and presynaptic volleys at their times; each volley with its EPSP amplitude.
+
+    Volleys that fire are marked "spike", the others with their peak above the baseline.
+    """
+    scale, _ = time_unit(ds)
+    amplitudes = {v["start"]: v for v in analysis.volleys(ds)}
+    for i, (at, label) in enumerate(marks):
+        x = at * scale
+        if long_run and x <= 0:
+            continue
+        ax.axvline(x, color="black", lw=0.5, ls=":", zorder=1)
+        volley = amplitudes.get(at)
+        if volley is not None:
+            change = volley["amplitude"] if volley["amplitude"] >= -volley["trough"] else volley["trough"]
+            label += "\nspike" if volley["fired"] else f"\n{change * 1e3:+.1f} mV"
+        ax.annotate(label, (x, 1.0 - 0.07 * (i % 2)), xycoords=("data", "axes fraction"), xytext=(2, -2),
+                    textcoords="offset points", va="top", ha="left", fontsize=7, color="dimgrey")
+    low, top = ax.get_ylim()
+    ax.set_ylim(top=top + 0.2 * (top - low))  # room for the labels
+
+
+def _plot_epsps(ax, ds: xr.Dataset, t: np.ndarray, volleys: list[dict]) -> None:
+    """Zoom on the synaptic potentials: V near rest, each volley's peak marked, the threshold drawn."""
+    v_mV = ds.membrane_potential.values * 1e3
+    scale, _ = time_unit(ds)
+    ax.plot(t, v_mV, color="black", lw=1.0)
+    rest = float(np.median(v_mV))
+    threshold = analysis.spike_threshold(ds)
+    failed = [v["peak"] * 1e3 for v in volleys if not v["fired"]]
+    top = max([rest + 5.0, *failed, *([threshold * 1e3] if threshold is not None else [])]) + 3.0
+    for volley in volleys:
+        if not volley["fired"] and volley["amplitude"] >= -volley["trough"]:
+            ax.plot([volley["peak_time"] * scale], [volley["peak"] * 1e3], marker="v", color="C5", ms=5)
+    if failed:
+        ax.axhline(max(failed), color="C5", lw=0.8, ls="--",
+                   label=f"highest peak without a spike: {max(failed):+.1f} mV")
+    if threshold is not None:
+        ax.axhline(threshold * 1e3, color="grey", lw=1.0, ls=(0, (1, 1)),
+                   label=f"spike upstroke begins: {threshold * 1e3:+.1f} mV")
+    ax.set_ylim(min(rest, float(v_mV.min())) - 2.0, top)
+    ax.set_ylabel("membrane potential,\nzoomed (mV)")
 
 
 def _mark_electrogenic_step(ax, ds: xr.Dataset, block: float) -> None:
@@ -341,7 +414,9 @@ def _plot_ions_moved(ax, ds: xr.Dataset, t: np.ndarray) -> None:
     for ion in active:
         n = int(moved.sel(ion=ion))
         total = int(ds.ions_inside.sel(ion=ion)[0])
-        share = f", {abs(n) / total:.1e} of the cell's" if total else ""
+        ratio = abs(n) / total if total else 0.0
+        share = f", {ratio:.1e} of the cell's" if ratio < 1 else f", {ratio:.0f}x the cell's at t = 0"
+        share = share if total else ""
         ax.plot(t, ds.ions_moved.sel(ion=ion) * factor, color=_ion_color(ds, ion),
                 label=f"{_ION_LABEL[ion]}: {n:+,d}{share}")
     ax.axhline(0, color="black", lw=0.5)
@@ -366,18 +441,61 @@ def _plot_clamp_currents(ax, ds: xr.Dataset, t: np.ndarray) -> None:
 
 
 def _plot_open_channels(ax, ds: xr.Dataset, t: np.ndarray, kinds: list[str]) -> None:
-    """Plot the open channels of each kind, in the colour of the ion it passes.
+    """Plot the open channels of each kind (and open receptors of each synapse entry).
 
-    A second kind of the same ion is dashed.
+    In the colour of the ion it passes (purple for several ions); a second kind of the same ion
+    is dashed. The legend gives the most channels or receptors on the membrane.
     """
+    config = analysis.run_config(ds)
+    defaults = {label: kind for label, kind, _ in analysis.conducting_entries(config)}
+    receptors = {entry.name: entry.receptor for entry in config.synapses}
     drawn: list[str] = []
     for kind in kinds:
-        ion = KINDS[kind].ion
-        count = int(ds.agent_count.sel(kind=kind))
-        ax.plot(t, ds.open_channels.sel(kind=kind), lw=0.9, color=_ion_color(ds, ion),
-                ls="--" if ion in drawn else "-", label=f"{kind} (of {count:,d})")
-        drawn.append(ion)
+        ions = list(defaults[kind].permeant_ions)
+        key = "+".join(ions)
+        color = _ion_color(ds, ions[0]) if len(ions) == 1 else "C4"
+        count = int(ds.on_membrane.sel(kind=kind).max())
+        name = f"{kind} ({receptors[kind]}, {count:,d} receptors)" if kind in receptors else f"{kind} (of {count:,d})"
+        ax.plot(t, ds.open_channels.sel(kind=kind), lw=0.9, color=color, ls="--" if key in drawn else "-", label=name)
+        drawn.append(key)
     ax.set_ylabel("open channels (count)")
+
+
+def _plot_releases(ax, ds: xr.Dataset, t: np.ndarray) -> None:
+    """Cumulative vesicles released by each synapse entry."""
+    for i, name in enumerate(ds.synapse.values):
+        series = ds.releases.sel(synapse=name)
+        ax.plot(t, series, drawstyle="steps-post", lw=1.0, color=f"C{5 + i}",
+                label=f"{name}: {int(series[-1]):,d} vesicles")
+    ax.set_ylabel("vesicles released\n(cumulative)")
+
+
+def _plot_quantal(ax, trials: dict) -> None:
+    """Histogram of the EPSP amplitudes of repeated trials, stacked by the quanta each trial released.
+
+    Each stack's expected size is the binomial weight of its number of quanta k (n synapses,
+    release probability p) times the trials; the peaks sit at multiples of the quantum q (the mean
+    amplitude of single-quantum trials).
+    """
+    from math import comb
+
+    amplitude_mV, quanta = trials["amplitude"] * 1e3, trials["releases"]
+    n, p, total = trials["n"], trials["p"], len(quanta)
+    bins = np.linspace(min(0.0, amplitude_mV.min()), amplitude_mV.max() * 1.05 + 1e-9, 50)
+    ks = list(range(int(quanta.max()) + 1))
+    ax.hist([amplitude_mV[quanta == k] for k in ks], bins=bins, stacked=True, color=[f"C{k}" for k in ks],
+            label=[f"{k} quant{'um' if k == 1 else 'a'}: {int(np.sum(quanta == k))} trials "
+                   f"(binomial {total * comb(n, k) * p**k * (1 - p) ** (n - k):.1f})" for k in ks])
+    single = amplitude_mV[quanta == 1]
+    if single.size:
+        q = float(single.mean())
+        for k in ks[1:]:
+            ax.axvline(k * q, color="black", lw=0.6, ls=":")
+        ax.set_title(f"{total} trials, n = {n} synapses, p = {p:g}: peaks at multiples of q = {q:.2f} mV",
+                     fontsize=9)
+    ax.set_xlabel("EPSP amplitude (mV)")
+    ax.set_ylabel("trials")
+    ax.legend(title=f"vesicles released by {trials['target']}", title_fontsize=8, **_LEGEND)
 
 
 def _plot_pump_rate(ax, ds: xr.Dataset, t: np.ndarray) -> None:

@@ -2,8 +2,18 @@
 
 Current clamp: the cumulative injected charge Q(t) is piecewise linear; each step receives
 Q(t + dt) - Q(t), so the total charge of a pulse is exact whatever dt is. Voltage clamp: a
-step is clamped when its midpoint lies in a clamp interval. Block, unblock, ouabain and
-set_outside are events applied at the first step boundary at or after their time.
+step is clamped when its midpoint lies in a clamp interval. Block, unblock, ouabain,
+set_outside, open and close are events applied at the first step boundary at or after their time.
+
+Synaptic release: every presynaptic spike of a `presynaptic_spikes` step reaches each synapse it
+targets (the first `synapses` of the entry, or all), and releases a vesicle there with the
+entry's release probability. Spike times (regular, or Poisson with `rate`) and the Bernoulli
+draws of each step come from a generator seeded by (seed, 3, step index), so they are fixed by
+the run's seed and independent of the simulation. A release at time t acts from the first step
+boundary at or after t: the synapse's cleft holds transmitter for the next
+max(1, round(transmitter_duration / dt)) steps (`transmitter`, a drive array per step and
+synapse), and releases at one synapse within a pulse extend it. Synapses are numbered over the
+entries in the order of their names, each entry's synapses in turn.
 """
 
 from __future__ import annotations
@@ -15,7 +25,17 @@ from itertools import pairwise
 
 import numpy as np
 
-from channelsim.config.schema import Block, Config, CurrentClamp, Ouabain, SetOutside, VoltageClamp
+from channelsim.config.schema import (
+    Block,
+    Config,
+    CurrentClamp,
+    OpenClose,
+    Ouabain,
+    PresynapticSpikes,
+    SetOutside,
+    SynapseEntry,
+    VoltageClamp,
+)
 from channelsim.errors import ConfigError
 
 
@@ -29,7 +49,23 @@ class Event:
 
     step: int
     index: int  # position in config.protocol
-    action: Block | Ouabain | SetOutside
+    action: Block | Ouabain | SetOutside | OpenClose
+
+
+def _release_times(step: PresynapticSpikes, entry: SynapseEntry, synapses: int, seed: int, index: int,
+                   end: float) -> list[np.ndarray]:
+    """Draw the times (s) of the releases at each of the first `synapses` synapses of `entry` due to `step`."""
+    rng = np.random.default_rng([seed, 3, index])
+    released = []
+    for _ in range(synapses):
+        if step.rate is not None:
+            stop = end if step.duration is None else min(end, step.at + step.duration)
+            span = max(0.0, stop - step.at)
+            spikes = step.at + np.sort(rng.uniform(0.0, span, rng.poisson(step.rate * span)))
+        else:
+            spikes = step.at + (step.period or 0.0) * np.arange(step.spikes)
+        released.append(spikes[rng.random(len(spikes)) < entry.release_probability])
+    return released
 
 
 class Schedule:
@@ -41,6 +77,18 @@ class Schedule:
         self.clamps: list[tuple[float, float, float]] = []
         self.events: list[Event] = []
         dt = config.run.dt
+        total_steps = config.run.n_records * config.run.steps_per_record
+        entries = {entry.name: entry for entry in config.synapses}
+        counts = [entry.count for entry in config.synapses]
+        #: the first synapse (cleft) of each [[synapses]] entry, and the number of synapses
+        self.first_synapse = dict(zip(entries, np.cumsum([0, *counts]).tolist()[:-1], strict=True))
+        self.synapse_count = int(sum(counts))
+        #: synapses of each [[synapses]] entry, in the entries' (name) order
+        self.synapse_counts = dict(zip(entries, counts, strict=True))
+        #: steps a release keeps each synapse's cleft full of transmitter
+        self.pulse_steps = np.repeat([max(1, round(entry.transmitter_duration / dt)) for entry in config.synapses],
+                                     counts).astype(np.int64)
+        release_steps, release_synapses = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
         for index, step in enumerate(config.protocol):
             if isinstance(step, CurrentClamp):
                 current = step.current_A(area)
@@ -52,6 +100,16 @@ class Schedule:
             elif isinstance(step, VoltageClamp):
                 end = math.inf if step.duration is None else step.at + step.duration
                 self.clamps.append((step.at, end, step.potential))
+            elif isinstance(step, PresynapticSpikes):
+                entry = entries[step.target]
+                synapses = step.synapses or entry.count
+                first = self.first_synapse[step.target]
+                for offset, times in enumerate(_release_times(step, entry, synapses, config.run.seed, index,
+                                                              config.run.duration)):
+                    steps = np.ceil(times / dt - 1e-9).astype(np.int64)
+                    steps = steps[steps < total_steps]
+                    release_steps.append(steps)
+                    release_synapses.append(np.full(len(steps), first + offset, dtype=np.int64))
             else:
                 self.events.append(Event(math.ceil(step.at / dt - 1e-9), index, step))
         self.clamps.sort()
@@ -61,6 +119,11 @@ class Schedule:
                                   "give each voltage_clamp a duration that ends before the next starts")
         self.events.sort(key=lambda e: (e.step, e.index))
         self._event_steps = [e.step for e in self.events]  # sorted: the next event by bisection
+        steps, synapses = np.concatenate(release_steps), np.concatenate(release_synapses)
+        order = np.lexsort((synapses, steps))
+        #: every release of the run: its step (sorted) and its synapse
+        self.release_step, self.release_synapse = steps[order], synapses[order]
+        self._longest_pulse = int(self.pulse_steps.max()) if self.synapse_count else 0
         times = np.array(sorted(slope_changes))
         slopes = np.cumsum([slope_changes[t] for t in times])
         self._charge_times = times
@@ -90,6 +153,33 @@ class Schedule:
     def clamp_voltage(self, first_step: int, n_steps: int, dt: float) -> np.ndarray:
         """Command of each step, taken at the step's midpoint."""
         return self.command_at(dt * (np.arange(first_step, first_step + n_steps) + 0.5))
+
+    def transmitter(self, first_step: int, n_steps: int) -> np.ndarray:
+        """Return 1 where a synapse's cleft holds transmitter during a step, shape (n_steps, synapses), uint8."""
+        present = np.zeros((n_steps, self.synapse_count), dtype=np.uint8)
+        if not len(self.release_step) or not n_steps:
+            return present
+        low = np.searchsorted(self.release_step, first_step - self._longest_pulse, side="right")
+        high = np.searchsorted(self.release_step, first_step + n_steps, side="left")
+        start, synapse = self.release_step[low:high], self.release_synapse[low:high]
+        end = start + self.pulse_steps[synapse]
+        edges = np.zeros((n_steps + 1, self.synapse_count), dtype=np.int64)
+        np.add.at(edges, (np.clip(start - first_step, 0, n_steps), synapse), 1)
+        np.add.at(edges, (np.clip(end - first_step, 0, n_steps), synapse), -1)
+        present[:] = np.cumsum(edges[:-1], axis=0) > 0
+        return present
+
+    def releases_before(self, steps: np.ndarray) -> np.ndarray:
+        """Count each [[synapses]] entry's releases at steps before each of `steps`: shape (steps, entries).
+
+        A release at step s counts from the row of step s + 1 on: the first step its transmitter acts on.
+        """
+        columns = []
+        for name, count in self.synapse_counts.items():
+            first = self.first_synapse[name]
+            mine = self.release_step[(self.release_synapse >= first) & (self.release_synapse < first + count)]
+            columns.append(np.searchsorted(mine, steps, side="left"))
+        return np.array(columns, dtype=np.int64).T.reshape(len(steps), len(self.synapse_counts))
 
     def events_at(self, step: int) -> list[Event]:
         """Return the events that fall due at step boundary `step`, in config order."""

@@ -37,6 +37,15 @@ BASE_BYTES = 64 * 2**20
 FILE_OVERHEAD_BYTES = 4 * 2**20
 #: A run is cut into segments of about 1% of it, and a segment is at most this many steps.
 SEGMENT_STEPS = 2**20
+#: Bytes per row of the kernel's channel state (a channel kind, or one synapse's receptors): its
+#: counts, occupancies, state groups and carries for schemes of up to 8 states and 4 ions.
+KERNEL_ROW_BYTES = 1024
+#: Bytes per presynaptic spike reaching a synapse: its time, its release draw, the step and the
+#: synapse of a release (8 bytes each).
+SPIKE_BYTES = 32
+#: The transmitter array of one kernel call (steps x synapses, 1 byte each) is at most this large
+#: (`channelsim.model.patch.MAX_TRANSMITTER_CELLS`).
+TRANSMITTER_BYTES = 2**24
 
 
 @dataclass(frozen=True)
@@ -62,19 +71,35 @@ def row_bytes(config: Config) -> int:
     from channelsim.recording.layout import declared
 
     geometry = config.cell.geometry
-    sizes = {"time": 1, "ion": len(IONS), "kind": len(config.channels) + len(config.pumps),
-             "compartment": 1 if geometry is None else len(geometry.length)}
+    sizes = {"time": 1, "ion": len(IONS), "kind": len(config.channels) + len(config.synapses) + len(config.pumps),
+             "synapse": len(config.synapses), "compartment": 1 if geometry is None else len(geometry.length)}
     series = declared(geometry is not None).series
     return VALUE_BYTES * (1 + sum(math.prod(sizes[d] for d in var.dims[1:]) for var in series.values()))
 
 
 def model_bytes(config: Config) -> int:
-    """Upper bound of the model's own arrays: per-agent state, transition tables, kernel buffers."""
-    agents = sum(entry.count for entry in config.channels if entry.tracking == "agent")
+    """Upper bound of the model's own arrays: per-agent state, transition tables, kernel buffers.
+
+    Agent-tracked channels count with every channel `open` steps may add, receptors with those of
+    every synapse; each synapse is a kernel row, recorded in every row of a segment.
+    """
+    opened = {}
+    for step in config.protocol:
+        if step.action == "open":
+            opened[step.target] = opened.get(step.target, 0) + step.count
+    agents = sum(entry.count + opened.get(entry.kind, 0) for entry in config.channels if entry.tracking == "agent")
+    agents += sum(entry.count * entry.receptors for entry in config.synapses if entry.tracking == "agent")
     pumps = sum(entry.count for entry in config.pumps if entry.tracking == "agent")
-    tables = len(config.channels) * 6 * 4001 * 8 * 8 * 8  # tables of up to 8 states, and expm's temporaries
+    n_tables = len(config.channels) + 2 * len(config.synapses)  # a receptor's tables: transmitter absent, present
+    tables = n_tables * 6 * 4001 * 8 * 8 * 8  # tables of up to 8 states, and expm's temporaries
     kernel = 32 * min(SEGMENT_STEPS, steps(config))  # per-step protocol arrays and spike buffer of one call
-    return agents * AGENT_CHANNEL_BYTES + pumps * AGENT_PUMP_BYTES + tables + kernel
+    rows = len(config.channels) + sum(entry.count for entry in config.synapses)
+    run = config.run
+    segment_rows = min(SEGMENT_STEPS, max(run.steps_per_record, steps(config) // 100)) // run.steps_per_record + 1
+    synapses = (rows * (KERNEL_ROW_BYTES + SEGMENT_COPIES * segment_rows * VALUE_BYTES)
+                + SPIKE_BYTES * math.ceil(config.presynaptic_spikes())
+                + (TRANSMITTER_BYTES if config.synapses else 0))
+    return agents * AGENT_CHANNEL_BYTES + pumps * AGENT_PUMP_BYTES + tables + kernel + synapses
 
 
 def steps(config: Config) -> int:

@@ -132,6 +132,34 @@ FIELD_NOTES = {
     "protocol.ouabain.at": "When the concentration takes effect.",
     "protocol.ouabain.concentration": "Ouabain concentration; 0 washes it out.",
     "protocol.ouabain.target": "A pump kind configured in this run.",
+    "synapses.name": "Names the entry in `--set synapses.NAME.KEY`, the protocol's `target`, and the run "
+                     "file's `synapse` and `kind` dimensions. One entry per name; not a catalogue kind's name.",
+    "synapses.receptor": "`ampa`, `nmda` or `gaba_a`: see the [receptor kinds](channels.md#receptor-kinds).",
+    "synapses.count": "Each synapse has its own cleft: a release there reaches only its own receptors.",
+    "synapses.receptors": "Each synapse's receptors are one row of the kernel's state, so `population` and "
+                          "`mean_field` tracking cost the same whatever this number.",
+    "synapses.release_probability": "One vesicle at most per spike and synapse, drawn independently "
+                                    "(Bernoulli) from the run's seed: quantal, binomial release.",
+    "synapses.tracking": "See the [user guide](guide.md#tracking-modes).",
+    "synapses.transmitter": "The kind's default: 1 mM (Destexhe et al. 1994); 0 outside pulses.",
+    "synapses.transmitter_duration": "The kind's default: 1 ms. Rounded to whole steps (at least one); "
+                                     "releases at one synapse within a pulse extend it.",
+    "synapses.permeation": "The kind's default: `ghk`. Each permeant ion's flux uses its permeability ratio.",
+    "synapses.conductance": "The kind's default (ampa 10 pS, nmda 50 pS, gaba_a 27 pS); used by ohmic permeation.",
+    "synapses.permeability": "The kind's default (from the conductance in symmetric 140 mM at 23 degC); "
+                             "used by GHK permeation.",
+    "protocol.open.action": '`"open"` (insert channels) or `"close"` (remove them).',
+    "protocol.open.at": "When the channels are inserted or removed.",
+    "protocol.open.target": "A kind configured in `[[channels]]` (its `count` may be 0).",
+    "protocol.open.count": "`close` may not remove more than are on the membrane then.",
+    "protocol.presynaptic_spikes.action": '`"presynaptic_spikes"`.',
+    "protocol.presynaptic_spikes.at": "The first spike (regular train) or the start of the Poisson trains.",
+    "protocol.presynaptic_spikes.target": "Its `name`.",
+    "protocol.presynaptic_spikes.count": "1 if omitted; not with `rate`.",
+    "protocol.presynaptic_spikes.period": "Needed when `count` > 1; the same times at every synapse.",
+    "protocol.presynaptic_spikes.rate": "Independent trains, one per synapse; instead of `count` and `period`.",
+    "protocol.presynaptic_spikes.duration": "Omitted: to the end of the run. Only with `rate`.",
+    "protocol.presynaptic_spikes.synapses": "The first N (in the entry's order); omitted: all.",
     "protocol.set_outside.action": '`"set_outside"`.',
     "protocol.set_outside.at": "When the step happens.",
     "protocol.set_outside.ion": "The ion whose outside concentration changes.",
@@ -167,6 +195,16 @@ RULES = {
     "Config._one_entry_per_kind": "Each channel kind and each pump kind appears at most once; every protocol "
                                   "step's `at` lies within `run.duration`; a `block`/`unblock` target is a "
                                   "configured channel or pump kind, an `ouabain` target a configured pump kind.",
+    "SynapseEntry._known_receptor": "A synapse entry's `receptor` must be a receptor kind of the catalogue; a "
+                                    "receptor kind in `[[channels]]` is rejected (it needs a cleft).",
+    "PresynapticSpikes._train_or_rate": "A `presynaptic_spikes` step is a regular train (`count`, and a `period` "
+                                        "when `count` > 1) or a Poisson train (`rate` > 0, optional `duration`), "
+                                        "not both.",
+    "Config._synapses_and_openings": "Synapse entries have distinct names that are not catalogue kinds; a "
+                                     "`presynaptic_spikes` target is a configured synapse entry and its "
+                                     "`synapses` at most the entry's `count`; an `open`/`close` target is a "
+                                     "configured channel kind, and taking the steps in time order, `close` never "
+                                     "removes more channels than are on the membrane.",
     "Config._within_physical_limits": "Physical limits across keys: a `count` of channels or pumps at most "
                                       "1e5 /um^2 times the membrane area (as `density`); at most 2^53 "
                                       "(9.0e15) ions of one kind in the cell or a finite outside volume "
@@ -175,7 +213,13 @@ RULES = {
                                       "volume that fits; a pulse train's last pulse starts within "
                                       "`run.duration`, and a run has at most 1,000,000 pulses in all; a current "
                                       "clamp moves V by at most 1 V in one time step (amplitude x dt / C), "
-                                      "since no membrane holds more.",
+                                      "since no membrane holds more; the receptors of all synapses, and the "
+                                      "channels of a kind after every `open` step, also at most 1e5 /um^2; at "
+                                      "most 200,000 synapses in all (a Purkinje cell, the neuron with the most, "
+                                      "receives about 175,000); a spike train's last spike starts within "
+                                      "`run.duration`, and a run brings at most 10,000,000 presynaptic spikes to "
+                                      "synapses in all (one per spike and synapse reached; Poisson trains by "
+                                      "their expected number), each held in memory before the run.",
 }
 
 #: Meaning of each run status (channelsim.recording.layout.STATUSES).
@@ -416,9 +460,13 @@ def _base_raw() -> dict:
 
 
 def _resolved_channel(kind: str, **extra):
+    """Return the resolved config entry of a kind: a `[[channels]]` entry, or a `[[synapses]]` entry for a receptor."""
     from channelsim.channels import KINDS
     from channelsim.config import parse_config
 
+    if KINDS[kind].is_receptor:
+        entry = {"name": "example", "receptor": kind, "receptors": 1, **extra}
+        return parse_config({**_base_raw(), "synapses": [entry]}).synapses[0]
     entry = {"kind": kind, **extra}
     if KINDS[kind].density_per_m2 is None and "count" not in extra and "density" not in extra:
         entry["count"] = 1
@@ -427,7 +475,7 @@ def _resolved_channel(kind: str, **extra):
 
 def channel_defaults_markdown() -> str:
     """Render the defaults each channel kind gives the optional keys of a `[[channels]]` entry."""
-    from channelsim.channels import KINDS
+    from channelsim.channels import CHANNEL_KINDS, KINDS
     from channelsim.config.schema import ChannelEntry
 
     names = ["density", "permeation", "conductance", "permeability", "open_probability", "mean_open_time"]
@@ -437,7 +485,8 @@ def channel_defaults_markdown() -> str:
                                            list(ChannelEntry.model_fields[name].metadata))
         dims[name] = describe_type(annotation, metadata)[1]
     lines = ["| kind | " + " | ".join(f"`{n}`" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
-    for kind, defaults in KINDS.items():
+    for kind in CHANNEL_KINDS:
+        defaults = KINDS[kind]
         entry = _resolved_channel(kind)
         cells = []
         for name in names:
@@ -451,6 +500,22 @@ def channel_defaults_markdown() -> str:
                 cells.append(pretty(value, dims[name][0]) if dims[name] else _number(value))
             else:
                 cells.append("— (rejected)")
+        lines.append(f"| [`{kind}`](channels.md#{kind}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def receptor_defaults_markdown() -> str:
+    """Render the defaults each receptor kind gives the optional keys of a `[[synapses]]` entry."""
+    from channelsim.channels import RECEPTORS
+
+    names = ["transmitter", "transmitter_duration", "permeation", "conductance", "permeability"]
+    dimensions = {"transmitter": "concentration", "transmitter_duration": "time", "conductance": "conductance",
+                  "permeability": "permeability"}
+    lines = ["| receptor | " + " | ".join(f"`{n}`" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
+    for kind in RECEPTORS:
+        entry = _resolved_channel(kind)
+        cells = [f'`"{entry.permeation}"`' if name == "permeation" else pretty(getattr(entry, name), dimensions[name])
+                 for name in names]
         lines.append(f"| [`{kind}`](channels.md#{kind}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -503,7 +568,11 @@ def config_markdown() -> str:
             heading = f"[[{section}]]" if is_list else f"[{section}]"
             required = field.is_required()
             out += [f"## `{heading}`", ""]
-            if is_list:
+            if is_list and section == "synapses":
+                out += ["A list: one `[[synapses]]` table per group of synapses (optional; none by default). "
+                        "`--set synapses.NAME.KEY=VALUE` addresses the entry of that name "
+                        "(and adds one if there is none).", ""]
+            elif is_list:
                 out += [f"A list: one `[[{section}]]` table per kind (optional; none by default). "
                         f"`--set {section}.KIND.KEY=VALUE` addresses the entry of that kind "
                         "(and adds one if there is none).", ""]
@@ -516,6 +585,9 @@ def config_markdown() -> str:
         if doc and model.__doc__ and "Strict" not in doc:
             out += [" ".join(doc.split()), ""]
         notes = {}
+        if section == "synapses":
+            notes = {name: "per receptor kind (below)" for name in
+                     ("transmitter", "transmitter_duration", "permeation", "conductance", "permeability")}
         if section in ("channels", "pumps"):
             notes = {name: "per kind (below)" for name, f in model.model_fields.items()
                      if f.default is None and name not in ("count",)}
@@ -527,6 +599,8 @@ def config_markdown() -> str:
                     "", channel_defaults_markdown(), ""]
         if section == "pumps":
             out += ["**Defaults per kind.**", "", pump_defaults_markdown(), ""]
+        if section == "synapses":
+            out += ["**Defaults per receptor kind.**", "", receptor_defaults_markdown(), ""]
         documented += [name for name in _validators(model) if name not in documented]
     documented += _validators(Config)
     for validator in documented:
@@ -596,6 +670,12 @@ REJECTED = [
      '[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "1 mA"\nduration = "1 ms"\n'),
     ("an amplitude that is not a current",
      '[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "10 mV"\nduration = "1 ms"\n'),
+    ("a receptor kind in [[channels]]", ['channels.ampa.count=10']),
+    ("a synapse entry without receptors", '[[synapses]]\nname = "excitatory"\nreceptor = "ampa"\n'),
+    ("spikes at a synapse entry that does not exist",
+     '[[protocol]]\naction = "presynaptic_spikes"\nat = "1 ms"\ntarget = "excitatory"\n'),
+    ("closing more channels than there are",
+     '[[protocol]]\naction = "close"\nat = "1 ms"\ntarget = "k_leak"\ncount = 2000\n'),
     ("overlapping voltage clamps (checked when the run starts)",
      '[[protocol]]\naction = "voltage_clamp"\nat = "0 ms"\npotential = "-65 mV"\nduration = "5 ms"\n\n'
      '[[protocol]]\naction = "voltage_clamp"\nat = "2 ms"\npotential = "0 mV"\n'),
@@ -671,10 +751,10 @@ def _rate_label(rate, module) -> str:
     return ""
 
 
-def _stationary(scheme, v: float, temperature: float):
+def _stationary(scheme, v: float, temperature: float, transmitter: float = 0.0):
     import numpy as np
 
-    q = scheme.rate_matrix(np.array([v]), temperature)[0]
+    q = scheme.rate_matrix(np.array([v]), temperature, transmitter)[0]
     system = np.vstack([q.T, np.ones(len(q))])
     rhs = np.zeros(len(q) + 1)
     rhs[-1] = 1.0
@@ -686,10 +766,12 @@ VOLTAGES_MV = (-65.0, 0.0)
 TEMPERATURES_C = (6.3, 37.0)
 
 
-def scheme_markdown(scheme, module) -> str:
+def scheme_markdown(scheme, module, transmitter_mM: float | None = None) -> str:
     """Render a Markov scheme: its states and transitions, with rates and open probability.
 
-    Rates and the steady-state open probability are given at a few voltages and temperatures.
+    Rates and the steady-state open probability are given at a few voltages and temperatures. A
+    receptor's binding transitions are shown at the transmitter concentration of a release,
+    `transmitter_mM`, with their open probability with and without transmitter.
     """
     open_states = set(scheme.conducting)
     states = ", ".join(f"**{s}**" if s in open_states else s for s in scheme.states)
@@ -700,31 +782,73 @@ def scheme_markdown(scheme, module) -> str:
     out += ["| from | to | rate law | " + " | ".join(f"1/s at {h}" for h in heads) + " |",
             "|---|---|---|" + "---:|" * len(heads)]
     for t in scheme.transitions:
-        values = [t.rate(v * 1e-3, tc + 273.15) for tc in TEMPERATURES_C for v in VOLTAGES_MV]
-        out.append(f"| {t.source} | {t.target} | {_rate_label(t.rate, module)} | "
-                   + " | ".join(_number(x) for x in values) + " |")
-    p_open = []
-    for tc in TEMPERATURES_C:
-        for v in VOLTAGES_MV:
-            pi = _stationary(scheme, v * 1e-3, tc + 273.15)
-            p_open.append(sum(p for s, p in zip(scheme.states, pi, strict=True) if s in open_states))
-    out += ["", "Steady-state open probability: " + ", ".join(
-        f"{_number(p)} at {h}" for p, h in zip(p_open, heads, strict=True)) + ".", ""]
+        factor = transmitter_mM if t.ligand else 1.0
+        values = [factor * t.rate(v * 1e-3, tc + 273.15) for tc in TEMPERATURES_C for v in VOLTAGES_MV]
+        label = _rate_label(t.rate, module)
+        if t.ligand:
+            per_molar = t.rate(0.0, 310.15) * 1e3  # 1/s per mol/m^3 -> 1/M/s
+            label = f"{_number(per_molar)} /M/s x [T] ([T] = {_number(transmitter_mM)} mM)"
+        out.append(f"| {t.source} | {t.target} | {label} | " + " | ".join(_number(x) for x in values) + " |")
+
+    def p_open(transmitter: float) -> list[float]:
+        found = []
+        for tc in TEMPERATURES_C:
+            for v in VOLTAGES_MV:
+                pi = _stationary(scheme, v * 1e-3, tc + 273.15, transmitter)
+                found.append(sum(p for s, p in zip(scheme.states, pi, strict=True) if s in open_states))
+        return found
+
+    if transmitter_mM is None:
+        out += ["", "Steady-state open probability: " + ", ".join(
+            f"{_number(p)} at {h}" for p, h in zip(p_open(0.0), heads, strict=True)) + ".", ""]
+    else:
+        held, pulse = p_open(transmitter_mM), f"[T] = {_number(transmitter_mM)} mM held"
+        if max(held) - min(held) < 1e-9:
+            during = f"{_number(held[0])} with {pulse} (at every voltage and temperature)"
+        else:
+            during = f"with {pulse} " + ", ".join(f"{_number(p)} at {h}" for p, h in zip(held, heads, strict=True))
+        resting = max(p_open(0.0))
+        out += ["", f"Steady-state open probability: {_number(resting if resting > 1e-9 else 0.0)} without "
+                f"transmitter; {during}.", ""]
     return "\n".join(out)
+
+
+def _ion_name(ion: str) -> str:
+    """Write an ion with its charge and valence, e.g. "Ca2+ (valence +2)"."""
+    from channelsim.constants import VALENCE
+
+    valence = VALENCE[ion]
+    charge = {1: "+", -1: "-"}.get(valence, f"{abs(valence)}{'+' if valence > 0 else '-'}")
+    return f"{ion}{charge} (valence {valence:+d})"
 
 
 def catalogue_markdown() -> str:
     """Render the channel and pump catalogue (channelsim.channels.KINDS, channelsim.channels.pump.PUMP_KINDS)."""
     from channelsim.channels import KINDS
     from channelsim.channels.pump import PUMP_KINDS
-    from channelsim.constants import VALENCE
 
-    out = ["## Channel kinds", "", "| kind | description | ion | permeation | default density |",
-           "|---|---|---|---|---|"]
+    def ions(d) -> str:
+        if len(d.permeant_ions) == 1:
+            return d.ion
+        return " and ".join(d.permeant_ions) + " (" + " : ".join(_number(r) for r in d.permeant_ions.values()) + ")"
+
+    out = ["## Channel kinds", "", "For `[[channels]]` entries.", "",
+           "| kind | description | ion | permeation | default density |", "|---|---|---|---|---|"]
     for kind, d in KINDS.items():
+        if d.is_receptor:
+            continue
         density = pretty(d.density_per_m2, "density") if d.density_per_m2 is not None else "none (give a count)"
-        out.append(f"| [`{kind}`](#{kind}) | {d.description} | {d.ion} | {d.permeation} | "
+        out.append(f"| [`{kind}`](#{kind}) | {d.description} | {ions(d)} | {d.permeation} | "
                    f"{density} |")
+    out += ["", "## Receptor kinds", "",
+            "For `[[synapses]]` entries (`receptor = \"...\"`): channels opened by transmitter in their "
+            "synapse's cleft.", "", "| kind | description | ions (permeability ratios) | permeation | "
+            "transmitter pulse per release |", "|---|---|---|---|---|"]
+    for kind, d in KINDS.items():
+        if d.is_receptor:
+            out.append(f"| [`{kind}`](#{kind}) | {d.description} | {ions(d)} | {d.permeation} | "
+                       f"{pretty(d.transmitter_mM, 'concentration')} for "
+                       f"{pretty(d.transmitter_duration_s, 'time')} |")
     out.append("")
     modules: dict[str, list[str]] = {}
     for kind, d in KINDS.items():
@@ -736,15 +860,22 @@ def catalogue_markdown() -> str:
         for kind in kinds:
             d = KINDS[kind]
             entry = _resolved_channel(kind)
-            valence = VALENCE[d.ion]
-            charge = {1: "+", -1: "-"}.get(valence, f"{abs(valence)}{'+' if valence > 0 else '-'}")
-            rows = [("description", d.description), ("ion", f"{d.ion}{charge} (valence {valence:+d})"),
+            if len(d.permeant_ions) == 1:
+                ion_row = ("ion", _ion_name(d.ion))
+            else:
+                ion_row = (f"ions (permeability ratios to the unitary value, which is {d.ion}'s)",
+                           ", ".join(f"{_ion_name(ion)}: {_number(r)}" for ion, r in d.permeant_ions.items()))
+            rows = [("description", d.description), ion_row,
                     ("default permeation", f"`{d.permeation}`"),
                     ("unitary conductance", pretty(d.conductance_S, "conductance")),
                     ("single-channel permeability (GHK)",
                      pretty(d.permeability_m3_per_s, "permeability") if d.permeability_m3_per_s is not None
                      else "none (GHK permeation needs `permeability` in the entry)")]
-            if d.density_per_m2 is not None:
+            if d.is_receptor:
+                rows.append(("used in", "`[[synapses]]` entries (`receptor`), with `receptors` per synapse"))
+                rows.append(("transmitter pulse of one release", f"{pretty(d.transmitter_mM, 'concentration')} "
+                             f"for {pretty(d.transmitter_duration_s, 'time')}"))
+            elif d.density_per_m2 is not None:
                 rows.append(("default density", pretty(d.density_per_m2, "density")))
                 # S/m^2 -> mS/cm^2
                 rows.append(("maximal conductance at the default density",
@@ -760,7 +891,7 @@ def catalogue_markdown() -> str:
             out += [f"### `{kind}`", "", "| property | value |", "|---|---|"]
             out += [f"| {a} | {b} |" for a, b in rows]
             out += ["", "**Markov scheme** (with the kind's defaults):", "",
-                    scheme_markdown(d.scheme(entry), module)]
+                    scheme_markdown(d.scheme(entry), module, d.transmitter_mM)]
             if "open_probability" in d.parameters() and len(d.scheme(entry).states) < 2:
                 flicker = _resolved_channel(kind, open_probability=0.5)
                 out += [f"With `open_probability = 0.5` (and the default mean open time of "
@@ -806,7 +937,8 @@ COORDINATE_VALUES = {
     "time": "recording times: 0, `record_every`, 2 `record_every`, ... `duration`",
     "spike": "0, 1, ... (one per spike)",
     "ion": None,  # generated from channelsim.constants below
-    "kind": "the run's channel kinds, then its pump kinds",
+    "kind": "the run's channel kinds, then its synapse entries (by name), then its pump kinds",
+    "synapse": "the run's `[[synapses]]` entries, by name",
 }
 
 
@@ -888,6 +1020,8 @@ CHECKPOINT_NOTES = {
     "previous_row.pump_cycles": "(1, P) int64 cumulative completed cycles per pump kind",
     "previous_row.spike_steps": "(1,) int64 unused (zero): spikes are not part of a row",
     "previous_row.spike_count": "(1,) int64 unused (zero)",
+    "channel_agents_absent": "(sum of agent-tracked counts,) uint8 1 where an agent slot holds no channel (not "
+                             "yet inserted by `open`, or removed by `close`), aligned with `kinds.agent_states`",
     "pump_agents_blocked": "(agent-tracked pumps,) uint8 blocked flag of every pump of the agent-tracked "
                            "pump kinds, kind after kind (empty when there are none)",
     "ouabain_blocked": "(P,) float64 each pump kind's present ouabain binding probability, from which the "

@@ -8,6 +8,13 @@ a cell's relative permeabilities are then set by channel counts (Hodgkin & Katz 
 J Physiol 108:37: P_K : P_Na : P_Cl = 1 : 0.04 : 0.45 in squid axon, i.e. 25 K+ leaks per
 Na+ leak). Override `conductance` or `permeability` per config entry.
 
+Ca2+ background channel. ca_leak follows the same convention: 14 pS in symmetric 140 mM, so
+with valence 2 its GHK permeability is a quarter of k_leak's (P = g R T / (z^2 F^2 c)). Every
+count, flux and charge of Ca2+ uses its valence 2: each ion that enters moves V by 2 e / C,
+E_Ca = (RT / 2F) ln([Ca]o / [Ca]i), and the GHK flux uses xi = 2 V F / RT. With [Ca]i near
+100 nM, one open ca_leak passes about 0.01 pA inward at rest (a quarter of a K+ leak's outward
+current), and nothing buffers or extrudes the Ca2+ that enters: [Ca]i rises and E_Ca falls.
+
 GHK permeability: from the conductance in symmetric 140 mM at 23 degC (the usual recording
 conditions), P = g R T / (z^2 F^2 c); see `permeability_from_conductance`.
 
@@ -60,4 +67,6 @@ LEAK_KINDS = {
                      "Lu et al. 2007, Cell 129:371 (NALCN); unitary value as k_leak, see module notes"),
     "cl_leak": _leak("cl_leak", "Cl", "Cl- background channel",
                      "unitary value as k_leak, see module notes; Hodgkin & Katz 1949 for P_Cl/P_K"),
+    "ca_leak": _leak("ca_leak", "Ca", "Ca2+ background channel",
+                     "unitary value as k_leak (14 pS in symmetric 140 mM), with valence 2; see module notes"),
 }

@@ -15,11 +15,17 @@ RateLaw = Callable[[float, float], float]
 
 @dataclass(frozen=True)
 class Transition:
-    """One edge of a scheme: `source` -> `target` at `rate(v, temperature_K)` per second."""
+    """One edge of a scheme: `source` -> `target` at `rate(v, temperature_K)` per second.
+
+    A `ligand` transition is transmitter binding: its rate law gives the rate per unit of
+    transmitter concentration (1/s per mol/m^3), and the scheme's rate matrix multiplies it by
+    the concentration in the synaptic cleft.
+    """
 
     source: str
     target: str
     rate: RateLaw
+    ligand: bool = False
 
 
 @dataclass(frozen=True)
@@ -30,17 +36,25 @@ class MarkovScheme:
     transitions: tuple[Transition, ...]
     conducting: tuple[str, ...]
 
-    def rate_matrix(self, v: np.ndarray, temperature_K: float) -> np.ndarray:
-        """Return the generator Q[..., i, j] (rate i -> j, rows summing to 0) for each voltage in `v`."""
+    def rate_matrix(self, v: np.ndarray, temperature_K: float, transmitter: float = 0.0) -> np.ndarray:
+        """Return the generator Q[..., i, j] (rate i -> j, rows summing to 0) for each voltage in `v`.
+
+        `transmitter` is the concentration (mol/m^3) that ligand transitions see.
+        """
         v = np.atleast_1d(np.asarray(v, dtype=float))
         index = {name: i for i, name in enumerate(self.states)}
         q = np.zeros(v.shape + (len(self.states), len(self.states)))
         for t in self.transitions:
             rate = np.vectorize(lambda x, law=t.rate: law(float(x), temperature_K))(v)
-            q[..., index[t.source], index[t.target]] += rate
+            q[..., index[t.source], index[t.target]] += rate * transmitter if t.ligand else rate
         idx = np.arange(len(self.states))
         q[..., idx, idx] = -q.sum(axis=-1)
         return q
+
+    @property
+    def ligand_gated(self) -> bool:
+        """Whether a transition of the scheme binds transmitter (a receptor kind)."""
+        return any(t.ligand for t in self.transitions)
 
     @property
     def conducting_mask(self) -> np.ndarray:
@@ -55,6 +69,12 @@ class KindDefaults:
     `scheme(entry)` builds the Markov scheme from the resolved config entry, so that per-entry
     parameters such as `open_probability` shape the scheme. A default of None means the kind
     has no such parameter (or, for the density, that the config must give a count).
+
+    `permeability_ratios` gives, for a channel passing several ions, each ion's permeability
+    (GHK) or conductance (ohmic) relative to the unitary value, which is that of `ion` (ratio
+    1); None for a channel passing `ion` alone. A receptor kind (gated by transmitter, used in
+    `[[synapses]]`) has `transmitter_mM` and `transmitter_duration_s`, the concentration and
+    duration of the transmitter pulse one released vesicle gives its cleft.
     """
 
     kind: str
@@ -68,11 +88,30 @@ class KindDefaults:
     density_per_m2: float | None
     source: str
     scheme: Callable[[object], MarkovScheme]
+    permeability_ratios: dict[str, float] | None = None
+    transmitter_mM: float | None = None
+    transmitter_duration_s: float | None = None
+
+    def __post_init__(self):
+        """Check that the ratios, if given, include the kind's own ion at 1."""
+        ratios = self.permeability_ratios
+        if ratios is not None and (ratios.get(self.ion) != 1.0 or min(ratios.values()) <= 0.0):
+            raise ValueError(f"{self.kind}: permeability_ratios must give {self.ion} 1.0 and positive ratios")
 
     @property
     def permeant_ions(self) -> dict[str, float]:
-        """Each ion the channel passes, with its share of the unitary permeability or conductance."""
-        return {self.ion: 1.0}
+        """Each ion the channel passes, with its permeability or conductance relative to the unitary value.
+
+        {ion: 1.0} for a single-ion channel; the `permeability_ratios` for a channel passing
+        several ions (AMPA: {"Na": 1.0, "K": 1.0}). Each ion's flux is computed with its own
+        permeability (ratio x unitary value) and valence, and drawn as its own Poisson counts.
+        """
+        return dict(self.permeability_ratios) if self.permeability_ratios else {self.ion: 1.0}
+
+    @property
+    def is_receptor(self) -> bool:
+        """Whether the kind is gated by transmitter: it goes in `[[synapses]]`, not `[[channels]]`."""
+        return self.transmitter_mM is not None
 
     def parameters(self) -> dict[str, float]:
         """Return the per-entry parameters this kind has, with their defaults (config names)."""

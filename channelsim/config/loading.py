@@ -1,7 +1,7 @@
 """Read a TOML config, apply `--set` overrides, validate, and fill in every default.
 
 All problems surface as one `ConfigError` naming the field as `--set` would address it
-(`cell.radius`, `channels.k_leak.count`) and saying how to fix it.
+(`cell.radius`, `channels.k_leak.count`, `synapses.excitatory.receptors`) and saying how to fix it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config.schema import Config
 from channelsim.errors import ConfigError
 
-_LIST_SECTIONS = ("channels", "pumps", "protocol")
+_LIST_SECTIONS = ("channels", "pumps", "synapses", "protocol")
+#: The key that names an entry of a list section for `--set` (protocol steps go by position).
+_SELECTOR = {"channels": "kind", "pumps": "kind", "synapses": "name"}
 
 
 #: A config is a small text file; anything larger is not one (and is not read into memory).
@@ -116,8 +118,8 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
 def _list_entry(raw: dict, section: str, selector: str, key: str) -> dict:
     """Find the entry of a list section that `--set` addresses.
 
-    [[channels]] and [[pumps]] by kind (a kind not yet listed gets a new entry), [[protocol]] by
-    its position.
+    [[channels]] and [[pumps]] by kind, [[synapses]] by name (one not yet listed gets a new
+    entry), [[protocol]] by its position.
     """
     entries = raw.setdefault(section, [])
     if section == "protocol":
@@ -126,9 +128,10 @@ def _list_entry(raw: dict, section: str, selector: str, key: str) -> dict:
                               f"address one as protocol.N.FIELD with N from 0 to {len(entries) - 1}"
                               if entries else "add a [[protocol]] entry to the config first")
         return entries[int(selector)]
-    entry = next((e for e in entries if isinstance(e, dict) and e.get("kind") == selector), None)
+    field = _SELECTOR[section]
+    entry = next((e for e in entries if isinstance(e, dict) and e.get(field) == selector), None)
     if entry is None:
-        entry = {"kind": selector}
+        entry = {field: selector}
         entries.append(entry)
     return entry
 
@@ -143,8 +146,9 @@ def apply_settings(raw: dict, settings: dict[str, Any]) -> dict:
         node = raw
         if parts[0] in _LIST_SECTIONS:
             if len(parts) != 3:
-                form = "protocol.N.FIELD" if parts[0] == "protocol" else f"{parts[0]}.KIND.FIELD"
-                example = 'protocol.0.at="5 ms"' if parts[0] == "protocol" else f"{parts[0]}.k_leak.count=500"
+                form, example = {"protocol": ("protocol.N.FIELD", 'protocol.0.at="5 ms"'),
+                                 "synapses": ("synapses.NAME.FIELD", "synapses.excitatory.count=4")}.get(
+                    parts[0], (f"{parts[0]}.KIND.FIELD", f"{parts[0]}.k_leak.count=500"))
                 raise ConfigError(key, f"{parts[0]} keys have the form {form}", f"write e.g. {example}")
             node = _list_entry(raw, parts[0], parts[1], key)
             parts = parts[2:]
@@ -166,7 +170,7 @@ def _field_name(location: tuple, raw: dict) -> str:
     for part in location:
         if isinstance(part, int) and isinstance(node, list):
             entry = node[part] if part < len(node) else {}
-            names.append(str(entry.get("kind", part)) if isinstance(entry, dict) else str(part))
+            names.append(str(entry.get("kind", entry.get("name", part))) if isinstance(entry, dict) else str(part))
             node = entry
         else:
             names.append(str(part))
@@ -261,7 +265,16 @@ def _resolve(config: Config) -> Config:
         density = entry.density if entry.density is not None else kind.density_per_m2
         count = entry.count if entry.count is not None else round(density * area_of(entry))
         pumps.append(entry.model_copy(update={"count": count, "density": None, **defaults, **given}))
-    return config.model_copy(update={"channels": entries, "pumps": pumps})
+    synapses = []
+    for entry in config.synapses:
+        kind = KINDS[entry.receptor]
+        defaults = {"transmitter": kind.transmitter_mM, "transmitter_duration": kind.transmitter_duration_s,
+                    "permeation": kind.permeation, "conductance": kind.conductance_S,
+                    "permeability": kind.permeability_m3_per_s}
+        given = {name: getattr(entry, name) for name in defaults if getattr(entry, name) is not None}
+        synapses.append(entry.model_copy(update={**defaults, **given}))
+    synapses.sort(key=lambda e: e.name)  # canonical order: the run's synapse dimension and clefts
+    return config.model_copy(update={"channels": entries, "pumps": pumps, "synapses": synapses})
 
 
 def resolved_toml(config: Config) -> str:

@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from channelsim.channels import KINDS
+from channelsim.channels import CHANNEL_KINDS, KINDS, RECEPTORS
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.constants import AVOGADRO, IONS, MAX_SEED, VALENCE
 from channelsim.units import format_quantity, parse_quantity, readable_quantity
@@ -42,6 +42,13 @@ MAX_PULSES = 100_000
 MAX_PULSES_IN_ALL = 1_000_000
 #: The most a current clamp may move V in one time step (V).
 MAX_VOLTS_PER_STEP = 1.0
+#: Synapses onto one cell, over all [[synapses]] entries: a cerebellar Purkinje cell, the neuron
+#: with the most, receives about 175,000 (Napper & Harvey 1988, J Comp Neurol 274:168). Each
+#: synapse is a row of the kernel's state with its own cleft.
+MAX_SYNAPSES = 200_000
+#: Presynaptic spikes (one per synapse reached) in a run, over all `presynaptic_spikes` steps:
+#: each drawn spike and release is held in memory (16 bytes a release) before the run starts.
+MAX_SPIKES_IN_ALL = 10_000_000
 #: An experiment name becomes a file name (255 bytes at most) with suffixes such as ".h5.lock".
 MAX_NAME_LENGTH = 200
 
@@ -128,6 +135,8 @@ Permeability = _quantity("permeability", "at most 100 um^3/s, the GHK equivalent
 Density = _quantity("density", "at most 1e5 /um^2, 10 times the close packing of membrane proteins and "
                     "the densest known channel arrays (acetylcholine receptors at the endplate)", ge=0, le=MAX_DENSITY)
 Rate = _quantity("rate", "at most 1e7 /s, the turnover of the fastest enzymes", ge=0, le=1e7)
+SpikeRate = _quantity("rate", "above 0 and at most 1 kHz: a neuron's refractory period of about 1 ms bounds how "
+                      "fast it fires", gt=0, le=1e3)
 
 
 def _current_or_density(value: object) -> tuple[str, float]:
@@ -375,8 +384,11 @@ class ChannelEntry(Strict):
 
     @model_validator(mode="after")
     def _known_kind_and_one_amount(self) -> ChannelEntry:
+        if self.kind in RECEPTORS:
+            raise ValueError(f"kind: {self.kind!r} is a receptor kind, opened by transmitter; add it as a "
+                             f'[[synapses]] entry with receptor = "{self.kind}"')
         if self.kind not in KINDS:
-            raise ValueError(f"kind: unknown kind {self.kind!r}; use one of {', '.join(KINDS)}")
+            raise ValueError(f"kind: unknown kind {self.kind!r}; use one of {', '.join(CHANNEL_KINDS)}")
         defaults = KINDS[self.kind]
         if self.count is not None and self.density is not None:
             raise ValueError("count: give count or density, not both; remove one")
@@ -417,6 +429,43 @@ class PumpEntry(Strict):
             raise ValueError(f"kind: unknown pump kind {self.kind!r}; use one of {', '.join(PUMP_KINDS)}")
         if self.count is not None and self.density is not None:
             raise ValueError("count: give count or density, not both; remove one")
+        return self
+
+
+class SynapseEntry(Strict):
+    """A group of synapses onto the cell, each with its own cleft and its own receptors.
+
+    `count` synapses of `receptors` receptors each, of one receptor kind. A presynaptic spike
+    (`presynaptic_spikes` in the protocol) releases one vesicle at each synapse it reaches with
+    probability `release_probability`, independently; the transmitter pulse of a release reaches
+    only that synapse's receptors.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$", description="what the protocol and the run file call the entry")
+    receptor: str = Field(description="the receptor kind (a receptor of the channel catalogue)")
+    count: StrictInt = Field(1, ge=0, le=MAX_SYNAPSES, description="number of synapses; at most 200,000 over all "
+                             "entries, more than the most any neuron receives (a Purkinje cell's 175,000)")
+    receptors: StrictInt = Field(ge=0, le=MAX_CHANNEL_COUNT, description="receptors at each synapse; at most 1e15 "
+                                 "(counts stay exact in float64), and all receptors of the cell no denser than "
+                                 "channels may be (see the rules across keys)")
+    release_probability: float = Field(0.5, ge=0.0, le=1.0,
+                                       description="probability that a presynaptic spike releases a vesicle at a "
+                                                   "synapse")
+    tracking: Literal["agent", "population", "mean_field"] = Field(
+        "agent", description="how the receptors are followed (as channels' `tracking`)")
+    transmitter: Concentration | None = Field(None, description="transmitter concentration in the cleft during the "
+                                                                "pulse of one release")
+    transmitter_duration: Duration | None = Field(None, description="duration of the transmitter pulse of one "
+                                                                    "release")
+    permeation: Literal["ghk", "ohmic"] | None = Field(None, description="flux law of the receptor channels")
+    conductance: Conductance | None = Field(None, description="unitary conductance of a receptor channel")
+    permeability: Permeability | None = Field(None, description="single-channel permeability of a receptor "
+                                                                "channel")
+
+    @model_validator(mode="after")
+    def _known_receptor(self) -> SynapseEntry:
+        if self.receptor not in RECEPTORS:
+            raise ValueError(f"receptor: unknown receptor kind {self.receptor!r}; use one of {', '.join(RECEPTORS)}")
         return self
 
 
@@ -494,7 +543,60 @@ class SetOutside(Strict):
     concentration: Concentration
 
 
-ProtocolStep = Annotated[CurrentClamp | VoltageClamp | Block | Ouabain | SetOutside,
+class OpenClose(Strict):
+    """`open`: insert `count` more channels of the target kind; `close`: remove `count` of them.
+
+    Inserted channels start in their scheme's steady state at the membrane potential of that
+    moment (always-open leaks: open); removed ones are chosen at random among those present.
+    """
+
+    action: Literal["open", "close"]
+    at: Instant
+    target: str = Field(description="the channel kind whose channels are inserted or removed")
+    count: StrictInt = Field(ge=1, le=MAX_CHANNEL_COUNT, description="channels inserted (open) or removed (close); "
+                             "at most 1e15, and the channels on the membrane no denser than the rules across keys "
+                             "allow")
+
+
+class PresynapticSpikes(Strict):
+    """Presynaptic spikes arriving at the synapses of a `[[synapses]]` entry.
+
+    A train of `count` spikes every `period` (the same times at every synapse), or, with `rate`,
+    an independent Poisson train at each synapse from `at` to the end of the run (or for
+    `duration`). Each spike releases one vesicle at a synapse with the entry's release
+    probability, independently at each synapse and spike.
+    """
+
+    action: Literal["presynaptic_spikes"]
+    at: Instant
+    target: str = Field(description="the synapse entry the spikes arrive at")
+    count: StrictInt | None = Field(None, ge=1, le=MAX_PULSES, description="spikes in a regular train; at most "
+                                    "100,000, and the train must start its last spike within the run")
+    period: Duration | None = Field(None, description="time from one spike of a train to the next")
+    rate: SpikeRate | None = Field(None, description="mean rate of a Poisson train at each synapse")
+    duration: Duration | None = Field(None, description="how long the Poisson trains last")
+    synapses: StrictInt | None = Field(None, ge=1, le=MAX_SYNAPSES,
+                                       description="how many of the entry's synapses receive the spikes")
+
+    @model_validator(mode="after")
+    def _train_or_rate(self) -> PresynapticSpikes:
+        if self.rate is not None:
+            if self.count is not None or self.period is not None:
+                raise ValueError("rate: a Poisson train (rate) takes no count or period; remove them or the rate")
+        else:
+            if self.duration is not None:
+                raise ValueError("duration: only a Poisson train (rate) has a duration; remove it or give a rate")
+            if (self.count or 1) > 1 and self.period is None:
+                raise ValueError("period: a train of spikes needs a period; give period (e.g. \"5 ms\")")
+        return self
+
+    @property
+    def spikes(self) -> int:
+        """Spikes of a regular train (1 unless `count` says otherwise)."""
+        return self.count or 1
+
+
+ProtocolStep = Annotated[CurrentClamp | VoltageClamp | Block | Ouabain | SetOutside | OpenClose | PresynapticSpikes,
                          Field(discriminator="action")]
 
 
@@ -510,6 +612,7 @@ class Config(Strict):
     outside: Outside = Field(default_factory=Outside)
     channels: list[ChannelEntry] = Field(default_factory=list)
     pumps: list[PumpEntry] = Field(default_factory=list)
+    synapses: list[SynapseEntry] = Field(default_factory=list)
     protocol: list[ProtocolStep] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -546,6 +649,9 @@ class Config(Strict):
                 if not geometry.in_region(entry.region).any():
                     raise ValueError(f"{section}.{entry.kind}.region: the cable has no {entry.region}s (add "
                                      "[cell.myelin] for internodes); use region = \"all\"")
+        if geometry is not None and self.synapses:
+            raise ValueError("synapses: synapses are not implemented on a cable yet; remove [[synapses]] (or use "
+                             "another cell shape)")
         positions = set()
         for index, step in enumerate(self.protocol):
             if isinstance(step, CurrentClamp) and step.position is not None:
@@ -560,7 +666,7 @@ class Config(Strict):
                 if len(positions) > 1:
                     raise ValueError(f"protocol.{index}.position: a cell has one electrode, and an earlier "
                                      "current_clamp sits elsewhere; give every current_clamp the same position")
-            if geometry is not None and isinstance(step, (Block, Ouabain)):
+            if geometry is not None and isinstance(step, (Block, Ouabain, OpenClose, PresynapticSpikes)):
                 raise ValueError(f"protocol.{index}.action: {step.action} is not implemented on a cable yet; "
                                  "lower the entry's density instead")
         return self
@@ -583,15 +689,50 @@ class Config(Strict):
         return float(geometry.area[c]), float(geometry.capacitance[c])
 
     @model_validator(mode="after")
+    def _synapses_and_openings(self) -> Config:
+        names = [entry.name for entry in self.synapses]
+        catalogue = set(KINDS) | set(PUMP_KINDS)
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"synapses: the name {name!r} appears {names.count(name)} times in [[synapses]]; "
+                                 "give each entry its own name")
+            if name in catalogue:
+                raise ValueError(f"synapses.{name}.name: {name!r} is a channel or pump kind; name the entry "
+                                 "otherwise (e.g. \"excitatory\")")
+        synapses = {entry.name: entry for entry in self.synapses}
+        counts = self._channel_counts()
+        steps = sorted(enumerate(self.protocol), key=lambda item: (item[1].at, item[0]))
+        for index, step in steps:
+            if isinstance(step, PresynapticSpikes):
+                if step.target not in synapses:
+                    raise ValueError(f"protocol.{index}.target: no [[synapses]] entry named {step.target!r}; use "
+                                     f"one of {', '.join(synapses) or '(none configured)'}")
+                if step.synapses is not None and step.synapses > synapses[step.target].count:
+                    raise ValueError(f"protocol.{index}.synapses: {step.target!r} has "
+                                     f"{synapses[step.target].count} synapses; give at most that many")
+            elif isinstance(step, OpenClose):
+                if step.target not in counts:
+                    raise ValueError(f"protocol.{index}.target: no [[channels]] entry of kind {step.target!r}; "
+                                     f"add one (count = 0 is fine) or use one of "
+                                     f"{', '.join(counts) or '(none configured)'}")
+                counts[step.target] += step.count if step.action == "open" else -step.count
+                if counts[step.target] < 0:
+                    raise ValueError(f"protocol.{index}.count: closes more {step.target} channels than there are "
+                                     f"then ({counts[step.target] + step.count}); close at most that many")
+        return self
+
+    @model_validator(mode="after")
     def _within_physical_limits(self) -> Config:
         """Check the physical limits across keys.
 
         Channels and pumps the membrane has room for, ion counts that fit their integers, pulse
-        trains that fit the run, currents that move V by less than 1 V a step.
+        trains that fit the run, currents that move V by less than 1 V a step, synapses and
+        presynaptic spikes that fit in memory.
         """
         self._check_packing()
         self._check_ion_counts()
         self._check_current_clamps()
+        self._check_synapses()
         return self
 
     def _check_packing(self) -> None:
@@ -605,6 +746,72 @@ class Config(Strict):
                                      f"{readable_quantity(area, 'area')} of membrane is "
                                      f"{entry.count / area * 1e-12:.3g} /um^2, denser than the limit of "
                                      f"{MAX_DENSITY * 1e-12:g} /um^2; give count up to {most}")
+
+    def _check_synapses(self) -> None:
+        """Room on the membrane for the receptors and the channels `open` adds; synapses and spikes that fit."""
+        area, room = self.cell.area_m2, MAX_DENSITY * self.cell.area_m2
+        total = 0
+        for entry in self.synapses:
+            total += entry.count
+            if total > MAX_SYNAPSES:
+                raise ValueError(f"synapses.{entry.name}.count: {total:,} synapses in all, more than the "
+                                 f"{MAX_SYNAPSES:,} any neuron receives; give count up to "
+                                 f"{entry.count - (total - MAX_SYNAPSES)}")
+        receptors = sum(entry.count * entry.receptors for entry in self.synapses)
+        if receptors > room + 1:
+            entry = max(self.synapses, key=lambda e: e.count * e.receptors)
+            others = receptors - entry.count * entry.receptors
+            most = max(0, math.floor((room - others) / max(1, entry.count)))
+            raise ValueError(f"synapses.{entry.name}.receptors: {receptors:,} receptors on "
+                             f"{readable_quantity(area, 'area')} of membrane are {receptors / area * 1e-12:.3g} "
+                             f"/um^2, denser than the limit of {MAX_DENSITY * 1e-12:g} /um^2; give receptors up to "
+                             f"{most}")
+        present = self._channel_counts()
+        for index, step in sorted(enumerate(self.protocol), key=lambda item: (item[1].at, item[0])):
+            if isinstance(step, OpenClose) and step.target in present:
+                present[step.target] += step.count if step.action == "open" else -step.count
+                if present[step.target] > room + 1:
+                    most = step.count - (present[step.target] - math.floor(room))
+                    raise ValueError(f"protocol.{index}.count: opening {step.count:,} {step.target} channels puts "
+                                     f"{present[step.target]:,} on {readable_quantity(area, 'area')} of membrane, "
+                                     f"denser than the limit of {MAX_DENSITY * 1e-12:g} /um^2; give count up to "
+                                     f"{max(1, most)}")
+        for index, step in enumerate(self.protocol):
+            if isinstance(step, PresynapticSpikes) and step.rate is None and step.spikes > 1:
+                if step.at + (step.spikes - 1) * step.period > self.run.duration * (1 + 1e-12):
+                    most = math.floor((self.run.duration - step.at) / step.period * (1 + 1e-12)) + 1
+                    raise ValueError(f"protocol.{index}.count: {step.spikes} spikes every "
+                                     f"{readable_quantity(step.period, 'time')} from "
+                                     f"{readable_quantity(step.at, 'time')} run past the end of the run "
+                                     f"({readable_quantity(self.run.duration, 'time')}); give count up to {most}")
+        spikes = self.presynaptic_spikes()
+        if spikes > MAX_SPIKES_IN_ALL:
+            raise ValueError(f"protocol: {spikes:.3g} presynaptic spikes at synapses in all (expected, for Poisson "
+                             f"trains), more than {MAX_SPIKES_IN_ALL:,}; lower the rates, the counts or the synapses "
+                             "they reach, or shorten the trains")
+
+    def _channel_counts(self) -> dict[str, int]:
+        """Return the channels of each kind at the start: its count, or its density times the membrane area."""
+        return {entry.kind: entry.count if entry.count is not None else round(
+            (entry.density if entry.density is not None else KINDS[entry.kind].density_per_m2) * self.cell.area_m2)
+            for entry in self.channels}
+
+    def presynaptic_spikes(self) -> float:
+        """Return the presynaptic spikes the protocol brings to synapses: one per spike and synapse reached.
+
+        Poisson trains count with their expected number.
+        """
+        counts, spikes = {entry.name: entry.count for entry in self.synapses}, 0.0
+        for step in self.protocol:
+            if isinstance(step, PresynapticSpikes) and step.target in counts:
+                synapses = step.synapses or counts[step.target]
+                if step.rate is not None:
+                    end = self.run.duration if step.duration is None else min(self.run.duration,
+                                                                              step.at + step.duration)
+                    spikes += step.rate * max(0.0, end - step.at) * synapses
+                else:
+                    spikes += step.spikes * synapses
+        return spikes
 
     def _check_ion_counts(self) -> None:
         def shown(value: float, dimension: str) -> str:

@@ -17,7 +17,9 @@ One step, for every compartment and every kind k in it with open count o_k (star
    Pumps: Poisson cycle counts (mean_field: carried means), each cycle moving the pump kind's
    stoichiometry (Na+/K+-ATPase: 3 Na+ out, 2 K+ in); their current is part of the linearised
    membrane.
-5. Gating at V (clamp: at the command): agent, population or mean_field update.
+5. Gating at V (clamp: at the command): agent, population or mean_field update. A receptor row
+   (a synapse's receptors) gates with its table for transmitter present while its synapse's
+   cleft holds transmitter (`Drive.transmitter`), else with its table for transmitter absent.
 6. Spike detector (at the electrode's compartment): an upward crossing of the threshold, re-armed
    below the re-arm level.
 Counts are int64 and every ion taken from one place is added to another.
@@ -207,13 +209,13 @@ def _axial_transfer(compartments, membrane, v_new, c_in):
 
 
 @njit(cache=True, inline="always")
-def _gate(kinds, k, v, seed, global_step, membrane, matrix, edges):
-    """Advance the gating of kind k by one step at voltage v; update its open count."""
+def _gate(kinds, k, table, v, seed, global_step, membrane, matrix, edges):
+    """Advance the gating of kind k by one step at voltage v with transition table `table`; update its open count."""
     n_states = kinds.n_states[k]
     if n_states < 2:
         kinds.open_count[k] = kinds.count[k] - kinds.blocked[k]
         return
-    transition_matrix(kinds.table, kinds.table_index[k], n_states, v, membrane.v_min, membrane.v_step, matrix)
+    transition_matrix(kinds.table, table, n_states, v, membrane.v_min, membrane.v_step, matrix)
     key = stream_key(seed, global_step, 1 + k)
     mode = kinds.mode[k]
     conducting = kinds.conducting[k]
@@ -407,7 +409,10 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
             _deliver(compartments, membrane, whole)
         for k in range(kinds.mode.shape[0]):
             c = kinds.compartment[k]
-            _gate(kinds, k, v_bar[c] if clamped and c == site else v[c], membrane.seed, global_step, membrane,
+            table = kinds.table_row[k]
+            if kinds.cleft[k] >= 0 and drive.transmitter[step, kinds.cleft[k]] != 0:
+                table += 1
+            _gate(kinds, k, table, v_bar[c] if clamped and c == site else v[c], membrane.seed, global_step, membrane,
                   matrix, edges)
         armed = compartments.spike_armed
         for c in range(n_compartments):

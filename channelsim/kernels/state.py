@@ -52,19 +52,22 @@ class Compartments(NamedTuple):
 class Kinds(NamedTuple):
     """Channel populations, one row per kind and compartment (padded to the largest scheme).
 
-    A config entry on a cable has one row per compartment it covers, in compartment order.
+    A config entry on a cable has one row per compartment it covers, in compartment order. A
+    synapse's receptors are a row of their own (`cleft` >= 0): each synapse has its own cleft,
+    so its receptors see only its own transmitter.
     """
 
     mode: np.ndarray  # (K,) int64: AGENT, POPULATION, MEAN_FIELD
     compartment: np.ndarray  # (K,) int64 the compartment whose membrane holds the kind
-    table_index: np.ndarray  # (K,) int64 the row of `table` (a config entry's, shared by its compartments)
     permeant: np.ndarray  # (K, ions) float64: each ion's share of the unitary value (0: impermeant)
     permeation: np.ndarray  # (K,) int64: GHK, OHMIC
     unitary: np.ndarray  # (K,) float64: permeability (m^3/s) or conductance (S)
     n_states: np.ndarray  # (K,) int64
     count: np.ndarray  # (K,) int64
     conducting: np.ndarray  # (K, S) int64 0/1
-    table: np.ndarray  # (K, grid, S, S) float64 one-step transition matrices
+    table: np.ndarray  # (tables, grid, S, S) float64 one-step transition matrices
+    table_row: np.ndarray  # (K,) int64 the row's table in `table` (receptors: transmitter absent; + 1: present)
+    cleft: np.ndarray  # (K,) int64 the synapse whose cleft's transmitter the row sees; -1 for a channel kind
     agent_states: np.ndarray  # (sum of agent-tracked counts,) uint8
     agent_blocked: np.ndarray  # same shape, uint8 1 = blocked
     agent_offset: np.ndarray  # (K + 1,) int64
@@ -104,6 +107,7 @@ class Drive(NamedTuple):
 
     injected_charge: np.ndarray  # (steps,) C delivered into the cell by current clamp
     clamp_voltage: np.ndarray  # (steps,) V held by voltage clamp, NaN where free
+    transmitter: np.ndarray  # (steps, synapses) uint8 1 where a synapse's cleft holds transmitter
 
 
 class Records(NamedTuple):

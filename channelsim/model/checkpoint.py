@@ -3,9 +3,10 @@
 The kernels index arrays with the values they are given and do not check bounds, so a damaged or
 tampered checkpoint could make them read or write outside an array. Every array is checked
 against the state of a model freshly built from the run's config: the same names, shapes and
-dtypes; the constants of the run equal; every count, state, index, carry and probability within
-its range; the agents' state groups consistent; the protocol position consistent with the step;
-and no ion created or lost where the counts must balance.
+dtypes; the constants of the run equal (the channel counts those the `open` and `close` steps
+applied so far leave); every count, state, index, carry and probability within its range; the
+agents' state groups and absent slots consistent; the protocol position consistent with the
+step; and no ion created or lost where the counts must balance.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import numpy as np
 
 from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION
 
-#: Arrays fixed by the config: a checkpoint must hold exactly what the model builds.
+#: Arrays fixed by the config: a checkpoint must hold exactly what the model builds. (`kinds.count`
+#: is fixed by the config and the `open` and `close` steps applied so far: checked in `_kinds`.)
 CONSTANT_ARRAYS = (
     "compartments.capacitance", "compartments.fixed_charge", "compartments.volume_in", "compartments.volume_out",
-    "compartments.axial_conductance", "compartments.axial_diffusion", "kinds.table_index",
+    "compartments.axial_conductance", "compartments.axial_diffusion",
     "kinds.mode", "kinds.compartment", "kinds.permeant", "kinds.permeation", "kinds.unitary", "kinds.n_states",
-    "kinds.count", "kinds.conducting", "kinds.agent_offset", "pumps.mode", "pumps.compartment",
+    "kinds.conducting", "kinds.table_row", "kinds.cleft", "kinds.agent_offset", "pumps.mode", "pumps.compartment",
     "pumps.stoichiometry", "pumps.inner_ion", "pumps.outer_ion", "pumps.max_rate", "pumps.km_na", "pumps.km_k",
 )
 #: Counts kept below 2^62, as during a run (`MembranePatch.MAX_STATE_COUNT`).
@@ -57,10 +59,10 @@ def validate(saved: dict[str, np.ndarray], model) -> None:
     for name in CONSTANT_ARRAYS:
         if not np.array_equal(saved[name], fresh[name]):
             raise CheckpointError(name, "differs from what the run's stored config gives")
+    _protocol(saved, model)  # first: the events applied so far fix the expected counts
     _counts(saved, model)
     _kinds(saved, model)
     _pumps(saved, model)
-    _protocol(saved, model)
 
 
 def _check(condition: bool, name: str, problem: str) -> None:
@@ -110,8 +112,22 @@ def _counts(saved: dict, model) -> None:
                "with counts_out and electrode_total, does not hold the ions the run started with")
 
 
+def _counts_by_row(saved: dict, model) -> np.ndarray:
+    """Return the channels of each kernel row the config and the `open`/`close` steps applied so far give."""
+    counts = model.state()["kinds.count"].copy()  # a fresh model: the config's counts
+    rows = {p.kind: p.index for p in model.populations}
+    for event in model.schedule.events[: max(0, int(saved["next_event"][0]))]:
+        if event.action.action in ("open", "close"):
+            counts[rows[event.action.target]] += event.action.count * (1 if event.action.action == "open" else -1)
+    return counts
+
+
 def _kinds(saved: dict, model) -> None:
     counts, n_states, modes = saved["kinds.count"], saved["kinds.n_states"], saved["kinds.mode"]
+    _check(bool(np.array_equal(counts, _counts_by_row(saved, model))), "kinds.count",
+           "differs from what the run's stored config and its open and close steps so far give")
+    absent = saved["channel_agents_absent"]
+    _in(saved, "channel_agents_absent", 0, 1)
     offsets = saved["kinds.agent_offset"]
     states, blocked = saved["kinds.agent_states"], saved["kinds.agent_blocked"]
     order, position = saved["kinds.agent_order"], saved["kinds.agent_position"]
@@ -127,16 +143,19 @@ def _kinds(saved: dict, model) -> None:
         _check(0 <= blocked_count[k] <= count, "kinds.blocked", f"kind {k}: not between 0 and {count}")
         _check(0.0 <= saved["kinds.open_count"][k] <= count, "kinds.open_count", f"kind {k}: not between 0 and {count}")
         if modes[k] == AGENT:
+            # an agent row has a slot for every channel it may hold; a slot without one is absent and blocked
             lo, hi = int(offsets[k]), int(offsets[k + 1])
-            s, o, p, g = states[lo:hi], order[lo:hi], position[lo:hi], groups[k]
+            s, o, p, g, slots = states[lo:hi], order[lo:hi], position[lo:hi], groups[k], hi - lo
+            _check(int(slots - absent[lo:hi].sum()) == count and bool(np.all(blocked[lo:hi][absent[lo:hi] == 1])),
+                   "channel_agents_absent", f"kind {k}: not the slots without one of its {count} channels")
             _check(bool(np.all(s < n)), "kinds.agent_states", f"kind {k}: a state beyond its {n} states")
-            _check(int(blocked[lo:hi].sum()) == blocked_count[k], "kinds.blocked",
+            _check(int(blocked[lo:hi].sum()) == blocked_count[k] + slots - count, "kinds.blocked",
                    f"kind {k}: differs from the blocked agents")
-            _check(g[0] == 0 and g[n] == count and bool(np.all(np.diff(g[: n + 1]) >= 0))
+            _check(g[0] == 0 and g[n] == slots and bool(np.all(np.diff(g[: n + 1]) >= 0))
                    and not np.any(g[n + 1:]), "kinds.agent_group_start", f"kind {k}: not the bounds of its groups")
-            _check(bool(np.all((o >= 0) & (o < count))) and bool(np.all((p >= 0) & (p < count))),
-                   "kinds.agent_order", f"kind {k}: an index beyond its {count} agents")
-            _check(bool(np.array_equal(p[o], np.arange(count))), "kinds.agent_position",
+            _check(bool(np.all((o >= 0) & (o < slots))) and bool(np.all((p >= 0) & (p < slots))),
+                   "kinds.agent_order", f"kind {k}: an index beyond its {slots} agent slots")
+            _check(bool(np.array_equal(p[o], np.arange(slots))), "kinds.agent_position",
                    f"kind {k}: not the inverse of agent_order")
             _check(bool(np.array_equal(s[o], np.repeat(np.arange(n), np.diff(g[: n + 1])))), "kinds.agent_order",
                    f"kind {k}: agents not grouped by their states")

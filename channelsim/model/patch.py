@@ -1,7 +1,7 @@
 """MembranePatch: the Mesa model that owns a run's state and advances itself.
 
-It holds the two compartments (integer ion counts), the channel and pump populations (Mesa
-agents over arrays) and the protocol, and advances with the numba kernels
+It holds the two compartments (integer ion counts), the channel, synapse and pump populations
+(Mesa agents over arrays) and the protocol, and advances with the numba kernels
 (`advance(n_steps)`, or Mesa's `step()`: one recording interval). Whatever it records is
 computed by the declarations in `channelsim.recording.layout`.
 """
@@ -18,6 +18,7 @@ import numpy as np
 
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config import Config, load_config
+from channelsim.config.schema import OpenClose
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, MAX_SEED, VALENCE
 from channelsim.errors import ConfigError, StateOutOfRange
 from channelsim.kernels.agent_events import group_by_state
@@ -26,7 +27,13 @@ from channelsim.kernels.markov import agent_step_serial, cumulative_rows, popula
 from channelsim.kernels.permeation import GHK, OHMIC
 from channelsim.kernels.rng import stream_key
 from channelsim.kernels.state import Compartments, Drive, Kinds, Membrane, Pumps, Records
-from channelsim.model.populations import ChannelPopulation, ChannelView, PumpPopulation
+from channelsim.model.populations import (
+    ChannelPopulation,
+    ChannelView,
+    PumpPopulation,
+    SynapsePopulation,
+    open_in_row,
+)
 from channelsim.model.tables import V_MIN, V_POINTS, V_STEP, stationary_distribution, transition_table
 from channelsim.protocol import Schedule
 from channelsim.recording.layout import Rows, constants_of, series_of
@@ -46,6 +53,8 @@ SPIKE_THRESHOLD_V = 0.0
 SPIKE_REARM_V = -0.030
 #: One kernel call covers at most this many steps (bounds the per-step protocol arrays: 16 MB).
 MAX_KERNEL_STEPS = 2**20
+#: ... and at most this many steps times synapses (the transmitter array, 1 byte each: 16 MB).
+MAX_TRANSMITTER_CELLS = 2**24
 #: A kernel call is sized from the speed of the previous ones to take about this long (s), so
 #: that `advance` sees a stop request (Ctrl-C) within about a second whatever the model's size.
 KERNEL_CALL_SECONDS = 0.25
@@ -159,6 +168,7 @@ class MembranePatch(mesa.Model):
         self.compartments.spike_armed[self.compartment_voltages() >= SPIKE_THRESHOLD_V] = 0  # crossings from below
         self._apply_due_events()
         self.initial_bath_concentration = self.compartments.bath.copy()
+        self.initial_counts = self.counts_by_kind()
         self._previous_row = self._record_now()
         self.datacollector = mesa.DataCollector(model_reporters={
             name: name for name in ("simulated_time", "membrane_potential", "ions_inside", "ions_outside")})
@@ -173,14 +183,19 @@ class MembranePatch(mesa.Model):
         sums or the results.
         """
         self.geometry = self.config.cell.geometry  # None unless the cell is a cable
+        capacity = self._capacities()
         self.populations: list[ChannelPopulation] = []
-        identity = row = 0
+        row = 0
         for index, entry in enumerate(sorted(self.config.channels, key=lambda e: e.kind)):
-            population = ChannelPopulation(self, index, entry, identity)
+            population = ChannelPopulation(self, index, entry, capacity[entry.kind])
             population.place(row, *self._spread(entry))
             self.populations.append(population)
-            identity += entry.count
             row += len(population.row_counts)
+        self.synapse_populations: list[SynapsePopulation] = []  # their kernel rows follow the channels'
+        for index, entry in enumerate(sorted(self.config.synapses, key=lambda e: e.name)):
+            self.synapse_populations.append(SynapsePopulation(self, index, entry, row,
+                                                              self.schedule.first_synapse[entry.name]))
+            row += entry.count
         pumps = sorted(self.config.pumps, key=lambda e: e.kind)
         self.pump_populations, row = [], 0
         for index, entry in enumerate(pumps):
@@ -189,6 +204,17 @@ class MembranePatch(mesa.Model):
             self.pump_populations.append(population)
             row += len(population.row_counts)
         self.ouabain_blocked = np.zeros(len(pumps))  # each pump kind's current binding probability
+
+    def _capacities(self) -> dict[str, int]:
+        """Return the most channels of each kind on the membrane at any time (the `open` and `close` steps)."""
+        present = {entry.kind: entry.count for entry in self.config.channels}
+        capacity = dict(present)
+        for event in self.schedule.events:
+            if isinstance(event.action, OpenClose):
+                kind = event.action.target
+                present[kind] += event.action.count if event.action.action == "open" else -event.action.count
+                capacity[kind] = max(capacity[kind], present[kind])
+        return capacity
 
     def _spread(self, entry) -> tuple[np.ndarray, np.ndarray]:
         """Return the compartments an entry covers and its channels or pumps in each (kernel rows).
@@ -271,75 +297,104 @@ class MembranePatch(mesa.Model):
                               "raise inside K or Na, or lower inside Cl")
         return count, z * count
 
-    def _build_kinds(self) -> None:
-        """Create `self.kinds` with the tables and the channels in their initial states.
+    def _kernel_rows(self) -> list[dict]:
+        """Describe every row of the kernel's `Kinds`: each channel kind (per compartment), then each synapse.
 
-        One kernel row per population and compartment (`ChannelPopulation.place`); the rows of a
-        population share its transition table.
+        Each row names its scheme, tracking, members (`count`) and agent slots (`slots`), permeant
+        ions, permeation, unitary value, its table (the index into `tables`) and its synapse (-1
+        for none). `tables` lists (scheme, transmitter concentration, config field) per table: one
+        per channel kind, two (transmitter absent, present) per synapse entry, shared by its synapses.
         """
-        pops = self.populations
-        rows = [(p, int(c), int(n)) for p in pops for c, n in zip(p.row_compartments, p.row_counts, strict=True)]
-        n_rows, n_tables = len(rows), len(pops)
-        max_states = max([len(p.scheme.states) for p in pops], default=1)
+        rows, self._tables = [], []
+        for p in self.populations:  # one row per compartment it covers (`place`; one unless a cable)
+            for c, n in zip(p.row_compartments, p.row_counts, strict=True):
+                rows.append({"scheme": p.scheme, "tracking": p.tracking, "count": int(n),
+                             "slots": p.capacity if len(p.row_counts) == 1 else int(n),
+                             "permeant": p.permeant_ions, "permeation": p.entry.permeation, "unitary": p.unitary,
+                             "table": len(self._tables), "cleft": -1, "compartment": int(c)})
+            self._tables.append((p.scheme, 0.0, f"channels.{p.kind}"))
+        for s in self.synapse_populations:
+            table = len(self._tables)
+            field = f"synapses.{s.name}"
+            self._tables += [(s.scheme, 0.0, field), (s.scheme, s.entry.transmitter, field)]
+            rows += [{"scheme": s.scheme, "tracking": s.tracking, "count": s.receptors, "slots": s.receptors,
+                      "permeant": s.permeant_ions, "permeation": s.entry.permeation, "unitary": s.unitary,
+                      "table": table, "cleft": s.first_synapse + j, "compartment": 0} for j in range(s.count)]
+        return rows
+
+    def _build_kinds(self) -> None:
+        """Create `self.kinds` with the tables and the channels and receptors in their initial states."""
+        rows = self._kernel_rows()
+        n_kinds = len(rows)
+        max_states = max([len(r["scheme"].states) for r in rows], default=1)
         temperature = self.config.cell.temperature
-        agent_sizes = [n if p.tracking == "agent" else 0 for p, _, n in rows]
+        agent_sizes = [r["slots"] if r["tracking"] == "agent" else 0 for r in rows]
         offsets = np.concatenate([[0], np.cumsum(agent_sizes)]).astype(np.int64)
-        permeant = np.zeros((n_rows, len(IONS)))
-        for k, (p, _, _) in enumerate(rows):
-            for ion, share in p.permeant_ions.items():
+        permeant = np.zeros((n_kinds, len(IONS)))
+        for k, r in enumerate(rows):
+            for ion, share in r["permeant"].items():
                 permeant[k, IONS.index(ion)] = share
         kinds = Kinds(
-            mode=np.array([TRACKING_CODES[p.tracking] for p, _, _ in rows], dtype=np.int64),
-            compartment=np.array([c for _, c, _ in rows], dtype=np.int64),
-            table_index=np.array([p.index for p, _, _ in rows], dtype=np.int64),
+            mode=np.array([TRACKING_CODES[r["tracking"]] for r in rows], dtype=np.int64),
+            compartment=np.array([r["compartment"] for r in rows], dtype=np.int64),
             permeant=permeant,
-            permeation=np.array([PERMEATION_CODES[p.entry.permeation] for p, _, _ in rows], dtype=np.int64),
-            unitary=np.array([p.unitary for p, _, _ in rows], dtype=np.float64),
-            n_states=np.array([len(p.scheme.states) for p, _, _ in rows], dtype=np.int64),
-            count=np.array([n for _, _, n in rows], dtype=np.int64),
-            conducting=np.zeros((n_rows, max_states), dtype=np.int64),
-            table=np.zeros((n_tables, V_POINTS if n_tables else 2, max_states, max_states)),
+            permeation=np.array([PERMEATION_CODES[r["permeation"]] for r in rows], dtype=np.int64),
+            unitary=np.array([r["unitary"] for r in rows], dtype=np.float64),
+            n_states=np.array([len(r["scheme"].states) for r in rows], dtype=np.int64),
+            count=np.array([r["count"] for r in rows], dtype=np.int64),
+            conducting=np.zeros((n_kinds, max_states), dtype=np.int64),
+            table=np.zeros((len(self._tables), V_POINTS if self._tables else 2, max_states, max_states)),
+            table_row=np.array([r["table"] for r in rows], dtype=np.int64),
+            cleft=np.array([r["cleft"] for r in rows], dtype=np.int64),
             agent_states=np.zeros(offsets[-1], dtype=np.uint8),
             agent_blocked=np.zeros(offsets[-1], dtype=np.uint8),
             agent_offset=offsets,
             agent_order=np.zeros(offsets[-1], dtype=np.int64),
             agent_position=np.zeros(offsets[-1], dtype=np.int64),
-            agent_group_start=np.zeros((n_rows, max_states + 1), dtype=np.int64),
-            population=np.zeros((n_rows, max_states), dtype=np.int64),
-            population_blocked=np.zeros((n_rows, max_states), dtype=np.int64),
-            occupancy=np.zeros((n_rows, max_states)),
-            blocked=np.zeros(n_rows, dtype=np.int64),
-            flux_carry=np.zeros((n_rows, len(IONS), 2)),
-            open_count=np.zeros(n_rows),
+            agent_group_start=np.zeros((n_kinds, max_states + 1), dtype=np.int64),
+            population=np.zeros((n_kinds, max_states), dtype=np.int64),
+            population_blocked=np.zeros((n_kinds, max_states), dtype=np.int64),
+            occupancy=np.zeros((n_kinds, max_states)),
+            blocked=np.zeros(n_kinds, dtype=np.int64),
+            flux_carry=np.zeros((n_kinds, len(IONS), 2)),
+            open_count=np.zeros(n_kinds),
         )
         self.kinds = kinds
-        v0 = self.voltage
-        for p in pops:
-            n = len(p.scheme.states)
-            kinds.table[p.index, :, :n, :n] = transition_table(p.scheme, temperature, self.membrane.dt)
-            if not np.all(np.isfinite(kinds.table[p.index])):
-                raise ConfigError(f"channels.{p.kind}", "its gating rates overflow at this temperature and time step",
-                                  "check the entry's rates (mean_open_time, open_probability) and run.dt")
-        steady = {p.index: stationary_distribution(p.scheme, v0, temperature) for p in pops}
-        for k, (p, _, count) in enumerate(rows):
-            # channels start in their steady state at the initial voltage
-            n, pi = len(p.scheme.states), steady[p.index]
-            kinds.conducting[k, :n] = p.scheme.conducting_mask
+        #: 1 for an agent slot that holds no channel (see `ChannelPopulation.insert`), aligned with agent_states
+        self.agent_absent = np.zeros(offsets[-1], dtype=np.uint8)
+        for t, (scheme, transmitter, field) in enumerate(self._tables):
+            n = len(scheme.states)
+            kinds.table[t, :, :n, :n] = transition_table(scheme, temperature, self.membrane.dt, transmitter)
+            if not np.all(np.isfinite(kinds.table[t])):
+                raise ConfigError(field, "its gating rates overflow at this temperature and time step",
+                                  "check the entry's rates (mean_open_time, open_probability, transmitter) and "
+                                  "run.dt")
+        v0, steady = self.voltage, {}
+        for k, r in enumerate(rows):
+            scheme, n = r["scheme"], len(r["scheme"].states)
+            kinds.conducting[k, :n] = scheme.conducting_mask
+            # channels start in their steady state at the initial voltage, receptors without transmitter
+            # (computed once per table: a cable's rows of one kind share it)
+            if r["table"] not in steady:
+                steady[r["table"]] = stationary_distribution(scheme, v0, temperature)
+            pi = steady[r["table"]]
             key = np.uint64(stream_key(np.int64(self.run_seed), np.int64(INITIAL_STEP + k), np.int64(0)))
-            if p.tracking == "agent":
+            if r["tracking"] == "agent":
+                lo, hi = offsets[k], offsets[k + 1]
+                states, blocked = kinds.agent_states[lo:hi], kinds.agent_blocked[lo:hi]
                 edges = np.zeros((max_states, max_states + 1), dtype=np.int64)
                 cumulative_rows(np.tile(pi, (max_states, 1)), n, edges)
-                here = slice(offsets[k], offsets[k + 1])
-                agent_step_serial(kinds.agent_states[here], kinds.agent_blocked[here], edges, n, kinds.conducting[k],
-                                  key)
-                group_by_state(kinds.agent_states[here], n, kinds.agent_order[here], kinds.agent_position[here],
+                agent_step_serial(states, blocked, edges, n, kinds.conducting[k], key)
+                self.agent_absent[lo + r["count"]:hi] = 1  # slots for channels that `open` inserts later
+                blocked[r["count"]:] = 1
+                group_by_state(states, n, kinds.agent_order[lo:hi], kinds.agent_position[lo:hi],
                                kinds.agent_group_start[k])
-            elif p.tracking == "population":
-                kinds.population[k, 0] = count
+            elif r["tracking"] == "population":
+                kinds.population[k, 0] = r["count"]
                 population_step(kinds.population[k], np.tile(pi, (n, 1)), n, key)
             else:
                 kinds.occupancy[k, :n] = pi
-            kinds.open_count[k] = p.open_now(kinds, k)
+            kinds.open_count[k] = open_in_row(kinds, k)
 
     def _build_pumps(self) -> None:
         """Create `self.pumps`: one kernel row per pump population and compartment."""
@@ -391,8 +446,9 @@ class MembranePatch(mesa.Model):
         while self.step_index < end:
             self._apply_due_events()
             upcoming = self.schedule.next_event_step(self.step_index)
-            stop_at = min(end, self.step_index + min(MAX_KERNEL_STEPS, self._call_steps),
-                          upcoming if upcoming is not None else end)
+            longest = min(MAX_KERNEL_STEPS, self._call_steps,
+                          max(1, MAX_TRANSMITTER_CELLS // max(1, self.schedule.synapse_count)))
+            stop_at = min(end, self.step_index + longest, upcoming if upcoming is not None else end)
             started = time.perf_counter()
             parts.append(self._kernel(stop_at - self.step_index))
             self._tune_call_steps(parts[-1].steps, time.perf_counter() - started)
@@ -426,7 +482,8 @@ class MembranePatch(mesa.Model):
         raw = self._empty_records(len(row_steps), n_steps)
         if n_steps:
             drive = Drive(injected_charge=self.schedule.injected_charge(first, n_steps, run.dt),
-                          clamp_voltage=self.schedule.clamp_voltage(first, n_steps, run.dt))
+                          clamp_voltage=self.schedule.clamp_voltage(first, n_steps, run.dt),
+                          transmitter=self.schedule.transmitter(first, n_steps))
             run_segment(first, n_steps, every, self.membrane, self.compartments, self.kinds, self.pumps, drive, raw)
             self.step_index += n_steps
         segment = self._segment(raw, self._previous_row, row_steps, n_steps)
@@ -473,7 +530,7 @@ class MembranePatch(mesa.Model):
         return Segment(time, rows, spikes, n_steps)
 
     def _empty_records(self, n_rows: int, n_steps: int) -> Records:
-        return _records(n_rows, len(self.compartments.capacitance), len(IONS), len(self.kinds.count),
+        return _records(n_rows, len(self.compartments.capacitance), len(IONS), len(self.kinds.mode),
                         len(self.pumps.active), n_steps)
 
     def _record_now(self) -> Records:
@@ -489,7 +546,7 @@ class MembranePatch(mesa.Model):
     # -- protocol -------------------------------------------------------------------------------
 
     def _apply_due_events(self) -> None:
-        """Carry out the protocol events (block, unblock, ouabain, set_outside) due by now."""
+        """Carry out the protocol events (block, unblock, ouabain, open, close, set_outside) due by now."""
         events = self.schedule.events
         while self._next_event < len(events) and events[self._next_event].step <= self.step_index:
             event = events[self._next_event]
@@ -500,6 +557,8 @@ class MembranePatch(mesa.Model):
                 self.block(action.target, action.fraction, rng, unblock=action.action == "unblock")
             elif action.action == "ouabain":
                 self.apply_ouabain(action.target, action.concentration, rng)
+            elif action.action in ("open", "close"):
+                self.change_channels(action.target, action.count if action.action == "open" else -action.count, rng)
             else:
                 self.set_outside(action.ion, action.concentration)
 
@@ -517,6 +576,20 @@ class MembranePatch(mesa.Model):
         else:
             already = int(self.kinds.blocked[target.first_row])
             target.set_blocked(self.kinds, max(0, already - share) if unblock else share, rng)
+
+    def change_channels(self, kind: str, change: int, rng: np.random.Generator) -> None:
+        """Insert (`change` > 0) or remove channels of `kind` (`open` and `close`).
+
+        Inserted channels are unblocked and start in the steady state of their scheme at the
+        present membrane potential (an always-open leak: open); removed ones are chosen at
+        random among those on the membrane.
+        """
+        population = self.population_of(kind)
+        if change > 0:
+            pi = stationary_distribution(population.scheme, self.voltage, self.config.cell.temperature)
+            population.insert(self.kinds, change, pi, rng)
+        elif change < 0:
+            population.remove(self.kinds, -change, rng)
 
     def apply_ouabain(self, kind: str, concentration: float, rng: np.random.Generator) -> None:
         """Drug binding at equilibrium: each pump blocked with probability c^n / (c^n + IC50^n)."""
@@ -556,6 +629,7 @@ class MembranePatch(mesa.Model):
         arrays |= {f"previous_row.{k}": v for k, v in self._previous_row._asdict().items()}
         flags = [p.blocked for p in self.pump_populations]
         arrays["pump_agents_blocked"] = np.concatenate([np.zeros(0, np.uint8), *flags])
+        arrays["channel_agents_absent"] = self.agent_absent
         arrays["ouabain_blocked"] = self.ouabain_blocked
         arrays["step_index"] = np.array([self.step_index], dtype=np.int64)
         arrays["next_event"] = np.array([self._next_event], dtype=np.int64)  # protocol events applied so far
@@ -615,13 +689,28 @@ class MembranePatch(mesa.Model):
 
     @property
     def kind_names(self) -> list[str]:
-        """Channel kinds then pump kinds: the `kind` dimension of the run file."""
-        return [p.kind for p in self.populations] + [p.kind for p in self.pump_populations]
+        """Channel kinds, then synapse entries by name, then pump kinds: the `kind` dimension of the run file."""
+        return ([p.kind for p in self.populations] + [s.name for s in self.synapse_populations]
+                + [p.kind for p in self.pump_populations])
+
+    @property
+    def synapse_names(self) -> list[str]:
+        """The [[synapses]] entries by name, in alphabetical order: the `synapse` dimension of the run file."""
+        return [s.name for s in self.synapse_populations]
 
     @property
     def channel_kind_count(self) -> int:
         """Number of channel kinds (one population each)."""
         return len(self.populations)
+
+    def open_receptors(self, open_by_row: np.ndarray) -> np.ndarray:
+        """Sum open counts of the kernel's rows (last axis) over each synapse entry's synapses: (..., entries)."""
+        columns = [open_by_row[..., s.rows].sum(axis=-1) for s in self.synapse_populations]
+        return np.stack(columns, axis=-1) if columns else np.zeros((*open_by_row.shape[:-1], 0))
+
+    def releases_before(self, steps: np.ndarray) -> np.ndarray:
+        """Return the vesicles each synapse entry released before each step: (steps, entries)."""
+        return self.schedule.releases_before(np.asarray(steps))
 
     @property
     def pump_kind_count(self) -> int:
@@ -629,20 +718,24 @@ class MembranePatch(mesa.Model):
         return len(self.pump_populations)
 
     def counts_by_kind(self) -> np.ndarray:
-        """Return the number of channels or pumps of each kind, in the order of `kind_names`."""
-        return np.array([p.count for p in (*self.populations, *self.pump_populations)], dtype=np.int64)
+        """Return the channels, receptors or pumps of each kind now, in the order of `kind_names`."""
+        channels = [p.count for p in self.populations]
+        receptors = [s.count * s.receptors for s in self.synapse_populations]
+        return np.array([*channels, *receptors, *(p.count for p in self.pump_populations)], dtype=np.int64)
 
     def blocked_fraction(self) -> np.ndarray:
         """Return the blocked share of each kind, in the order of `kind_names` (0 for a kind with none)."""
         sizes = self.counts_by_kind()
-        blocked = np.concatenate([self.kinds.blocked @ self.channel_rows, sizes[len(self.populations):]
-                                  - self.pumps.active @ self.pump_rows])
+        pumps = sizes[len(sizes) - len(self.pump_populations):] - self.pumps.active @ self.pump_rows
+        blocked = np.concatenate([self.kinds.blocked @ self.channel_rows, np.zeros(len(self.synapse_populations)),
+                                  pumps])
         return np.divide(blocked, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
 
     @property
     def channel_rows(self) -> np.ndarray:
-        """(kernel rows, channel kinds) 0/1: which population each row of `kinds` belongs to (sums rows per kind)."""
-        return _membership([p.row_counts for p in self.populations])
+        """(kernel rows, channel kinds) 0/1: the channel population of each row of `kinds` (synapse rows: none)."""
+        matrix = _membership([p.row_counts for p in self.populations])
+        return np.vstack([matrix, np.zeros((len(self.kinds.mode) - len(matrix), len(self.populations)), np.int64)])
 
     @property
     def pump_rows(self) -> np.ndarray:
@@ -711,14 +804,20 @@ class MembranePatch(mesa.Model):
 
     def agent(self, identity: int) -> ChannelView:
         """Return the channel with this identity (identities run over populations in kind order)."""
+        first = 0
         for population in self.populations:
-            if identity < population.first_identity + population.count:
-                return population.channel(identity - population.first_identity)
+            if identity < first + population.count:
+                return population.channel(identity - first)
+            first += population.count
         raise IndexError(f"no channel {identity}: the patch has {sum(p.count for p in self.populations)}")
 
     def population_of(self, kind: str) -> ChannelPopulation:
         """Return the channel population of `kind`."""
         return next(p for p in self.populations if p.kind == kind)
+
+    def synapses_of(self, name: str) -> SynapsePopulation:
+        """Return the synapse population of the [[synapses]] entry `name`."""
+        return next(s for s in self.synapse_populations if s.name == name)
 
 
 def _membership(row_counts: list[np.ndarray]) -> np.ndarray:

@@ -31,17 +31,21 @@ def expm(q: np.ndarray) -> np.ndarray:
     return result
 
 
-def transition_table(scheme: MarkovScheme, temperature_K: float, dt: float) -> np.ndarray:
-    """P[iv, i, j] = probability of i -> j within dt at grid voltage iv; shape (V_POINTS, S, S)."""
+def transition_table(scheme: MarkovScheme, temperature_K: float, dt: float, transmitter: float = 0.0) -> np.ndarray:
+    """P[iv, i, j] = probability of i -> j within dt at grid voltage iv; shape (V_POINTS, S, S).
+
+    `transmitter` (mol/m^3) is the concentration the scheme's ligand transitions see during the step.
+    """
     v = V_MIN + V_STEP * np.arange(V_POINTS)
-    p = expm(scheme.rate_matrix(v, temperature_K) * dt)
+    p = expm(scheme.rate_matrix(v, temperature_K, transmitter) * dt)
     p = np.clip(p, 0.0, 1.0)
     return p / p.sum(axis=-1, keepdims=True)
 
 
-def stationary_distribution(scheme: MarkovScheme, v: float, temperature_K: float) -> np.ndarray:
-    """Occupancy pi with pi Q(v) = 0 and sum(pi) = 1."""
-    q = scheme.rate_matrix(np.array([v]), temperature_K)[0]
+def stationary_distribution(scheme: MarkovScheme, v: float, temperature_K: float,
+                            transmitter: float = 0.0) -> np.ndarray:
+    """Occupancy pi with pi Q(v) = 0 and sum(pi) = 1 (at transmitter concentration `transmitter`, mol/m^3)."""
+    q = scheme.rate_matrix(np.array([v]), temperature_K, transmitter)[0]
     n = q.shape[0]
     system = np.vstack([q.T, np.ones(n)])
     rhs = np.zeros(n + 1)

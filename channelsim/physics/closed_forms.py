@@ -51,6 +51,22 @@ def ghk_current(permeability_m3_per_s: float, valence: int, inside_mM: float, ou
             * (inside_mM - outside_mM * math.exp(-xi)) / (1.0 - math.exp(-xi)))
 
 
+def ghk_zero_current_potential(permeability: Mapping[str, float], inside: Mapping[str, float],
+                               outside: Mapping[str, float], temperature_K: float) -> float:
+    """Potential (V) at which the GHK currents of ions of any valence cancel (e.g. with Ca2+).
+
+    sum_i I_i(V) = 0 with I_i the GHK current of permeability P_i (`ghk_current`); every I_i
+    rises with V, so the root is unique. For monovalent ions alone it is `ghk_potential`.
+    """
+    from scipy.optimize import brentq
+
+    def outward(v: float) -> float:
+        return sum(ghk_current(p, VALENCE[ion], inside[ion], outside[ion], v, temperature_K)
+                   for ion, p in permeability.items())
+
+    return brentq(outward, -0.5, 0.5, xtol=1e-12)
+
+
 def chord_conductance_potential(conductance: Mapping[str, float], reversal: Mapping[str, float]) -> float:
     """Steady voltage of ohmic conductances: V = sum g_i E_i / sum g_i."""
     total = sum(conductance.values())

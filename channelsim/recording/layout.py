@@ -70,11 +70,18 @@ class Layout:
 
 
 def _by_kind(rows: Rows, channel_columns: np.ndarray | None, pump_columns: np.ndarray | None) -> np.ndarray:
-    """Columns over the `kind` dimension (channel kinds then pump kinds), zero where a kind has none."""
+    """Columns over the `kind` dimension (channel kinds, synapse entries, pump kinds), zero where a kind has none.
+
+    `channel_columns` are per kernel row (channel kinds, then each synapse's receptors); a synapse
+    entry's column is the sum over its synapses.
+    """
     n_rows, model = len(rows.time), rows.model
-    channels = channel_columns if channel_columns is not None else np.zeros((n_rows, model.channel_kind_count))
+    if channel_columns is None:
+        channel_columns = np.zeros((n_rows, len(model.kinds.mode)))
+    channels = channel_columns @ model.channel_rows  # a cable's kind has one row per compartment
+    receptors = model.open_receptors(channel_columns)
     pumps = pump_columns if pump_columns is not None else np.zeros((n_rows, model.pump_kind_count))
-    return np.hstack([channels, pumps])
+    return np.hstack([channels, receptors, pumps])
 
 
 def _cell(counts: np.ndarray) -> np.ndarray:
@@ -126,8 +133,16 @@ SERIES = {
     "influx": Variable(("time", "ion"), "i8", "count", "cumulative ions that entered the cell through channels",
                        lambda rows: _cell(rows.raw.influx)),
     "open_channels": Variable(("time", "kind"), "f8", "count",
-                              "open, unblocked channels per kind (fractional in mean_field tracking)",
-                              lambda rows: _by_kind(rows, rows.raw.open_channels @ rows.model.channel_rows, None)),
+                              "open, unblocked channels per kind, and open receptors per synapse entry, summed over "
+                              "its synapses (fractional in mean_field tracking)",
+                              lambda rows: _by_kind(rows, rows.raw.open_channels, None)),
+    "on_membrane": Variable(("time", "kind"), "i8", "count",
+                            "channels, receptors or pumps of each kind on the membrane (open and close change it)",
+                            lambda rows: np.tile(rows.model.counts_by_kind(), (len(rows.time), 1))),
+    "releases": Variable(("time", "synapse"), "i8", "count",
+                         "cumulative vesicles released, per synapse entry (summed over its synapses); a release "
+                         "counts from the first recording after it",
+                         lambda rows: rows.model.releases_before(rows.steps)),
     "ions_electrode": Variable(("time", "ion"), "i8", "count",
                                "cumulative net ions delivered into the cell by the electrode",
                                lambda rows: _cell(rows.raw.electrode)),
@@ -166,8 +181,9 @@ CONSTANTS = {
     "valence": Variable(("ion",), "i8", "1", "valence of each ion", lambda m: m.valence),
     "bath_concentration": Variable(("ion",), "f8", "mol/m^3", "outside concentrations at t = 0",
                                    lambda m: m.initial_bath_concentration),
-    "agent_count": Variable(("kind",), "i8", "count", "channels or pumps of each kind",
-                            lambda m: m.counts_by_kind()),
+    "agent_count": Variable(("kind",), "i8", "count",
+                            "channels, receptors or pumps of each kind at t = 0 (see on_membrane)",
+                            lambda m: m.initial_counts),
 }
 
 #: Coordinates: the dimension scales of the file.
@@ -175,7 +191,9 @@ COORDINATES = {
     "time": Variable(("time",), "f8", "s", "time since the start of the run"),
     "spike": Variable(("spike",), "i8", "", "spike number"),
     "ion": Variable(("ion",), "str", "", "ion species"),
-    "kind": Variable(("kind",), "str", "", "channel kinds then pump kinds, each in alphabetical order"),
+    "kind": Variable(("kind",), "str", "", "channel kinds, synapse entries (by name), then pump kinds, each in "
+                                           "alphabetical order"),
+    "synapse": Variable(("synapse",), "str", "", "the [[synapses]] entries, by name in alphabetical order"),
 }
 
 #: What a cable records besides (or instead of) the declarations above.

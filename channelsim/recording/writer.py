@@ -113,6 +113,8 @@ class RunWriter:
         The run's constants (by declared name) and root attributes.
     state : dict of arrays
         The model's `state()`: the first checkpoint.
+    synapses : list of str
+        The `synapse` coordinate: the [[synapses]] entries by name.
     rows : tuple (time, series by name, spike times), optional
         Rows the file starts with (the t = 0 row of a new run).
     source : tuple (path, rows, spikes), optional
@@ -121,8 +123,8 @@ class RunWriter:
     """
 
     def __init__(self, path: Path, ions: list[str], kinds: list[str], constants: dict, attributes: dict,
-                 state: dict[str, np.ndarray], rows: tuple | None = None, source: tuple | None = None,
-                 reserve_bytes: int = 0):
+                 state: dict[str, np.ndarray], synapses: list[str] = (), rows: tuple | None = None,
+                 source: tuple | None = None, reserve_bytes: int = 0):
         self.path = Path(path)
         partial = self.path.with_name(f".{self.path.name}.partial")
         partial.unlink(missing_ok=True)  # left by a writer killed before its rename
@@ -132,7 +134,7 @@ class RunWriter:
         try:
             # libver: files stay readable by HDF5 1.14 tools and allow SWMR
             self.file = h5py.File(partial, "w", libver=("v110", "v114"))
-            self._create(ions, kinds, constants, attributes, state)
+            self._create(ions, kinds, synapses, constants, attributes, state)
             # one handle per dataset, open until close: HDF5 writes a dataset's cached chunks when
             # its last handle closes, and an error there (a full disk) would be lost in a
             # destructor; with the handles kept, it surfaces at `flush`, where `append` sees it
@@ -187,7 +189,7 @@ class RunWriter:
         except OSError:
             return False
 
-    def _create(self, ions: list[str], kinds: list[str], constants: dict, attributes: dict,
+    def _create(self, ions: list[str], kinds: list[str], synapses: list[str], constants: dict, attributes: dict,
                 state: dict[str, np.ndarray]) -> None:
         f, layout = self.file, self.layout
         for name in ("time", "spike"):
@@ -195,7 +197,8 @@ class RunWriter:
                              chunks=(_CHUNK_ROWS,))
         f.create_dataset("ion", data=np.array(ions, dtype=object), dtype=h5py.string_dtype())
         f.create_dataset("kind", data=np.array(kinds, dtype=object), dtype=h5py.string_dtype())
-        sizes = {"ion": len(ions), "kind": len(kinds)}
+        f.create_dataset("synapse", data=np.array(list(synapses), dtype=object), dtype=h5py.string_dtype())
+        sizes = {"ion": len(ions), "kind": len(kinds), "synapse": len(synapses)}
         if "compartment" in layout.coordinates:
             sizes["compartment"] = len(constants["position"])
             f.create_dataset("compartment", data=np.arange(sizes["compartment"], dtype=np.int64))

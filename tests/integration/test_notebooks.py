@@ -1,6 +1,7 @@
 """The notebooks in analysis/ run top to bottom against a fresh run file, and their results are right."""
 
 import json
+import math
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
@@ -41,7 +42,7 @@ def run_notebook(notebook: Path, run: Path, monkeypatch) -> dict:
 def test_every_notebook_is_checked():
     """A new notebook needs its own test of its results below, not just a run."""
     assert [p.name for p in NOTEBOOKS] == ["action_potentials.ipynb", "axons.ipynb", "how_few_ions.ipynb",
-                                           "resting_potential.ipynb"]
+                                           "resting_potential.ipynb", "synapses.ipynb"]
 
 
 def test_how_few_ions(tmp_path, monkeypatch):
@@ -330,3 +331,57 @@ def test_axons(tmp_path, monkeypatch):
     # 200 ms; none is a chance of e^-4 = 2% for another seed), the 0.2 and 0.3 um axons not in 100 ms each
     impulses = ns["n_table"]["impulses"]
     assert impulses.loc[0.1] >= 1 and impulses.loc[0.2] == impulses.loc[0.3] == 0
+
+
+def test_synapses(tmp_path, monkeypatch):
+    """The four synaptic experiments as configured (quantal_release with its first 160 trials).
+
+    Opening channels moves V towards each ion's E (K+, Cl-, Na+ most of the way; Ca2+, scarce and
+    accumulating, part of it); EPSPs sum in time (3 spikes 5 ms apart beat one) and space (1 < 2
+    < 4 synapses), 8 synapses fire and nothing else does, and the largest EPSP that failed peaked
+    below the spike's upstroke; the IPSP alone hyperpolarises (E_Cl below rest), cancels the EPSP
+    that fires alone, and with E_Cl at rest leaves V alone yet still cancels it; quantal release
+    counts have the binomial mean and variance (within 4 standard errors) and EPSPs of k quanta
+    average k quanta (sublinearly: within 15% below).
+    """
+    configs = {name: experiment(name) for name in ("channel_opening", "epsp_summation", "ipsp")}
+    configs["quantal_release"] = experiment("quantal_release").updated({"protocol.0.count": 160,
+                                                                        "run.duration": "4.005 s"})
+    runs = make_runs(configs, tmp_path, monkeypatch)
+    ns = run_notebook(ANALYSIS / "synapses.ipynb", runs["channel_opening"], monkeypatch)
+    plt.close("all")
+
+    for ion, moved in ns["openings"].items():
+        towards = abs(moved["end"] - moved["E"]) / abs(moved["before"] - moved["E"])
+        assert towards < (0.6 if ion == "Ca" else 0.3), (ion, moved)
+        assert (moved["end"] - moved["before"]) * (moved["E"] - moved["before"]) > 0  # the right direction
+    assert set(ns["openings"]) == {"K", "Cl", "Na", "Ca"}
+
+    amplitude, fired = ns["amplitude"], ns["fired"]
+    assert amplitude["1 synapse, 3 spikes 5 ms apart"] > 1.5 * amplitude["1 synapse"]
+    assert amplitude["1 synapse"] < amplitude["2 synapses"] < amplitude["4 synapses"]
+    assert fired == {"1 synapse": False, "1 synapse, 3 spikes 5 ms apart": False, "2 synapses": False,
+                     "4 synapses": False, "8 synapses": True}
+    assert -0.065 < ns["highest_subthreshold"] < ns["threshold"] < -0.045
+    assert ns["spike_peak"] > 0.02  # all or none: a full action potential
+
+    ipsp = ns["ipsp"]
+    alone, excited = ipsp["10 inhibitory"], ipsp["7 excitatory"]
+    assert alone["change"] < -0.002 and alone["E_Cl"] < alone["baseline"] + alone["change"]
+    assert excited["fired"] and not ipsp["7 excitatory + 10 inhibitory"]["fired"]
+    shunting = ipsp["10 inhibitory (shunting)"]
+    assert abs(shunting["E_Cl"] - shunting["baseline"]) < 0.001 and abs(shunting["change"]) < 0.0003
+    assert not ipsp["7 excitatory + 10 inhibitory (shunting)"]["fired"]
+
+    trials = ns["trials"]
+    n, p, count = trials["n"], trials["p"], len(trials["releases"])
+    assert count == 160
+    assert abs(ns["release_mean"] - n * p) < 4 * math.sqrt(n * p * (1 - p) / count)
+    variance = n * p * (1 - p)
+    assert abs(ns["release_variance"] - variance) < 4 * variance * math.sqrt(2 / (count - 1))
+    quantum = ns["quantum"]
+    assert 1.0 < quantum < 10.0  # mV: a quantum of a few mV
+    for k, peak in ns["peaks"].items():
+        if 1 <= k <= 3:
+            assert 0.85 * k * quantum <= peak <= 1.02 * k * quantum, (k, peak, quantum)
+    assert abs(ns["peaks"][0]) < 0.1 * quantum

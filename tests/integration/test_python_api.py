@@ -33,6 +33,16 @@ def test_simulate_gives_exactly_what_open_run_reads_from_the_file(config, tmp_pa
     xr.testing.assert_identical(on_disk.drop_attrs(deep=False), in_memory.drop_attrs(deep=False))
 
 
+def test_simulate_of_a_synaptic_run_is_its_run_file(tmp_path):
+    """Synapses through the Python API: releases[time, synapse], on_membrane and the synapse coordinate."""
+    quanta = channelsim.load_config(ROOT / "experiments/quantal_release.toml").updated(
+        {"protocol.0.count": 8, "run.duration": "0.2 s"})
+    on_disk = channelsim.open_run(channelsim.run(quanta, tmp_path / "quanta.h5", seed=3))
+    in_memory = channelsim.simulate(quanta, seed=3)
+    xr.testing.assert_identical(on_disk.drop_attrs(deep=False), in_memory.drop_attrs(deep=False))
+    assert list(in_memory.synapse.values) == ["excitatory"] and 0 < int(in_memory.releases[-1, 0]) <= 8 * 5
+
+
 def test_load_config_takes_a_path_or_text_and_updated_takes_set_keys():
     text = NERNST.read_text()
     assert channelsim.load_config(text) == channelsim.load_config(NERNST) == channelsim.load_config(str(NERNST))

@@ -17,6 +17,9 @@ NERNST = str(Path(__file__).resolve().parents[2] / "experiments/nernst_k.toml")
 CYLINDER = ["cell.shape=cylinder", "cell.radius=\"1 mm\"", "cell.length=\"1 cm\""]
 PATCH = ["cell.shape=patch", "cell.radius=", "cell.area=\"1 cm^2\"", "cell.volume=\"1 mL\""]
 PULSE = '\n[[protocol]]\naction = "current_clamp"\nat = "1 ms"\namplitude = "{amplitude}"\nduration = "1 ms"\n{more}'
+SYNAPSE = '\n[[synapses]]\nname = "{name}"\nreceptor = "ampa"\ncount = {count}\nreceptors = {receptors}\n'
+SPIKES = '\n[[protocol]]\naction = "presynaptic_spikes"\nat = "1 ms"\ntarget = "e"\ncount = 1000\nperiod = "1 ms"\n'
+OPEN = '\n[[protocol]]\naction = "open"\nat = "1 ms"\ntarget = "k_leak"\ncount = 100000000000\n'
 SET_OUTSIDE = '\n[[protocol]]\naction = "set_outside"\nat = "1 ms"\nion = "Na"\nconcentration = "10 M"\n'
 
 #: (overrides, extra TOML, the field named, the key the suggested value goes to)
@@ -32,6 +35,11 @@ CASES = [
      "protocol.0.count"),
     (["channels.k_leak.count=1000000000000"], "", "channels.k_leak.count", "channels.k_leak.count"),
     (["pumps.na_k_atpase.count=10000000000000"], "", "pumps.na_k_atpase.count", "pumps.na_k_atpase.count"),
+    ([], SYNAPSE.format(name="e", count=150000, receptors=1) + SYNAPSE.format(name="f", count=150000, receptors=1),
+     "synapses.f.count", "synapses.f.count"),
+    ([], SYNAPSE.format(name="e", count=10, receptors=10**12), "synapses.e.receptors", "synapses.e.receptors"),
+    ([], SYNAPSE.format(name="e", count=1, receptors=1) + SPIKES, "protocol.0.count", "protocol.0.count"),
+    ([], OPEN, "protocol.0.count", "protocol.0.count"),
 ]
 
 
