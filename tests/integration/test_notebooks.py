@@ -41,8 +41,8 @@ def run_notebook(notebook: Path, run: Path, monkeypatch) -> dict:
 
 def test_every_notebook_is_checked():
     """A new notebook needs its own test of its results below, not just a run."""
-    assert [p.name for p in NOTEBOOKS] == ["action_potentials.ipynb", "axons.ipynb", "how_few_ions.ipynb",
-                                           "resting_potential.ipynb", "synapses.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == ["action_potentials.ipynb", "axons.ipynb", "channel_noise.ipynb",
+                                           "how_few_ions.ipynb", "resting_potential.ipynb", "synapses.ipynb"]
 
 
 def test_how_few_ions(tmp_path, monkeypatch):
@@ -331,6 +331,32 @@ def test_axons(tmp_path, monkeypatch):
     # 200 ms; none is a chance of e^-4 = 2% for another seed), the 0.2 and 0.3 um axons not in 100 ms each
     impulses = ns["n_table"]["impulses"]
     assert impulses.loc[0.1] >= 1 and impulses.loc[0.2] == impulses.loc[0.3] == 0
+
+
+def test_channel_noise(tmp_path, monkeypatch):
+    """The channel-noise notebook draws the stored curves (data/channel_noise) and recomputes a point.
+
+    Its recomputed exact replica must equal the stored row, its short channelsim run must fire at the
+    stored exact rate of 1 um^2 within 5 standard errors, the detector must count the exact crossings,
+    and the curves must show what docs/channel-noise.md says: at 100 um^2 the first-order rule fires
+    faster than the exact reference at 10 us (by more than 5 SE), channelsim does not differ from it by
+    more than 3 SE, and the peers' first-order rule makes open Na+ channels 5.4% too likely at rest.
+    """
+    monkeypatch.delenv("CHANNEL_NOISE_FIGURES", raising=False)
+    ns = run_notebook(ANALYSIS / "channel_noise.ipynb", tmp_path / "unused.h5", monkeypatch)
+    assert ns["recomputed"]["spikes"] == ns["stored"].spikes
+    assert float(ns["recomputed"]["isi_s1"]) == pytest.approx(ns["stored"].isi_s1, rel=1e-9)
+    point, exact_1 = ns["point"], ns["exact_1"]
+    assert abs(point.rate - exact_1.rate) < 5 * math.hypot(point.rate_se, exact_1.rate_se)
+    assert ns["detector_counts"]["exact crossings"] == ns["detector_counts"]["detector on 10 us samples"] > 50
+    stats, exact = ns["stats"], ns["exact_100"]
+    first_order = stats(100.0, "first_order", 10.0)
+    assert first_order.rate - exact.rate > 5 * math.hypot(first_order.rate_se, exact.rate_se)
+    for method in ("channelsim_population", "channelsim_agent"):
+        s = stats(100.0, method, 10.0)
+        assert abs(s.rate - exact.rate) < 3 * math.hypot(s.rate_se, exact.rate_se), method
+    assert ns["open_excess"].loc[10, "-65 mV"] == pytest.approx(5.4, abs=0.05)
+    assert {"area", "dt", "psd", "clamp"} <= {name[4:] for name in ns if name.startswith("fig_")}
 
 
 def test_synapses(tmp_path, monkeypatch):

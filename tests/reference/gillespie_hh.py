@@ -87,10 +87,10 @@ def nernst(valence: int, inside_mM: float, outside_mM: float, temperature_K: flo
 class Patch:
     """The membrane of `experiments/stochastic_patch.toml`, in SI units.
 
-    Defaults: 60 Na+ and 18 K+ channels per um^2 of 20 pS (120 and 36 mS/cm^2, Goldwyn & Shea-Brown
-    2011 Table 1), leak 0.3 mS/cm^2, 1 uF/cm^2, 6.3 degC; reversal potentials from the experiment's
-    concentrations (Na 55.17 / 440 mM, K 400 / 16.35 mM, Cl 58.52 / 560 mM inside / outside), which
-    are HH's +50, -77 and -54.4 mV.
+    Defaults: 60 Na+ and 18 K+ channels per um^2 of 20 pS (120 and 36 mS/cm^2, as in Goldwyn &
+    Shea-Brown's 2011 code, ModelDB 138950), leak 0.3 mS/cm^2, 1 uF/cm^2, 6.3 degC; reversal
+    potentials from the experiment's concentrations (Na 55.17 / 440 mM, K 400 / 16.35 mM, Cl 58.52 /
+    560 mM inside / outside), which are HH's +50, -77 and -54.4 mV.
     """
 
     area_um2: float = 100.0

@@ -85,6 +85,17 @@ class SpikeStatistics:
         return self.rate * self.cv / math.sqrt(self.spikes)
 
 
+def detect_spikes(v: np.ndarray, threshold: float = 0.0, rearm: float = -0.030) -> int:
+    """Count upward crossings of `threshold` (V) in samples of V, re-armed below `rearm` (channelsim's rule)."""
+    armed, count = bool(v[0] < threshold), 0
+    for x in v:
+        if armed and x >= threshold:
+            count, armed = count + 1, False
+        elif not armed and x < rearm:
+            armed = True
+    return count
+
+
 def subthreshold_mask(n_samples: int, sample_dt: float, spike_times: np.ndarray, before: float = 0.005,
                       after: float = 0.030) -> np.ndarray:
     """Mark the samples more than `before` (s) ahead of every spike and `after` (s) behind it."""
