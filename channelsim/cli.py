@@ -1,4 +1,4 @@
-"""Command line: `channelsim run | plot | info | sweep | validate` (reference: docs/guide.md).
+"""Command line: `channelsim run | plot | info | sweep | view | validate` (reference: docs/guide.md).
 
 Exit status 0 on success, 2 on bad input (one message naming the field and the fix), 1 on a
 failure during a run, 130 when interrupted.
@@ -186,6 +186,37 @@ def sweep(config: Path, grid: tuple[str, ...], seeds: int, workers: int | None, 
     if not quiet:
         click.echo(f"wrote {directory / SUMMARY_NAME}: {summary.attrs['runs']} runs, {failed} not complete")
     sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.argument("config", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value first.")
+@click.option("--seed", type=click.IntRange(min=0, max=MAX_SEED), help="Random seed (default: run.seed of the config).")
+@click.option("--host", default="localhost", show_default=True, help="Address to serve the page on.")
+@click.option("--port", type=click.IntRange(min=1, max=65535), default=8765, show_default=True,
+              help="Port of the page.")
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where the page's 'save session' writes its config (default: data/view/<experiment>-session.toml).")
+def view(config: Path, overrides: tuple[str, ...], seed: int | None, host: str, port: int, save: Path | None) -> None:
+    """Watch CONFIG run in a browser, and act on it while it runs (needs: pip install -e ".[view]")."""
+    import importlib.util
+    import json
+    import os
+
+    from channelsim.config import load_config
+    from channelsim.view import CONFIG_ENV, OVERRIDES_ENV, SAVE_ENV, SEED_ENV
+
+    if importlib.util.find_spec("solara") is None:
+        raise click.UsageError('the live view needs its optional dependencies: pip install -e ".[view]"')
+    name = load_config(config, list(overrides)).experiment.name  # a bad config stops here, with its message
+    env = {**os.environ, CONFIG_ENV: str(config.resolve()), OVERRIDES_ENV: json.dumps(list(overrides)),
+           SAVE_ENV: str(save or Path("data/view") / f"{name}-session.toml")}
+    if seed is not None:
+        env[SEED_ENV] = str(seed)
+    click.echo(f"channelsim view: open http://{host}:{port} in a browser (Ctrl-C stops)")
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "solara", "run", "channelsim.view.page", "--host", host,
+                               "--port", str(port), "--no-open", "--production", "--log-level", "warning"], env)
 
 
 @main.command()

@@ -8,6 +8,7 @@ computed by the declarations in `channelsim.recording.layout`.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import numpy as np
 
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config import Config, load_config
+from channelsim.config.loading import parse_config
 from channelsim.config.schema import OpenClose
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, FARADAY, GAS_CONSTANT, IONS, MAX_SEED, VALENCE
 from channelsim.errors import ConfigError, StateOutOfRange
@@ -562,6 +564,26 @@ class MembranePatch(mesa.Model):
             else:
                 self.set_outside(action.ion, action.concentration)
 
+    def act(self, step: dict) -> None:
+        """Carry out a protocol action now, as the config's ``[[protocol]]`` entry it would be.
+
+        `step` is the entry as a config gives it, without ``at`` (e.g. ``{"action": "set_outside",
+        "ion": "K", "concentration": "20 mM"}``); it joins the config's protocol at the present time
+        and is validated like any config (ConfigError names the bad field). So the config of a
+        live session (`config`) replays it: ``channelsim run`` of that config gives the same run.
+        """
+        given = copy.deepcopy(self.config._given)
+        given.setdefault("protocol", []).append({**step, "at": f"{self.simulated_time!r} s"})
+        config = parse_config(given).model_copy(update={"run": self.config.run})
+        config._given = given
+        previous = self.config, self.schedule, self._next_event
+        self.config, self.schedule = config, Schedule(config)
+        try:
+            self._apply_due_events()
+        except ConfigError:
+            self.config, self.schedule, self._next_event = previous  # refused before it changed anything
+            raise
+
     def block(self, kind: str, blocked_share: float, rng: np.random.Generator, unblock: bool = False) -> None:
         """Block or unblock channels or pumps of `kind`, chosen at random.
 
@@ -585,6 +607,12 @@ class MembranePatch(mesa.Model):
         random among those on the membrane.
         """
         population = self.population_of(kind)
+        room = population.capacity - population.count if population.tracking == "agent" else MAX_STATE_COUNT
+        if change > room or -change > population.count:
+            raise ConfigError("protocol", f"cannot {'open' if change > 0 else 'close'} {abs(change)} {kind} channels "
+                              f"now: {population.count} are on the membrane, and agent tracking has room for "
+                              f"{population.capacity} (the most its config's open and close steps put there)",
+                              "give a count within that, or track the kind as a population")
         if change > 0:
             pi = stationary_distribution(population.scheme, self.voltage, self.config.cell.temperature)
             population.insert(self.kinds, change, pi, rng)
