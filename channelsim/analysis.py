@@ -215,14 +215,16 @@ def pump_leak_potential(ds: xr.Dataset) -> xr.DataArray:
 
     Channel currents are GHK (or ohmic, g (V - E)) single-channel currents times the open
     count; the pump current is the Luo-Rudy cycle rate (`physics.pump_cycle_rate`) times the
-    unblocked pumps times its `pump_charge_per_cycle`. With every pump blocked this is the
-    channels' own steady potential (`predicted_potential`). NaN where no channel is open.
+    unblocked pumps times its `pump_charge_per_cycle` (Na+/K+-ATPases only: exchangers and Ca2+
+    pumps are left out). With every pump blocked this is the channels' own steady potential
+    (`predicted_potential`). NaN where no channel is open.
     """
     config = run_config(ds)
     temperature = float(ds.temperature)
     channels = [(label, ion, share, entry) for label, kind, entry in conducting_entries(config)
                 for ion, share in kind.permeant_ions.items()]
-    pumps = [(entry.kind, pump_charge_per_cycle(entry.kind), entry) for entry in config.pumps]
+    pumps = [(entry.kind, pump_charge_per_cycle(entry.kind), entry) for entry in config.pumps
+             if PUMP_KINDS[entry.kind].law == "na_k"]
     count = dict(zip(ds.kind.values, ds.agent_count.values.tolist(), strict=True))
     inside, outside = _row_dicts(ds, "concentration_inside"), _row_dicts(ds, "concentration_outside")
     reversal = _row_dicts(ds.assign(reversal=reversal_potentials(ds)), "reversal")

@@ -180,8 +180,8 @@ def _pump_cycles(config: Config, active: dict[str, float]) -> dict[str, np.ndarr
     na_out, k_out = _initial_outside(config)["Na"], _initial_outside(config)["K"]
     cycles = {}
     for entry in config.pumps:
-        if active[entry.kind] == 0.0:
-            continue
+        if active[entry.kind] == 0.0 or PUMP_KINDS[entry.kind].law != "na_k":
+            continue  # the balance is the Na+/K+-ATPase's
         rate = [pump_cycle_rate(entry.max_turnover, entry.half_saturation_na, entry.half_saturation_k,
                                 config.inside.Na, na_out, k_out, v, config.cell.temperature)
                 if config.inside.Na > 0.0 and k_out > 0.0 else 0.0 for v in _V_GRID]
@@ -287,10 +287,11 @@ def _balanced(leak: float, pump: float) -> bool:
 def _pump_balance_warnings(config: Config) -> list[str]:
     blocked_from_start = any(step.at == 0.0 and step.action in ("block", "ouabain")
                              and step.target in {e.kind for e in config.pumps} for step in config.protocol)
-    if blocked_from_start or not any(entry.count > 0 for entry in config.pumps):
+    na_k = [entry for entry in config.pumps if PUMP_KINDS[entry.kind].law == "na_k"]
+    if blocked_from_start or not any(entry.count > 0 for entry in na_k):
         return []  # no pumps, or pumps blocked on purpose: the cell is meant to run down
     balance = pump_leak_balance(config)
-    pumps = [entry for entry in config.pumps if balance.active_pumps[entry.kind] > 0.0]
+    pumps = [entry for entry in na_k if balance.active_pumps[entry.kind] > 0.0]
     names = " and ".join(f"pumps.{entry.kind}" for entry in pumps)
     volume_L = config.cell.volume_m3 * 1e3
     # ion: (through the channels, by the pumps, words, sign of the net gain inside)

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 from tqdm import tqdm
 
 from channelsim import __version__
@@ -29,6 +29,9 @@ from channelsim.model.patch import checked_seed
 from channelsim.recording.reader import read_checkpoint, to_dataset
 from channelsim.recording.writer import RunLock, RunWriter, is_disk_full
 from channelsim.resources import check_disk, check_memory, estimate, reserve_bytes
+
+if TYPE_CHECKING:  # only runs in memory build a Dataset (`to_dataset` imports xarray)
+    import xarray as xr
 
 #: A segment is at most this many steps.
 MAX_SEGMENT_STEPS = 2**20

@@ -7,7 +7,8 @@ and open channels recorded at each time; the stimulus; the ions moved (or, under
 the currents; over hours, the concentrations); the open channels and receptors unless every
 count is constant; the vesicles released at synapses; the pump turnover; for [K]o steps the
 resting potential against [K]o; and for a long train of presynaptic spikes (repeated trials) the
-histogram of EPSP amplitudes by number of quanta released, with the binomial expectation.
+histogram of EPSP amplitudes by number of quanta released, with the binomial expectation. A
+paced or threshold-probed myocyte gets its own figure (`channelsim.cardiac_figure`).
 `open`, `close` and presynaptic volleys are labelled on the voltage panel, each volley with its
 EPSP amplitude, and the firing threshold is drawn when synaptic input fired the cell.
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from channelsim import analysis
+from channelsim import analysis, beats
 from channelsim.channels import KINDS
 from channelsim.config.schema import SetOutside, VoltageClamp
 from channelsim.errors import ConfigError
@@ -98,6 +99,12 @@ def run_figure(ds: xr.Dataset):
 
         return cable_figure(ds, lambda fig: _title_and_footer(fig, ds, config))
     scale, unit = time_unit(ds)
+    if beats.is_paced_myocyte(ds) or beats.is_probed_myocyte(ds):
+        from channelsim.cardiac_figure import cardiac_figure, threshold_figure
+
+        fig = (cardiac_figure if beats.is_paced_myocyte(ds) else threshold_figure)(ds, scale, unit)
+        _title_and_footer(fig, ds, config)
+        return fig
     t = ds.time.values * scale
     duration = float(ds.time[-1])
     long_run = duration > _LONG_RUN_s

@@ -19,7 +19,8 @@ from channelsim.errors import ConfigError
 from channelsim.units import readable_quantity
 
 #: Bytes of memory per agent-tracked channel: its state and blocked flag (1 byte each), its place
-#: in the per-state groups and its index there (8 bytes each), and temporaries when blocking.
+#: in the per-state groups and its index there (4 bytes each, 8 for a kind of 2^31 agents or more),
+#: and temporaries when blocking.
 AGENT_CHANNEL_BYTES = 48
 #: Bytes per agent-tracked pump: its blocked flag and the temporaries of a block or ouabain step.
 AGENT_PUMP_BYTES = 24

@@ -536,7 +536,10 @@ def pump_defaults_markdown() -> str:
                                                list(PumpEntry.model_fields[name].metadata))
             dimensions = describe_type(annotation, metadata)[1]
             value = pump.density_per_m2 if name == "density" else getattr(entry, name)
-            cells.append(pretty(value, dimensions[0]) if dimensions else _number(value))
+            if value is None:
+                cells.append("none (not in its rate law)")
+            else:
+                cells.append(pretty(value, dimensions[0]) if dimensions else _number(value))
         lines.append(f"| [`{kind}`](channels.md#{kind}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -903,19 +906,25 @@ def catalogue_markdown() -> str:
     from channelsim.physics import pump_cycle_rate
 
     for kind, p in PUMP_KINDS.items():
-        resting = pump_cycle_rate(p.max_turnover_per_s, p.half_saturation_na_mM, p.half_saturation_k_mM,
-                                  10.0, 145.0, 5.0, -0.070, 310.15)
+        stoichiometry = ", ".join(f"{n:+d} {ion}" for ion, n in p.stoichiometry.items())
         rows = [("description", p.description),
-                ("maximal turnover", pretty(p.max_turnover_per_s, "rate")),
-                ("K_Na (inside Na+)", pretty(p.half_saturation_na_mM, "concentration")),
-                ("K_K (outside K+)", pretty(p.half_saturation_k_mM, "concentration")),
-                ("default density", pretty(p.density_per_m2, "density")),
-                ("maximal pump current density (1 charge out per cycle)",
-                 f"{_number(1.602176634e-19 * p.max_turnover_per_s * p.density_per_m2 * 100)} uA/cm^2"),
-                ("cycle rate at -70 mV, [Na]i 10, [Na]o 145, [K]o 5 mM, 37 degC", f"{_number(resting)} /s"),
-                ("ouabain IC50", pretty(p.ouabain_ic50_mM, "concentration")),
-                ("ouabain Hill coefficient", _number(p.ouabain_hill)),
-                ("sources", p.source)]
+                ("ions into the cell per forward cycle", stoichiometry),
+                ("rate law", f"`{p.law}` (see the notes above)"),
+                ("rate constant k (maximal turnover for na_k)", pretty(p.max_turnover_per_s, "rate")),
+                ("default density", pretty(p.density_per_m2, "density"))]
+        if p.law == "na_k":
+            resting = pump_cycle_rate(p.max_turnover_per_s, p.half_saturation_na_mM, p.half_saturation_k_mM,
+                                      10.0, 145.0, 5.0, -0.070, 310.15)
+            rows += [("K_Na (inside Na+)", pretty(p.half_saturation_na_mM, "concentration")),
+                     ("K_K (outside K+)", pretty(p.half_saturation_k_mM, "concentration")),
+                     ("maximal pump current density (1 charge out per cycle)",
+                      f"{_number(1.602176634e-19 * p.max_turnover_per_s * p.density_per_m2 * 100)} uA/cm^2"),
+                     ("cycle rate at -70 mV, [Na]i 10, [Na]o 145, [K]o 5 mM, 37 degC", f"{_number(resting)} /s"),
+                     ("ouabain IC50", pretty(p.ouabain_ic50_mM, "concentration")),
+                     ("ouabain Hill coefficient", _number(p.ouabain_hill))]
+        else:
+            rows += [("rate law constants", ", ".join(_number(c) for c in p.law_constants))]
+        rows += [("sources", p.source)]
         out += [f"### `{kind}`", "", "| property | value |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows] + [""]
     return "\n".join(out)
 
@@ -1013,6 +1022,9 @@ CHECKPOINT_NOTES = {
     "pumps.mode": "(P,) int64 tracking mode: `kernels.loop` AGENT, POPULATION or MEAN_FIELD",
     "pumps.compartment": "(P,) int64 the compartment whose membrane holds the kind",
     "pumps.max_rate": "(P,) float64 maximal cycle rate of one pump (1/s)",
+    "pumps.law": "(P,) int64 rate law: `kernels.pump` NA_K, NCX or PMCA",
+    "pumps.constants": "(P, 4) float64 the rate law's constants (NCX: K_mNa, K_mCa in mol/m^3, k_sat, eta; "
+                       "PMCA: K_m)",
     "pumps.km_na": "(P,) float64 half saturation of the inner ion (mol/m^3)",
     "pumps.km_k": "(P,) float64 half saturation of the outer ion (mol/m^3)",
     "previous_row.electrode": "(1, ions) int64 cumulative ions delivered by the electrode: the next row's "

@@ -91,6 +91,11 @@ class KindDefaults:
     permeability_ratios: dict[str, float] | None = None
     transmitter_mM: float | None = None
     transmitter_duration_s: float | None = None
+    #: a scheme that depends on the cell's initial state, scheme_in_cell(entry, config) (the
+    #: inward rectifier gates in V - E_K); `scheme(entry)` then gives it at the source's conditions
+    scheme_in_cell: Callable[[object, object], MarkovScheme] | None = None
+    #: a factor of the unitary value set by the config (LR1's sqrt([K]o / 5.4 mM) of I_K and I_K1)
+    conductance_factor: Callable[[object], float] | None = None
 
     def __post_init__(self):
         """Check that the ratios, if given, include the kind's own ion at 1."""
@@ -107,6 +112,14 @@ class KindDefaults:
         permeability (ratio x unitary value) and valence, and drawn as its own Poisson counts.
         """
         return dict(self.permeability_ratios) if self.permeability_ratios else {self.ion: 1.0}
+
+    def scheme_for(self, entry: object, config: object) -> MarkovScheme:
+        """Return the scheme of a config entry in the cell of `config`."""
+        return self.scheme_in_cell(entry, config) if self.scheme_in_cell else self.scheme(entry)
+
+    def unitary_factor(self, config: object) -> float:
+        """Return the factor the config's conditions put on the entry's unitary value (1 for most kinds)."""
+        return self.conductance_factor(config) if self.conductance_factor else 1.0
 
     @property
     def is_receptor(self) -> bool:

@@ -261,6 +261,7 @@ def _resolve(config: Config) -> Config:
         defaults = {"max_turnover": kind.max_turnover_per_s, "half_saturation_na": kind.half_saturation_na_mM,
                     "half_saturation_k": kind.half_saturation_k_mM, "ouabain_ic50": kind.ouabain_ic50_mM,
                     "ouabain_hill": kind.ouabain_hill}
+        defaults = {name: value for name, value in defaults.items() if value is not None}
         given = {name: getattr(entry, name) for name in defaults if getattr(entry, name) is not None}
         density = entry.density if entry.density is not None else kind.density_per_m2
         count = entry.count if entry.count is not None else round(density * area_of(entry))

@@ -347,6 +347,13 @@ class Inside(Strict):
     Ca: Concentration = 1e-4
     impermeant_valence: StrictInt = Field(-1, ge=-4, lt=0, description="valence of impermeant anions A, from -4 "
                                           "to -1 (keeps the charge sums of the counts within 64-bit integers)")
+    ca_binding_ratio: float = Field(
+        0.0, ge=0.0, le=1e4, description="kappa, bound over free Ca2+ of a fast cytosolic buffer in equilibrium: of "
+        "every 1 + kappa Ca2+ ions in the cell one is free (the one fluxes and E_Ca see) and kappa are bound; both "
+        "are counted and charged. `Ca` is the free concentration. 0 (the default): unbuffered. Measured: about 75 "
+        "in chromaffin cells (Neher & Augustine 1992, J Physiol 450:273); of the order of 50-100 in "
+        "ventricular myocytes (Bers 2001, Excitation-Contraction Coupling and Cardiac Contractile Force, ch. 3). "
+        "At most 10,000")
 
 
 class Outside(Strict):
@@ -427,6 +434,12 @@ class PumpEntry(Strict):
     def _known_kind_and_one_amount(self) -> PumpEntry:
         if self.kind not in PUMP_KINDS:
             raise ValueError(f"kind: unknown pump kind {self.kind!r}; use one of {', '.join(PUMP_KINDS)}")
+        kind = PUMP_KINDS[self.kind]
+        own = {"half_saturation_na": kind.half_saturation_na_mM, "half_saturation_k": kind.half_saturation_k_mM,
+               "ouabain_ic50": kind.ouabain_ic50_mM, "ouabain_hill": kind.ouabain_hill}
+        for name, default in own.items():
+            if getattr(self, name) is not None and default is None:
+                raise ValueError(f"{name}: pump kind {self.kind!r} has no {name} (its rate law has none); remove it")
         if self.count is not None and self.density is not None:
             raise ValueError("count: give count or density, not both; remove one")
         return self
@@ -629,7 +642,8 @@ class Config(Strict):
             if step.at > self.run.duration:
                 raise ValueError(f"protocol.{index}.at: {step.at:g} s is after the end of the run "
                                  f"({self.run.duration:g} s); give a time within run.duration")
-            targets = kinds + pumps if isinstance(step, Block) else pumps
+            binding = [kind for kind in pumps if PUMP_KINDS[kind].ouabain_ic50_mM is not None]
+            targets = kinds + pumps if isinstance(step, Block) else binding
             if isinstance(step, (Block, Ouabain)) and step.target not in targets:
                 raise ValueError(f"protocol.{index}.target: no [[channels]] or [[pumps]] entry of kind "
                                  f"{step.target!r}; use one of {', '.join(targets) or '(none configured)'}")

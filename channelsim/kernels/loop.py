@@ -14,9 +14,10 @@ One step, for every compartment and every kind k in it with open count o_k (star
    integers). Counts are capped at the ions available.
 4. Electrode (in its compartment): current clamp delivers its charge as whole K+ ions (fraction carried); voltage
    clamp delivers the K+ ions that bring V back to the command.
-   Pumps: Poisson cycle counts (mean_field: carried means), each cycle moving the pump kind's
-   stoichiometry (Na+/K+-ATPase: 3 Na+ out, 2 K+ in); their current is part of the linearised
-   membrane.
+   Pumps: Poisson counts of forward and reverse cycles (mean_field: the carried net mean), each
+   cycle moving the pump kind's stoichiometry (Na+/K+-ATPase: 3 Na+ out, 2 K+ in; Na+/Ca2+
+   exchanger: 1 Ca2+ out, 3 Na+ in) forwards or backwards; their current is part of the
+   linearised membrane.
 5. Gating at V (clamp: at the command): agent, population or mean_field update. A receptor row
    (a synapse's receptors) gates with its table for transmitter present while its synapse's
    cleft holds transmitter (`Drive.transmitter`), else with its table for transmitter absent.
@@ -40,7 +41,7 @@ from channelsim.kernels.markov import (
     transition_matrix,
 )
 from channelsim.kernels.permeation import OHMIC, outward_current, unidirectional_rates
-from channelsim.kernels.pump import cycle_rate
+from channelsim.kernels.pump import cycle_rates
 from channelsim.kernels.rng import poisson, stream_key
 
 AGENT = 0
@@ -66,9 +67,13 @@ def voltage_of(compartments, c, membrane):
 
 @njit(cache=True, inline="always")
 def _concentrations(compartments, c, membrane, c_in, c_out):
-    """Inside and outside concentrations (mol/m^3) of compartment c, into row c of c_in and c_out."""
+    """Inside (free) and outside concentrations (mol/m^3) of compartment c, into row c of c_in and c_out.
+
+    Inside, a fast buffer in equilibrium leaves the share `free_fraction` of an ion's count free.
+    """
     for i in range(c_in.shape[1]):
-        c_in[c, i] = compartments.counts_in[c, i] / (membrane.avogadro * compartments.volume_in[c])
+        c_in[c, i] = (membrane.free_fraction[i] * compartments.counts_in[c, i]
+                      / (membrane.avogadro * compartments.volume_in[c]))
         if compartments.volume_out[c] <= 0.0:
             c_out[c, i] = compartments.bath[i]
         else:
@@ -76,11 +81,17 @@ def _concentrations(compartments, c, membrane, c_in, c_out):
 
 
 @njit(cache=True, inline="always")
-def _pump_rate(pumps, p, v, membrane, c_in, c_out):
-    """Cycles per second of one active pump of kind p (c_in, c_out: concentrations of all compartments)."""
+def _free_count(membrane, count, ion):
+    """Free ions of `ion` among `count` inside (all of them without a buffer): the most that can leave."""
+    return np.int64(math.floor(membrane.free_fraction[ion] * count))
+
+
+@njit(cache=True, inline="always")
+def _pump_rates(pumps, p, v, membrane, c_in, c_out):
+    """Forward and reverse cycles per second of one active pump of kind p (c_in, c_out: of all compartments)."""
     c, inner, outer = pumps.compartment[p], pumps.inner_ion[p], pumps.outer_ion[p]
-    return cycle_rate(pumps.max_rate[p], pumps.km_na[p], pumps.km_k[p], c_in[c, inner], c_out[c, inner],
-                      c_out[c, outer], v, membrane.thermal_v)
+    return cycle_rates(pumps.law[p], pumps.max_rate[p], pumps.km_na[p], pumps.km_k[p], pumps.constants[p],
+                       c_in[c, inner], c_out[c, inner], c_in[c, outer], c_out[c, outer], v, membrane.thermal_v)
 
 
 @njit(cache=True, inline="always")
@@ -89,7 +100,8 @@ def _pump_current(pumps, p, v, membrane, c_in, c_out):
     charge_in = 0
     for i in range(c_in.shape[1]):
         charge_in += membrane.valence[i] * pumps.stoichiometry[p, i]
-    return -pumps.active[p] * _pump_rate(pumps, p, v, membrane, c_in, c_out) * charge_in * membrane.charge
+    forward, reverse = _pump_rates(pumps, p, v, membrane, c_in, c_out)
+    return -pumps.active[p] * (forward - reverse) * charge_in * membrane.charge
 
 
 @njit(cache=True, inline="always")
@@ -283,7 +295,7 @@ def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
             else:
                 n_efflux, flux_state = poisson(mean_efflux, flux_state)
                 n_influx, flux_state = poisson(mean_influx, flux_state)
-            n_efflux = min(n_efflux, counts_in[c, ion])
+            n_efflux = min(n_efflux, _free_count(membrane, counts_in[c, ion], ion))
             if compartments.volume_out[c] > 0.0:
                 n_influx = min(n_influx, counts_out[c, ion])
             counts_in[c, ion] += n_influx - n_efflux
@@ -303,19 +315,26 @@ def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
     for p in range(pumps.mode.shape[0]):
         c = pumps.compartment[p]
         counts_in, counts_out = compartments.counts_in, compartments.counts_out
-        mean = pumps.active[p] * _pump_rate(pumps, p, v_bar[c], membrane, c_in, c_out) * membrane.dt
+        forward, reverse = _pump_rates(pumps, p, v_bar[c], membrane, c_in, c_out)
         if pumps.mode[p] == MEAN_FIELD:
-            pumps.carry[p] += mean
+            pumps.carry[p] += pumps.active[p] * (forward - reverse) * membrane.dt
             cycles = np.int64(math.floor(pumps.carry[p]))
             pumps.carry[p] -= cycles
         else:
-            cycles, flux_state = poisson(mean, flux_state)
-        for i in range(counts_in.shape[1]):
-            moved = pumps.stoichiometry[p, i]
+            n_forward, flux_state = poisson(pumps.active[p] * forward * membrane.dt, flux_state)
+            n_reverse = np.int64(0)
+            if reverse > 0.0:
+                n_reverse, flux_state = poisson(pumps.active[p] * reverse * membrane.dt, flux_state)
+            cycles = n_forward - n_reverse
+        for i in range(counts_in.shape[1]):  # net cycles never move more ions than are there
+            moved = pumps.stoichiometry[p, i] * (1 if cycles >= 0 else -1)
+            limit = np.int64(-1)
             if moved < 0:
-                cycles = min(cycles, counts_in[c, i] // -moved)
+                limit = _free_count(membrane, counts_in[c, i], i) // -moved
             elif moved > 0 and compartments.volume_out[c] > 0.0:
-                cycles = min(cycles, counts_out[c, i] // moved)
+                limit = counts_out[c, i] // moved
+            if limit >= 0:
+                cycles = min(cycles, limit) if cycles >= 0 else max(cycles, -limit)
         for i in range(counts_in.shape[1]):
             counts_in[c, i] += pumps.stoichiometry[p, i] * cycles
             counts_out[c, i] -= pumps.stoichiometry[p, i] * cycles

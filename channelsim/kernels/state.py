@@ -15,6 +15,7 @@ class Membrane(NamedTuple):
     dt: float
     seed: int
     valence: np.ndarray  # (ions,) int64
+    free_fraction: np.ndarray  # (ions,) float64 free share of each ion's count inside (fast buffer: 1 / (1 + kappa))
     thermal_v: float  # RT/F
     avogadro: float
     charge: float  # e
@@ -71,8 +72,8 @@ class Kinds(NamedTuple):
     agent_states: np.ndarray  # (sum of agent-tracked counts,) uint8
     agent_blocked: np.ndarray  # same shape, uint8 1 = blocked
     agent_offset: np.ndarray  # (K + 1,) int64
-    agent_order: np.ndarray  # agents grouped by state, per kind (see agent_events)
-    agent_position: np.ndarray  # each agent's index in agent_order, per kind
+    agent_order: np.ndarray  # agents grouped by state, per kind (see agent_events); int32 below 2^31 agents
+    agent_position: np.ndarray  # each agent's index in agent_order, per kind; as agent_order
     agent_group_start: np.ndarray  # (K, S + 1) int64 start of each state's group
     population: np.ndarray  # (K, S) int64 unblocked channels per state
     population_blocked: np.ndarray  # (K, S) int64 blocked channels per state
@@ -91,14 +92,16 @@ class Pumps(NamedTuple):
 
     mode: np.ndarray  # (P,) int64: AGENT, POPULATION, MEAN_FIELD
     compartment: np.ndarray  # (P,) int64
+    law: np.ndarray  # (P,) int64 rate law: NA_K, NCX, PMCA (kernels.pump)
+    constants: np.ndarray  # (P, 4) float64 the law's constants (NCX: K_mNa, K_mCa mol/m^3, k_sat, eta; PMCA: K_m)
     stoichiometry: np.ndarray  # (P, ions) int64 ions into the cell per cycle (Na+/K+-ATPase: -3 Na, +2 K)
-    inner_ion: np.ndarray  # (P,) int64 the ion the rate law binds inside (Na+)
-    outer_ion: np.ndarray  # (P,) int64 the ion the rate law binds outside (K+)
+    inner_ion: np.ndarray  # (P,) int64 the ion a forward cycle binds inside (Na+/K+-ATPase: Na+)
+    outer_ion: np.ndarray  # (P,) int64 the ion a forward cycle binds outside (Na+/K+-ATPase: K+)
     active: np.ndarray  # (P,) int64 pumps not blocked
     max_rate: np.ndarray  # (P,) float64 1/s
     km_na: np.ndarray  # (P,) float64 mol/m^3
     km_k: np.ndarray  # (P,) float64 mol/m^3
-    cycles_total: np.ndarray  # (P,) int64 cumulative completed cycles
+    cycles_total: np.ndarray  # (P,) int64 cumulative net completed cycles (forward minus reverse)
     carry: np.ndarray  # (P,) float64 mean-field fractional cycle
 
 

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import mesa
 import numpy as np
 
 from channelsim.channels.pump import PUMP_KINDS
@@ -27,8 +26,10 @@ from channelsim.kernels.agent_events import group_by_state
 from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION, membrane_voltage, record_row, run_segment
 from channelsim.kernels.markov import agent_step_serial, cumulative_rows, population_step
 from channelsim.kernels.permeation import GHK, OHMIC
+from channelsim.kernels.pump import NA_K, NCX, PMCA
 from channelsim.kernels.rng import stream_key
 from channelsim.kernels.state import Compartments, Drive, Kinds, Membrane, Pumps, Records
+from channelsim.model.dependencies import mesa
 from channelsim.model.populations import (
     ChannelPopulation,
     ChannelView,
@@ -41,6 +42,7 @@ from channelsim.protocol import Schedule
 from channelsim.recording.layout import Rows, constants_of, series_of
 
 TRACKING_CODES = {"agent": AGENT, "population": POPULATION, "mean_field": MEAN_FIELD}
+PUMP_LAWS = {"na_k": NA_K, "ncx": NCX, "pmca": PMCA}
 PERMEATION_CODES = {"ghk": GHK, "ohmic": OHMIC}
 #: Initial-state draws use steps from 2^62 on, beyond any simulated step.
 INITIAL_STEP = 2**62
@@ -252,7 +254,10 @@ class MembranePatch(mesa.Model):
         bath = np.array([getattr(config.outside, ion) for ion in IONS])
         zeros = np.zeros((n, n_ions), dtype=np.int64)
         inside = np.array([getattr(config.inside, ion) for ion in IONS])
-        counts_in = np.array([[round(c * AVOGADRO * v) for c in inside] for v in volume], dtype=np.int64)
+        # a buffered ion's count holds its free and its bound ions: free / free_fraction
+        free_fraction = np.array([1.0 / (1.0 + config.inside.ca_binding_ratio) if ion == "Ca" else 1.0 for ion in IONS])
+        counts_in = np.array([[round(inside[i] * AVOGADRO * v / free_fraction[i]) for i in range(n_ions)]
+                              for v in volume], dtype=np.int64)
         valence = np.array([VALENCE[ion] for ion in IONS], dtype=np.int64)
         anions = [self._impermeant_anions(counts_in[c], valence, capacitance[c]) for c in range(n)]
         self.impermeant_count = sum(count for count, _ in anions)
@@ -281,6 +286,7 @@ class MembranePatch(mesa.Model):
         )
         self.membrane = Membrane(
             dt=config.run.dt, seed=np.int64(self.run_seed), valence=valence,  # one fixed type: one compiled kernel
+            free_fraction=free_fraction,
             thermal_v=thermal_v, avogadro=AVOGADRO, charge=ELEMENTARY_CHARGE,
             electrode_ion=IONS.index(ELECTRODE_ION), electrode_compartment=config.electrode_compartment,
             spike_threshold=SPIKE_THRESHOLD_V, spike_rearm=SPIKE_REARM_V, parallel_threshold=PARALLEL_THRESHOLD,
@@ -332,6 +338,8 @@ class MembranePatch(mesa.Model):
         temperature = self.config.cell.temperature
         agent_sizes = [r["slots"] if r["tracking"] == "agent" else 0 for r in rows]
         offsets = np.concatenate([[0], np.cumsum(agent_sizes)]).astype(np.int64)
+        # an agent's place in its kind's state groups: 4 bytes while a kind has < 2^31 agents
+        index = np.int32 if max(agent_sizes, default=0) < 2**31 else np.int64
         permeant = np.zeros((n_kinds, len(IONS)))
         for k, r in enumerate(rows):
             for ion, share in r["permeant"].items():
@@ -351,8 +359,8 @@ class MembranePatch(mesa.Model):
             agent_states=np.zeros(offsets[-1], dtype=np.uint8),
             agent_blocked=np.zeros(offsets[-1], dtype=np.uint8),
             agent_offset=offsets,
-            agent_order=np.zeros(offsets[-1], dtype=np.int64),
-            agent_position=np.zeros(offsets[-1], dtype=np.int64),
+            agent_order=np.zeros(offsets[-1], dtype=index),
+            agent_position=np.zeros(offsets[-1], dtype=index),
             agent_group_start=np.zeros((n_kinds, max_states + 1), dtype=np.int64),
             population=np.zeros((n_kinds, max_states), dtype=np.int64),
             population_blocked=np.zeros((n_kinds, max_states), dtype=np.int64),
@@ -410,13 +418,16 @@ class MembranePatch(mesa.Model):
         self.pumps = Pumps(
             mode=np.array([TRACKING_CODES[e.tracking] for e in entries], dtype=np.int64),
             compartment=np.array([c for _, c, _ in rows], dtype=np.int64),
+            law=np.array([PUMP_LAWS[kind.law] for kind in kinds], dtype=np.int64),
+            constants=np.array([list(kind.law_constants) + [0.0] * (4 - len(kind.law_constants)) for kind in kinds],
+                               dtype=np.float64).reshape(len(kinds), 4),
             stoichiometry=self.pump_stoichiometry,
             inner_ion=np.array([IONS.index(kind.inner_ion) for kind in kinds], dtype=np.int64),
             outer_ion=np.array([IONS.index(kind.outer_ion) for kind in kinds], dtype=np.int64),
             active=np.array([n for _, _, n in rows], dtype=np.int64),
             max_rate=np.array([e.max_turnover for e in entries], dtype=np.float64),
-            km_na=np.array([e.half_saturation_na for e in entries], dtype=np.float64),
-            km_k=np.array([e.half_saturation_k for e in entries], dtype=np.float64),
+            km_na=np.array([e.half_saturation_na or 0.0 for e in entries], dtype=np.float64),
+            km_k=np.array([e.half_saturation_k or 0.0 for e in entries], dtype=np.float64),
             cycles_total=np.zeros(len(entries), dtype=np.int64),
             carry=np.zeros(len(entries)),
         )
@@ -498,8 +509,8 @@ class MembranePatch(mesa.Model):
     def _check_range(self, segment: Segment) -> None:
         """Stop (StateOutOfRange) when the state has left the physical range.
 
-        Out of range: |V| beyond MAX_VOLTAGE at a recorded row or now, a negative count, or a count
-        near int64 overflow.
+        Out of range: |V| beyond MAX_VOLTAGE at a recorded row or now, a negative count (of ions; net
+        pump cycles may be negative), or a count near int64 overflow.
         """
         c, pumps = self.compartments, self.pumps
         v = np.append(segment.rows["membrane_potential"], self.voltage)
@@ -516,7 +527,7 @@ class MembranePatch(mesa.Model):
                   ("ions that left through channels", c.efflux_total, True),
                   ("ions that entered through channels", c.influx_total, True),
                   ("ions the electrode delivered", c.electrode_total, False),
-                  ("pump cycles", pumps.cycles_total, True))
+                  ("pump cycles", pumps.cycles_total, False))  # net: an exchanger's reverse cycles count down
         for what, counts, non_negative in checks:
             if (non_negative and np.any(counts < 0)) or np.any(np.abs(counts) >= MAX_STATE_COUNT):
                 raise StateOutOfRange(f"at t = {self.simulated_time:.6g} s the count of {what} left its range "

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
 
 from channelsim.channels import KINDS, MarkovScheme
 from channelsim.config.schema import ChannelEntry, PumpEntry, SynapseEntry
 from channelsim.kernels.agent_events import group_by_state
+from channelsim.model.dependencies import mesa
 
 if TYPE_CHECKING:
     from channelsim.model.patch import MembranePatch
@@ -84,8 +84,9 @@ class ChannelPopulation(Population):
     def __init__(self, model: MembranePatch, index: int, entry: ChannelEntry, capacity: int):
         super().__init__(model, index, entry)
         self.capacity = capacity
-        self.scheme: MarkovScheme = KINDS[entry.kind].scheme(entry)
+        self.scheme: MarkovScheme = KINDS[entry.kind].scheme_for(entry, model.config)
         self.permeant_ions = KINDS[entry.kind].permeant_ions
+        self._unitary_factor = KINDS[entry.kind].unitary_factor(model.config)
 
     @property
     def count(self) -> int:
@@ -101,7 +102,8 @@ class ChannelPopulation(Population):
     @property
     def unitary(self) -> float:
         """Single-channel permeability (GHK, m^3/s) or conductance (ohmic, S)."""
-        return self.entry.permeability if self.entry.permeation == "ghk" else self.entry.conductance
+        value = self.entry.permeability if self.entry.permeation == "ghk" else self.entry.conductance
+        return value * self._unitary_factor
 
     @property
     def _agent_slice(self) -> slice:

@@ -123,6 +123,27 @@ def pump_cycle_rate(max_rate: float, km_na_mM: float, km_k_mM: float, na_in_mM: 
     return max_rate * voltage_factor / (1.0 + (km_na_mM / na_in_mM) ** 1.5) * k_out_mM / (k_out_mM + km_k_mM)
 
 
+def exchanger_cycle_rates(rate_constant: float, km_na_mM: float, km_ca_mM: float, k_sat: float, eta: float,
+                          na_in_mM: float, na_out_mM: float, ca_in_mM: float, ca_out_mM: float, v: float,
+                          temperature_K: float) -> tuple[float, float]:
+    """Compute the Na+/Ca2+ exchanger's forward (Ca2+ out) and reverse cycles per second, Luo & Rudy (1994).
+
+    A reference copy of the kernel's law; see channelsim/channels/pump.py. Their ratio is
+    exp(-u) [Na]o^3 [Ca]i / ([Na]i^3 [Ca]o), 1 at the exchanger's reversal 3 E_Na - 2 E_Ca.
+    """
+    u = v / thermal_voltage(temperature_K)
+    backward = math.exp((eta - 1.0) * u)
+    scale = rate_constant / ((km_na_mM**3 + na_out_mM**3) * (km_ca_mM + ca_out_mM) * (1.0 + k_sat * backward))
+    return scale * backward * na_out_mM**3 * ca_in_mM, scale * math.exp(eta * u) * na_in_mM**3 * ca_out_mM
+
+
+def exchanger_reversal_potential(na_in_mM: float, na_out_mM: float, ca_in_mM: float, ca_out_mM: float,
+                                 temperature_K: float) -> float:
+    """Return the reversal potential (V) of a 3 Na+ : 1 Ca2+ exchanger, 3 E_Na - 2 E_Ca."""
+    return (3 * nernst_potential(1, na_in_mM, na_out_mM, temperature_K)
+            - 2 * nernst_potential(2, ca_in_mM, ca_out_mM, temperature_K))
+
+
 def pump_leak_channel_counts(v: float, inside_mM: Mapping[str, float], outside_mM: Mapping[str, float],
                              pump_cycles_per_s: float, permeability: Mapping[str, float],
                              temperature_K: float) -> dict[str, float]:

@@ -121,7 +121,7 @@ def _concentration_outside(rows: Rows) -> np.ndarray:
 SERIES = {
     "membrane_potential": Variable(("time",), "f8", "V", "membrane potential, inside minus outside",
                                    lambda rows: rows.raw.membrane_potential[:, rows.model.electrode_compartment]),
-    "ions_inside": Variable(("time", "ion"), "i8", "count", "ions in the cell",
+    "ions_inside": Variable(("time", "ion"), "i8", "count", "ions in the cell, free and buffered",
                             lambda rows: _cell(rows.raw.ions_inside)),
     "ions_outside": Variable(("time", "ion"), "i8", "count",
                              "ions outside; for a clamped bath, the net number the bath received",
@@ -151,13 +151,17 @@ SERIES = {
                                   "mean over the preceding recording interval", _electrode_current),
     "command_potential": Variable(("time",), "f8", "V", "voltage clamp command; NaN when not clamped",
                                   _command_potential),
-    "pump_cycles": Variable(("time", "kind"), "i8", "count", "cumulative completed pump cycles per kind",
+    "pump_cycles": Variable(("time", "kind"), "i8", "count",
+                            "cumulative net completed pump cycles per kind (forward minus reverse: an exchanger's "
+                            "reverse cycles count down)",
                             lambda rows: _by_kind(rows, None, rows.raw.pump_cycles @ rows.model.pump_rows)),
     "blocked_fraction": Variable(("time", "kind"), "f8", "1", "share of each kind's channels or pumps blocked",
                                  lambda rows: np.tile(rows.model.blocked_fraction(), (len(rows.time), 1))),
-    "concentration_inside": Variable(("time", "ion"), "f8", "mol/m^3", "inside concentrations (mM)",
-                                     lambda rows: _cell(rows.raw.ions_inside) / (rows.model.avogadro
-                                                                                * rows.model.volume_inside)),
+    "concentration_inside": Variable(("time", "ion"), "f8", "mol/m^3",
+                                     "free inside concentrations (mM): the free share of the ions in the cell "
+                                     "(free_fraction) over the cell volume",
+                                     lambda rows: _cell(rows.raw.ions_inside) * rows.model.membrane.free_fraction
+                                     / (rows.model.avogadro * rows.model.volume_inside)),
     "concentration_outside": Variable(("time", "ion"), "f8", "mol/m^3", "outside concentrations (mM)",
                                       _concentration_outside),
 }
@@ -179,6 +183,9 @@ CONSTANTS = {
                                   lambda m: m.impermeant_count),
     "impermeant_valence": Variable((), "i8", "1", "valence of A", lambda m: m.config.inside.impermeant_valence),
     "valence": Variable(("ion",), "i8", "1", "valence of each ion", lambda m: m.valence),
+    "free_fraction": Variable(("ion",), "f8", "1",
+                              "free share of each ion in the cell, 1 / (1 + inside.ca_binding_ratio) for Ca2+, "
+                              "1 for the others", lambda m: m.membrane.free_fraction),
     "bath_concentration": Variable(("ion",), "f8", "mol/m^3", "outside concentrations at t = 0",
                                    lambda m: m.initial_bath_concentration),
     "agent_count": Variable(("kind",), "i8", "count",

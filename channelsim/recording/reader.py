@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h5py
 import numpy as np
-import xarray as xr
 
 from channelsim.errors import RunFileError
 from channelsim.recording.layout import declared
+
+if TYPE_CHECKING:  # xarray (with pandas) is imported where a Dataset is built: `channelsim run` never needs it
+    import xarray as xr
 
 #: Copies of a run's data that `open_run` holds at once (the arrays read, the Dataset).
 _OPEN_COPIES = 2
@@ -260,6 +263,8 @@ def to_dataset(columns: dict[str, np.ndarray], attrs: dict) -> xr.Dataset:
     def variable(name: str, var) -> tuple:
         described = {"units": var.units, "long_name": var.description} if var.units else {"long_name": var.description}
         return var.dims, columns[name], described
+
+    import xarray as xr
 
     layout = declared("compartment" in columns)
     coords = {name: variable(name, var) for name, var in layout.coordinates.items()}

@@ -25,6 +25,7 @@ import fcntl
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import h5py
 import numpy as np
@@ -140,8 +141,8 @@ class RunWriter:
             # destructor; with the handles kept, it surfaces at `flush`, where `append` sees it
             self._datasets = {name: self.file[name]
                               for name in ("time", "spike", *self.layout.series, *self.layout.events)}
-            self._checkpoint = {slot: {name: self.file[f"checkpoint/{slot}/{name}"] for name in self.file[
-                f"checkpoint/{slot}"]} for slot in (0, 1)} | {"active": self.file["checkpoint/active"]}
+            self._checkpoint = {slot: {name: _Fixed.of(self.file[f"checkpoint/{slot}/{name}"]) for name in self.file[
+                f"checkpoint/{slot}"]} for slot in (0, 1)} | {"active": _Fixed.of(self.file["checkpoint/active"])}
             if source is not None:
                 self._copy(*source)
             if rows is not None:
@@ -279,7 +280,7 @@ class RunWriter:
         try:
             self._extend_rows(time, series, spike_time)
             self.file.flush()
-            active = int(self._checkpoint["active"][0])
+            active = int(self._checkpoint["active"].dataset[0])
             self._save_checkpoint(state, slot=1 - max(active, 0))
         except (OSError, RuntimeError) as error:  # h5py reports a failed flush as either
             if is_disk_full(error) and self._release_reserve():
@@ -297,20 +298,17 @@ class RunWriter:
         """Write the state into checkpoint slot `slot`, flush, then make it the active one."""
         group = self._checkpoint[slot]
         for name, array in state.items():
-            group[name][...] = array
-        group["rows"][0] = self._datasets["time"].shape[0]
-        group["spikes"][0] = self._datasets["spike"].shape[0]
+            _overwrite(group[name], array)
+        _overwrite(group["rows"], np.array([self._datasets["time"].shape[0]]))
+        _overwrite(group["spikes"], np.array([self._datasets["spike"].shape[0]]))
         self.file.flush()
-        self._checkpoint["active"][0] = slot
+        _overwrite(self._checkpoint["active"], np.array([slot]))
         self.file.flush()
         self.saved_time = float(self._datasets["time"][-1])
 
     def _extend(self, columns: dict[str, np.ndarray]) -> None:
         for name, values in columns.items():
-            dataset = self._datasets[name]
-            start = dataset.shape[0]
-            dataset.resize(start + len(values), axis=0)
-            dataset[start:] = values
+            _append(self._datasets[name], np.asarray(values))
 
     def close(self, status: str) -> None:
         """Record `status` and close the file.
@@ -355,6 +353,50 @@ class RunWriter:
     def _write_status(self, status: str) -> None:
         self.file.attrs.modify("status", np.array(status.encode(), dtype=STATUS_DTYPE))
         self.file.flush()
+
+
+def _append(dataset: h5py.Dataset, values: np.ndarray) -> None:
+    """Append `values` (rows along the first axis) to `dataset`, which is extendible along it.
+
+    The same as resizing it and writing `dataset[start:] = values`, by HDF5's own calls (h5py's
+    indexing costs ~0.1 ms a call, and a segment appends to 15 datasets).
+    """
+    if len(values) == 0:
+        return
+    start, width = dataset.id.shape[0], dataset.id.shape[1:]
+    if values.shape[1:] != width:
+        raise ValueError(f"{dataset.name}: cannot append rows of shape {values.shape[1:]} to rows of shape {width}")
+    dataset.id.set_extent((start + len(values), *width))
+    file_space = dataset.id.get_space()
+    file_space.select_hyperslab((start,) + (0,) * len(width), values.shape)
+    dataset.id.write(h5py.h5s.create_simple(values.shape), file_space,
+                     np.ascontiguousarray(values, dtype=dataset.dtype))
+
+
+class _Fixed(NamedTuple):
+    """A dataset of fixed shape with its shape and type, read once (h5py reads them from the file each time)."""
+
+    dataset: h5py.Dataset
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @classmethod
+    def of(cls, dataset: h5py.Dataset) -> _Fixed:
+        return cls(dataset, dataset.shape, dataset.dtype)
+
+
+def _overwrite(target: _Fixed, array: np.ndarray) -> None:
+    """Write `array` over the whole of a dataset, which has its shape.
+
+    The same bytes as `dataset[...] = array`, by HDF5's own write call: h5py's indexing costs
+    ~0.1 ms a call, and a checkpoint writes ~60 small arrays per segment.
+    """
+    array = np.asarray(array)
+    if array.shape != target.shape:
+        raise ValueError(f"{target.dataset.name}: cannot write an array of shape {array.shape} over shape "
+                         f"{target.shape}")
+    if array.size:
+        target.dataset.id.write(h5py.h5s.ALL, h5py.h5s.ALL, np.ascontiguousarray(array, dtype=target.dtype))
 
 
 def _sync(path: Path) -> None:

@@ -42,7 +42,8 @@ def run_notebook(notebook: Path, run: Path, monkeypatch) -> dict:
 def test_every_notebook_is_checked():
     """A new notebook needs its own test of its results below, not just a run."""
     assert [p.name for p in NOTEBOOKS] == ["action_potentials.ipynb", "axons.ipynb", "channel_noise.ipynb",
-                                           "how_few_ions.ipynb", "resting_potential.ipynb", "synapses.ipynb"]
+                                           "heart.ipynb", "how_few_ions.ipynb", "resting_potential.ipynb",
+                                           "synapses.ipynb"]
 
 
 def test_how_few_ions(tmp_path, monkeypatch):
@@ -411,3 +412,41 @@ def test_synapses(tmp_path, monkeypatch):
         if 1 <= k <= 3:
             assert 0.85 * k * quantum <= peak <= 1.02 * k * quantum, (k, peak, quantum)
     assert abs(ns["peaks"][0]) < 0.1 * quantum
+
+
+def test_heart(tmp_path, monkeypatch):
+    """The paced LR1 myocyte near LR1's numbers, its beats around the mean field; hyperkalaemia's two faces.
+
+    Statistics over beats 2-5 of the experiment (population tracking: exact in distribution); the
+    mean-field control is the notebook's own. LR1's numbers are those of the reference ODE
+    (tests/reference), and the differences allowed are the ones the counted Ca2+ makes
+    (tests/validation/test_luo_rudy.py): rest within 1 mV, peak within 1.5 mV, APD90 within 10 %.
+    The stochastic mean APD90 is the mean field's within 5 standard errors of the beats' scatter
+    (plus the 0.1 ms sampling); channel noise must make the beats differ.
+    """
+    runs = make_runs({name: experiment(name) for name in ("cardiac_action_potential", "hyperkalaemia_excitability")},
+                     tmp_path, monkeypatch)
+    ns = run_notebook(ANALYSIS / "heart.ipynb", runs["cardiac_action_potential"], monkeypatch)
+    plt.close("all")
+    stats, control = ns["heart_stats"], ns["control_beats"][1]
+    assert len(ns["heart_beats"]) == 5
+    assert abs(stats["rest"][0] * 1e3 - -84.4) < 1.0 and stats["rest"][0] > ns["e_k"]
+    assert abs(stats["peak"][0] * 1e3 - 42.3) < 1.5 and stats["peak"][0] < ns["e_na"]
+    assert abs(stats["apd90"][0] * 1e3 - 362.0) < 36.2
+    mean, error = stats["apd90"]
+    assert abs(mean - control["apd90"]) < 5 * error + 1e-4
+    assert ns["apd_spread"] > 1e-3  # beat-to-beat variability of more than 1 ms
+    assert stats["calcium_peak"][0] < 0.5 * 6.4e-3
+
+    # hyperkalaemia: the rest follows E_K from above (the background and Na+ currents hold it a
+    # few mV up), less current fires a depolarised cell, and its Na+ channels inactivate, so
+    # the upstroke weakens
+    table = ns["excitability"]
+    assert list(table.index) == [2.0, 4.0, 5.4, 8.0, 10.0, 12.0]
+    above = table["rest (mV)"] - table["E_K (mV)"]
+    assert ((above > 0) & (above < 10)).all()
+    fire = table["current to fire (uA/cm^2)"]
+    assert (fire.diff().dropna() <= 0).all() and fire.iloc[-1] < 0.6 * fire.iloc[0]
+    available = table["Na+ channels available at rest"]
+    assert (available.diff().dropna() < 0).all() and available.iloc[-1] < 0.2
+    assert table["dV/dt max (V/s)"].iloc[-1] < 0.3 * table["dV/dt max (V/s)"].loc[5.4]
