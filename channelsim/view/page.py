@@ -23,7 +23,7 @@ from channelsim.config import load_config
 from channelsim.constants import IONS
 from channelsim.errors import ConfigError
 from channelsim.view import CONFIG_ENV, OVERRIDES_ENV, SAVE_ENV, SEED_ENV
-from channelsim.view.live import LivePatch, membrane_figure, trace_figure
+from channelsim.view.live import LivePatch, cable_figure, membrane_figure, trace_figure
 
 
 @solara.component
@@ -47,6 +47,13 @@ def _timed_image(model: LivePatch, name: str, draw) -> None:
     draw(model).savefig(buffer, format="png", dpi=72)
     model.draw_seconds[name] = time.perf_counter() - started
     solara.Image(buffer.getvalue())
+
+
+@solara.component
+def Cable(model: LivePatch):  # noqa: N802
+    """Draw a cable's membrane potential along it, as the impulse travels."""
+    update_counter.get()
+    _timed_image(model, "cable", cable_figure)
 
 
 @solara.component
@@ -143,7 +150,7 @@ def make_page(model: LivePatch):
     KIND.set(model.populations[0].kind if model.populations else "")
     return SolaraViz(
         model,
-        components=[Membrane, Trace, Readout, Controls],
+        components=[Membrane, Trace, *([Cable] if model.geometry is not None else []), Readout, Controls],
         model_params={"config": model.config, "seed": model.run_seed},
         play_interval=50,
         name=f"channelsim: {model.config.experiment.name}",

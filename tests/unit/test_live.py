@@ -97,3 +97,18 @@ def test_a_presynaptic_spike_from_the_view_releases_and_opens_receptors():
     assert live.synapse_populations[0].open_count > before
     drawn = sum(len(c.get_offsets()) for c in membrane_figure(live).axes[0].collections)
     assert drawn >= 10 * 15  # every receptor of every synapse (150 in all) is drawn
+
+
+def test_a_cable_shows_its_voltage_along_the_axon_and_its_charge_over_every_compartment():
+    from channelsim.view.live import cable_figure
+
+    live = LivePatch(load_config("experiments/propagation.toml").updated({"run.duration": "2 ms"}), seed=1)
+    while not live.finished:
+        live.step()
+    assert live.profile.shape == live.geometry.position.shape
+    assert live.trace()["membrane_potential"][-1] == live.voltage  # the trace follows the electrode
+    charges, from_capacitance = live.charge_moved()
+    injected = float(live.compartments.electrode_total.sum(axis=0) @ live.membrane.valence)
+    assert charges + injected == pytest.approx(from_capacitance, abs=1.0)  # integers, up to rounding of C dV/e
+    line = cable_figure(live).axes[0].lines[0]
+    np.testing.assert_allclose(line.get_ydata(), live.profile * 1e3)
