@@ -84,12 +84,16 @@ class LivePatch(MembranePatch):
         """Membrane potential (V) of every compartment now."""
         return np.atleast_1d(self.current_row().rows["membrane_potential"][0])
 
-    def charge_moved(self) -> tuple[float, float]:
-        """Net elementary charges that entered the cell since t = 0, and the sum of C dV / e over its compartments."""
-        moved = self.history["ions_moved"][-1][-1]
-        charges = float(moved @ np.array([VALENCE[ion] for ion in IONS]))
+    def charge_moved(self) -> tuple[float, float, float]:
+        """Return the charge (in e) that entered since t = 0 through the membrane, from the electrode, and C dV / e.
+
+        C dV / e is summed over the compartments; it equals the other two together (no ion is lost).
+        """
+        valence = np.array([VALENCE[ion] for ion in IONS])
+        through_membrane = float(self.history["ions_moved"][-1][-1] @ valence)
+        from_electrode = float(self.compartments.electrode_total.sum(axis=0) @ valence)
         change = self._voltages() - self._initial_voltages
-        return charges, float(self.compartments.capacitance @ change) / ELEMENTARY_CHARGE
+        return through_membrane, from_electrode, float(self.compartments.capacitance @ change) / ELEMENTARY_CHARGE
 
     def session_config(self) -> dict:
         """Return the config as given, with this session's actions in its protocol and the seed it ran with."""

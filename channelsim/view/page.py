@@ -60,7 +60,7 @@ def Cable(model: LivePatch):  # noqa: N802
 def Readout(model: LivePatch):  # noqa: N802
     """Time, potential, ions on each side and the charge that crossed, beside C dV / e."""
     update_counter.get()
-    charges, from_capacitance = model.charge_moved()
+    membrane, electrode, from_capacitance = model.charge_moved()
     now = model.current_row().rows
     inside_mM, outside_mM = now["concentration_inside"][0], now["concentration_outside"][0]  # mol/m^3 = mM
     with solara.Card("Now"):
@@ -68,8 +68,9 @@ def Readout(model: LivePatch):  # noqa: N802
         rows = "\n".join(f"| {ion} | {count:,} | {inside_mM[i]:.4g} | {outside_mM[i]:.4g} |"
                          for i, (ion, count) in enumerate(model.ions_inside.items()))
         solara.Markdown(f"| ion | ions inside | inside (mM) | outside (mM) |\n|---|---|---|---|\n{rows}")
-        solara.Markdown(f"Net charge that crossed since t = 0: **{charges:,.0f} e**; "
-                        f"C·ΔV/e = {from_capacitance:,.0f} e: the ions that set the potential.")
+        electrode_text = f" and **{electrode:,.0f} e** from the electrode" if electrode else ""
+        solara.Markdown(f"Since t = 0, **{membrane:,.0f} e** of net charge crossed the membrane{electrode_text}; "
+                        f"C·ΔV/e = {from_capacitance:,.0f} e: these few ions set the potential.")
 
 
 # The controls' values live at module level: Mesa's page remounts its components when play

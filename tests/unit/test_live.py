@@ -62,10 +62,10 @@ def test_charge_moved_matches_q_equals_cv():
     live.act({"action": "current_clamp", "amplitude": "20 pA", "duration": "10 ms"})
     for _ in range(4):
         live.step()
-    charges, from_capacitance = live.charge_moved()
-    # the electrode's ions are not membrane crossings: what crossed plus what was injected is C dV / e
-    injected = 20e-12 * 10e-3 / 1.602176634e-19
-    assert charges + injected == pytest.approx(from_capacitance, abs=2.0)
+    through_membrane, from_electrode, from_capacitance = live.charge_moved()
+    # what crossed the membrane plus what the electrode injected (20 pA for 10 ms) is C dV / e
+    assert from_electrode == pytest.approx(20e-12 * 10e-3 / 1.602176634e-19, abs=1.0)
+    assert through_membrane + from_electrode == pytest.approx(from_capacitance, abs=1.0)
 
 
 def test_figures_draw_a_sample_of_a_large_membrane():
@@ -107,8 +107,7 @@ def test_a_cable_shows_its_voltage_along_the_axon_and_its_charge_over_every_comp
         live.step()
     assert live.profile.shape == live.geometry.position.shape
     assert live.trace()["membrane_potential"][-1] == live.voltage  # the trace follows the electrode
-    charges, from_capacitance = live.charge_moved()
-    injected = float(live.compartments.electrode_total.sum(axis=0) @ live.membrane.valence)
-    assert charges + injected == pytest.approx(from_capacitance, abs=1.0)  # integers, up to rounding of C dV/e
+    through_membrane, from_electrode, from_capacitance = live.charge_moved()
+    assert from_electrode > 0 and through_membrane + from_electrode == pytest.approx(from_capacitance, abs=1.0)
     line = cable_figure(live).axes[0].lines[0]
     np.testing.assert_allclose(line.get_ydata(), live.profile * 1e3)
