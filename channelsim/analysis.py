@@ -67,6 +67,13 @@ def reversal_potentials(ds: xr.Dataset) -> xr.DataArray:
     return e.assign_attrs(units="V", long_name="Nernst potential")
 
 
+def electrode_potential(ds: xr.Dataset) -> xr.DataArray:
+    """Membrane potential (V) where the electrode is: a cable's electrode compartment, else the cell's."""
+    if "compartment" in ds.membrane_potential.dims:
+        return ds.membrane_potential.isel(compartment=int(ds.electrode_compartment))
+    return ds.membrane_potential
+
+
 def charge_moved(ds: xr.Dataset) -> xr.DataArray:
     """Net charge that entered the cell since t = 0 (C): e * sum_i z_i * ions_moved_i."""
     return (ELEMENTARY_CHARGE * (ds.ions_moved * ds.valence).sum("ion")).assign_attrs(units="C")
@@ -88,7 +95,7 @@ def summary(path: str | Path) -> str:
 
     ds, rows, spikes = read_ends(path)
     config = run_config(ds)
-    v = ds.membrane_potential
+    v = electrode_potential(ds)
     last = ds.isel(time=-1)
     moved = last.ions_moved
     tracking = {entry.kind: entry.tracking for entry in [*config.channels, *config.pumps]}

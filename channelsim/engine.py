@@ -95,6 +95,8 @@ def run_in_memory(model: MembranePatch, command: str = PYTHON_COMMAND) -> xr.Dat
         "time": np.concatenate([p.time for p in parts]), "spike": np.arange(len(spikes)), "spike_time": spikes,
         "ion": np.array(IONS, dtype=str), "kind": np.array(model.kind_names, dtype=str),
         "synapse": np.array(model.synapse_names, dtype=str)}
+    if model.geometry is not None:
+        columns["compartment"] = np.arange(len(model.geometry.length))
     attrs = _attributes(model, command) | {"created": _now(), "status": "complete"}
     return to_dataset(columns, dict(sorted(attrs.items())))
 

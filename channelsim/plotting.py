@@ -94,6 +94,10 @@ def run_figure(ds: xr.Dataset):
     import matplotlib.pyplot as plt
 
     config = analysis.run_config(ds)
+    if "compartment" in ds.dims:  # a cable: the impulse along it
+        from channelsim.cable_plot import cable_figure
+
+        return cable_figure(ds, lambda fig: _title_and_footer(fig, ds, config))
     scale, unit = time_unit(ds)
     if beats.is_paced_myocyte(ds) or beats.is_probed_myocyte(ds):
         from channelsim.cardiac_figure import cardiac_figure, threshold_figure

@@ -72,7 +72,7 @@ class Schedule:
     """The protocol of a run, evaluated per step."""
 
     def __init__(self, config: Config):
-        area = config.cell.area_m2
+        area, _ = config.electrode_membrane()  # a current density applies to the electrode's membrane
         slope_changes: dict[float, float] = {}
         self.clamps: list[tuple[float, float, float]] = []
         self.events: list[Event] = []

@@ -69,11 +69,13 @@ class Needs:
 def row_bytes(config: Config) -> int:
     """Bytes of one recorded row of every series (uncompressed), the time included."""
     from channelsim.constants import IONS
-    from channelsim.recording.layout import SERIES
+    from channelsim.recording.layout import declared
 
+    geometry = config.cell.geometry
     sizes = {"time": 1, "ion": len(IONS), "kind": len(config.channels) + len(config.synapses) + len(config.pumps),
-             "synapse": len(config.synapses)}
-    return VALUE_BYTES * (1 + sum(math.prod(sizes[d] for d in var.dims[1:]) for var in SERIES.values()))
+             "synapse": len(config.synapses), "compartment": 1 if geometry is None else len(geometry.length)}
+    series = declared(geometry is not None).series
+    return VALUE_BYTES * (1 + sum(math.prod(sizes[d] for d in var.dims[1:]) for var in series.values()))
 
 
 def model_bytes(config: Config) -> int:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from channelsim.analysis import electrode_potential
 from channelsim.config import Config, load_config_text, resolved_toml
 from channelsim.errors import ConfigError, RunFileError
 
@@ -130,7 +131,7 @@ def summarise(path: Path) -> dict:
     duration = float(ds.time[-1])
     moved = ds.ions_moved.isel(time=-1).values
     return {"status": str(ds.attrs["status"]), "error": "",
-            "final_potential": float(ds.membrane_potential[-1]),
+            "final_potential": float(electrode_potential(ds)[-1]),
             "spike_count": int(ds.sizes["spike"]), "spike_rate": ds.sizes["spike"] / duration if duration else 0.0,
             "ions_moved": moved.astype(np.int64), "ions": [str(ion) for ion in ds.ion.values]}
 

@@ -31,6 +31,7 @@ _UNITS: dict[str, tuple[str, dict[str, float]]] = {
     "rate": ("/s", {"/s": 1.0, "1/s": 1.0, "Hz": 1.0, "/min": 1.0 / 60.0}),
     "density": ("/m^2", {"/m^2": 1.0, "/um^2": 1e12, "/µm^2": 1e12, "/cm^2": 1e4}),
     "temperature": ("K", {"K": 1.0, "degC": 1.0}),
+    "resistivity": ("ohm m", {"ohm m": 1.0, "ohm cm": 1e-2, "kohm cm": 10.0}),
 }
 _OFFSET = {"degC": 273.15}
 _QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S.*?)\s*$")

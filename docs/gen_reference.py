@@ -59,10 +59,17 @@ FIELD_NOTES = {
     "run.record_every": "Recording interval: one row of every time series per interval, plus t = 0. "
                         "A whole multiple of `dt`.",
     "run.seed": "Random seed (`--seed` overrides it). The same config and seed give a bit-identical run.",
-    "cell.shape": "`sphere` takes `radius`; `cylinder` takes `radius` and `length` (its area includes "
+    "cell.shape": "`cable` takes `diameter`, `length`, `segment_length`, `axial_resistivity` and optionally "
+                  "`[cell.myelin]` (one compartment per segment, sealed ends without membrane); "
+                  "`sphere` takes `radius`; `cylinder` takes `radius` and `length` (its area includes "
                   "the two end caps); `patch` takes `area` and `volume` directly.",
     "cell.radius": "Sphere or cylinder radius. A sphere without one gets 10 um (a 20 um soma).",
-    "cell.length": "Cylinder length (cylinder only).",
+    "cell.length": "Cylinder or cable length (cylinder and cable only).",
+    "cell.myelin": "A table `[cell.myelin]` with `internode_length` (required, e.g. \"200 um\"), `node_length` "
+                   "(default 1 um, one compartment per node) and `specific_capacitance` (default 0.005 uF/cm^2, "
+                   "from 0.0001 to 1: about 100 wraps of membrane). The cable runs node, internode, node, ..., "
+                   "node, as many whole periods as fit in `length`; the internodes are cut into segments of "
+                   "`segment_length`.",
     "cell.area": "Membrane area (patch only).",
     "cell.volume": "Cell volume (patch only).",
     "cell.temperature": "Sets RT/F of the flux laws and the Q10 factor of temperature-dependent rates.",
@@ -165,8 +172,16 @@ RULES = {
                                 "`run.duration` a whole multiple of `run.record_every` (to a relative 1e-6).",
     "Cell._dimensions_match_shape": "`cell.shape` decides the size keys: `sphere` takes `radius` (10 um if "
                                     "omitted), `cylinder` takes `radius` and `length`, `patch` takes `area` and "
-                                    "`volume`. Any other size key is rejected, so switching shape with `--set` "
-                                    "also removes the old keys (`--set cell.radius=`).",
+                                    "`volume`, `cable` takes `diameter`, `length`, `segment_length` and "
+                                    "`axial_resistivity` (and optionally `[cell.myelin]`, which only a cable "
+                                    "takes). Any other size key is rejected, so switching shape with `--set` "
+                                    "also removes the old keys (`--set cell.radius=`). A cable's "
+                                    "`segment_length` and `myelin.node_length` are at most its `length`, and it "
+                                    "has at most 100,000 compartments.",
+    "Config._cable_keys": "`region` other than `all` needs a cable (and `internode` a myelinated one); "
+                          "`position` needs a cable and lies on it; every `current_clamp` gives the same "
+                          "`position` (a cell has one electrode); `block`, `unblock` and `ouabain` are not "
+                          "implemented on a cable yet.",
     "ChannelEntry._known_kind_and_one_amount": "A channel entry's `kind` must be in the catalogue; it takes "
                                                "`count` or `density`, not both, and one of them when the kind has "
                                                "no default density (the leaks); parameters the kind does not have "
@@ -511,7 +526,7 @@ def pump_defaults_markdown() -> str:
     from channelsim.config import parse_config
     from channelsim.config.schema import PumpEntry
 
-    names = [n for n in PumpEntry.model_fields if n not in ("kind", "count", "tracking")]
+    names = [n for n in PumpEntry.model_fields if n not in ("kind", "count", "tracking", "region")]
     lines = ["| kind | " + " | ".join(f"`{n}`" for n in names) + " |", "|---" * (len(names) + 1) + "|"]
     for kind, pump in PUMP_KINDS.items():
         entry = parse_config({**_base_raw(), "pumps": [{"kind": kind}]}).pumps[0]
@@ -955,6 +970,16 @@ def run_file_markdown() -> str:
             "## Time series", "", "One row per recording, t = 0 included.", "", _variables_table(layout.SERIES), "",
             "## Events", "", "One row per event.", "", _variables_table(layout.EVENTS), "",
             "## Constants", "", "Written once, when the file is created.", "", _variables_table(layout.CONSTANTS), "",
+            "## Cables", "",
+            "A cell of one compartment has the layout above (`membrane_potential[time]`, as files written before "
+            "cables existed). A cable (`cell.shape = \"cable\"`) adds a dimension `compartment` (index along "
+            "the cable), with `position` as its coordinate, and records `membrane_potential` of every "
+            "compartment; the whole-cell series above stay sums over the compartments. Every compartment has "
+            "a spike detector, so `spike_time` lists the spikes of all of them and `spike_compartment` says "
+            "where each was (`channelsim.conduction` turns them into arrival times, the conduction velocity and "
+            "where propagation failed).", "",
+            _variables_table({**layout.CABLE_COORDINATES, **layout.CABLE_SERIES, **layout.CABLE_EVENTS,
+                              **layout.CABLE_CONSTANTS}), "",
             "## Root attributes", "", "| attribute | meaning |", "|---|---|"]
     out += [f"| `{k}` | {v} |" for k, v in ROOT_ATTRIBUTES.items()]
     out += ["", "## Status", "", "The `status` attribute is one of:", "", "| status | meaning |", "|---|---|"]

@@ -240,12 +240,17 @@ def updated_config(config: Config, settings: dict[str, Any]) -> Config:
 
 def _resolve(config: Config) -> Config:
     """Fill every per-kind default in, and turn densities into counts."""
-    area = config.cell.area_m2
+    geometry = config.cell.geometry
+
+    def area_of(entry) -> float:
+        """Membrane area (m^2) of the entry's region."""
+        return config.cell.area_m2 if geometry is None else float(geometry.area[geometry.in_region(entry.region)].sum())
+
     entries = []
     for entry in config.channels:
         defaults = KINDS[entry.kind]
         density = entry.density if entry.density is not None else defaults.density_per_m2
-        count = entry.count if entry.count is not None else round(density * area)
+        count = entry.count if entry.count is not None else round(density * area_of(entry))
         given = {name: getattr(entry, name) for name in defaults.parameters() if getattr(entry, name) is not None}
         entries.append(entry.model_copy(update={
             "count": count, "density": None, "permeation": entry.permeation or defaults.permeation,
@@ -259,7 +264,7 @@ def _resolve(config: Config) -> Config:
         defaults = {name: value for name, value in defaults.items() if value is not None}
         given = {name: getattr(entry, name) for name in defaults if getattr(entry, name) is not None}
         density = entry.density if entry.density is not None else kind.density_per_m2
-        count = entry.count if entry.count is not None else round(density * area)
+        count = entry.count if entry.count is not None else round(density * area_of(entry))
         pumps.append(entry.model_copy(update={"count": count, "density": None, **defaults, **given}))
     synapses = []
     for entry in config.synapses:

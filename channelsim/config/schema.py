@@ -107,7 +107,15 @@ TimeStep = _quantity("time", "from 1 ns (ions take tens of ns to cross a channel
                      "nothing) to 1 s (concentrations are held fixed through a step)", ge=MIN_DT_s, le=MAX_DT_s)
 Instant = _quantity("time", "at most 1e6 s, the longest run", ge=0, le=MAX_DURATION_s)
 OpenTime = _quantity("time", "from 1 ns (no channel opening is briefer) to 1e6 s", ge=MIN_DT_s, le=MAX_DURATION_s)
-Length = _quantity("length", "from 10 nm (smaller than any vesicle) to 1 cm (larger than any cell in a tissue); "
+Resistivity = _quantity("resistivity", "from 1 to 10,000 ohm cm: cytoplasm is 30 to 300 ohm cm (squid axoplasm "
+                        "35.4, Hodgkin & Huxley 1952; mammalian neurons 70 to 200)", ge=1e-2, le=100.0)
+Position = _quantity("length", "from 0 to 1 m, along the cable from its start; it must lie on the cable",
+                     ge=0, le=1.0)
+CellLength = _quantity("length", "from 10 nm to 1 m (the longest axons); a cell, or a cable's compartment, must "
+                       "also hold at most 2^53 ions of a kind (see the rules across keys)", ge=1e-8, le=1.0)
+#: A cable of more compartments than this is refused: each holds its own ions, channels and rows.
+MAX_COMPARTMENTS = 100_000
+Length = _quantity("length", "from 10 nm (smaller than any vesicle) to 1 cm (larger than any cell body); "
                    "a cell must also hold at most 2^53 ions of a kind (see the rules across keys)", ge=1e-8, le=1e-2)
 Area = _quantity("area", "from 100 nm^2 (about one channel's footprint) to 1 cm^2", ge=1e-16, le=1e-4)
 Volume = _quantity("volume", "from 1e-6 fL, a cube of 10 nm, to 1 mL; it must also hold at most 2^53 ions of a "
@@ -118,6 +126,8 @@ Voltage = _quantity("voltage", "within 1 V of 0: membranes break down near 0.5 V
 Temperature = _quantity("temperature", "from 0 degC to 100 degC, where water is liquid", ge=273.15, le=373.15)
 SpecificCapacitance = _quantity("specific_capacitance", "from 0.1 to 100 uF/cm^2: lipid bilayers have about 1 "
                                 "uF/cm^2 and folded membranes up to about 10", ge=1e-3, le=1.0)
+MyelinCapacitance = _quantity("specific_capacitance", "from 0.0001 to 1 uF/cm^2: a myelin sheath of n wraps has "
+                              "about 1/(2n) of a membrane's 1 uF/cm^2 (n up to about 300)", ge=1e-6, le=1e-2)
 Conductance = _quantity("conductance", "at most 10 nS, 30 times the largest known unitary conductance (BK, "
                         "about 300 pS)", gt=0, le=1e-8)
 Permeability = _quantity("permeability", "at most 100 um^3/s, the GHK equivalent of a channel of about 50 nS, "
@@ -161,6 +171,12 @@ OutsideVolume = Annotated[
     BeforeValidator(_bath_or_volume),
     PlainSerializer(lambda v: "bath" if v is None else format_quantity(v, "volume"), return_type=str),
 ]
+
+
+Region = Annotated[Literal["node", "internode", "all"], Field(description=(
+    "on a cable, where the entry sits: `node` (nodes of Ranvier; every compartment of an "
+    "unmyelinated cable), `internode` (the myelinated segments) or `all`; a density applies to the "
+    "region's membrane and a count is shared among its compartments by membrane area"))]
 
 
 class Strict(BaseModel):
@@ -215,33 +231,83 @@ class RunSettings(Strict):
         return round(self.duration / self.record_every)
 
 
+class Myelin(Strict):
+    """Myelinated internodes between nodes of Ranvier, on a cable.
+
+    The cable starts and ends with a node; its internodes are cut into segments of the cell's
+    `segment_length`. Channel entries choose where they sit with `region`.
+    """
+
+    internode_length: Length = Field(description="length of myelin between two nodes (e.g. 200 um; about 100 "
+                                     "times the fibre's diameter in vertebrate nerve, Rushton 1951)")
+    node_length: Length = Field(1e-6, description="length of a node of Ranvier, one compartment (about 1 um)")
+    specific_capacitance: MyelinCapacitance = Field(5e-5, description=(
+        "capacitance of the myelinated membrane per area of the axon: a sheath of many membranes in "
+        "series; 0.005 uF/cm^2 for about 100 lamellae of 1 uF/cm^2 each (the membrane's 1 uF/cm^2 "
+        "divided by twice the number of wraps)"))
+
+
 class Cell(Strict):
     """The cell's geometry, temperature, specific membrane capacitance and initial membrane potential."""
 
-    shape: Literal["sphere", "cylinder", "patch"] = "sphere"
+    shape: Literal["sphere", "cylinder", "patch", "cable"] = "sphere"
     radius: Length | None = None
-    length: Length | None = None
+    length: CellLength | None = None
     area: Area | None = None
     volume: Volume | None = None
+    diameter: Length | None = Field(None, description="cable only: the axon's diameter")
+    segment_length: Length | None = Field(None, description="cable only: length of one compartment (the length "
+                                          "is cut into equal segments of about this length)")
+    axial_resistivity: Resistivity | None = Field(None, description="cable only: resistivity of the cytoplasm "
+                                                  "along the axon (squid axoplasm: 35.4 ohm cm, HH 1952)")
+    myelin: Myelin | None = Field(None, description="cable only: nodes of Ranvier and myelinated internodes")
     temperature: Temperature = 310.15  # 37 degC
     specific_capacitance: SpecificCapacitance = 0.01  # 1 uF/cm^2 (Hille 2001, ch. 1)
     initial_voltage: Voltage = 0.0
 
     @model_validator(mode="after")
     def _dimensions_match_shape(self) -> Cell:
-        needed = {"sphere": {"radius"}, "cylinder": {"radius", "length"}, "patch": {"area", "volume"}}[self.shape]
+        needed = {"sphere": {"radius"}, "cylinder": {"radius", "length"}, "patch": {"area", "volume"},
+                  "cable": {"diameter", "length", "segment_length", "axial_resistivity"}}[self.shape]
         if self.shape == "sphere" and self.radius is None:
             self.radius = 10e-6  # a 20 um diameter soma
-        for name in ("radius", "length", "area", "volume"):
+        for name in ("radius", "length", "area", "volume", "diameter", "segment_length", "axial_resistivity"):
             given = getattr(self, name) is not None
             if given != (name in needed):
                 raise ValueError(f"{name}: shape {self.shape!r} takes {' and '.join(sorted(needed))}; "
                                  + (f"remove {name}" if given else f"add {name}"))
+        if self.myelin is not None and self.shape != "cable":
+            raise ValueError('myelin: only a cable has myelin; use shape = "cable" or remove [cell.myelin]')
+        if self.shape == "cable":
+            self._check_cable()
         return self
+
+    def _check_cable(self) -> None:
+        if self.segment_length > self.length:
+            raise ValueError(f"segment_length: {readable_quantity(self.segment_length, 'length')} is longer than the "
+                             f"cable ({readable_quantity(self.length, 'length')}); give a segment_length up to length")
+        myelin = self.myelin
+        if myelin is not None and myelin.node_length > self.length:
+            raise ValueError("myelin.node_length: longer than the cable; give a node_length up to length")
+        count = len(self.geometry.length)
+        if count > MAX_COMPARTMENTS:
+            raise ValueError(f"segment_length: the cable would have {count:,} compartments, more than "
+                             f"{MAX_COMPARTMENTS:,}; give a longer segment_length")
+
+    @property
+    def geometry(self):
+        """The compartments of a cable (`channelsim.config.geometry.CableGeometry`); None for other shapes."""
+        if self.shape != "cable":
+            return None
+        from channelsim.config.geometry import cable_geometry
+
+        return cable_geometry(self)
 
     @property
     def area_m2(self) -> float:
-        """Membrane area; a cylinder is closed by its two end caps."""
+        """Membrane area; a cylinder is closed by its two end caps, a cable's sealed ends carry no membrane."""
+        if self.shape == "cable":
+            return float(self.geometry.area.sum())
         if self.shape == "sphere":
             return 4.0 * math.pi * self.radius**2
         if self.shape == "cylinder":
@@ -251,6 +317,8 @@ class Cell(Strict):
     @property
     def volume_m3(self) -> float:
         """Cell volume (m^3): a sphere's or a cylinder's from its dimensions, or the `volume` given for a patch."""
+        if self.shape == "cable":
+            return math.pi * self.diameter**2 / 4 * float(self.geometry.length.sum())
         if self.shape == "sphere":
             return 4.0 / 3.0 * math.pi * self.radius**3
         if self.shape == "cylinder":
@@ -259,7 +327,9 @@ class Cell(Strict):
 
     @property
     def capacitance_F(self) -> float:
-        """Membrane capacitance (F): specific capacitance times membrane area."""
+        """Membrane capacitance (F): specific capacitance times membrane area (a cable's: summed)."""
+        if self.shape == "cable":
+            return float(self.geometry.capacitance.sum())
         return self.specific_capacitance * self.area_m2
 
 
@@ -317,6 +387,7 @@ class ChannelEntry(Strict):
     permeability: Permeability | None = None
     open_probability: float | None = Field(None, gt=0.0, le=1.0, allow_inf_nan=False)
     mean_open_time: OpenTime | None = None
+    region: Region = "all"
 
     @model_validator(mode="after")
     def _known_kind_and_one_amount(self) -> ChannelEntry:
@@ -357,6 +428,7 @@ class PumpEntry(Strict):
     ouabain_ic50: Concentration | None = None
     ouabain_hill: float | None = Field(None, gt=0.0, le=10.0, allow_inf_nan=False,
                                        description="at most 10; drug binding has Hill coefficients of 1 to 4")
+    region: Region = "all"
 
     @model_validator(mode="after")
     def _known_kind_and_one_amount(self) -> PumpEntry:
@@ -418,6 +490,9 @@ class CurrentClamp(Strict):
     amplitude: Amplitude
     duration: Duration
     period: Duration | None = None
+    position: Position | None = Field(None, description=(
+        "cable only: where the electrode sits, from the start of the cable (default: the first "
+        "compartment); a cell has one electrode, so every current_clamp gives the same position"))
     count: StrictInt = Field(1, ge=1, le=MAX_PULSES, description="at most 100,000 (a 1 kHz train for 100 s); "
                              "the train must start its last pulse within the run")
 
@@ -575,6 +650,59 @@ class Config(Strict):
         return self
 
     @model_validator(mode="after")
+    def _cable_keys(self) -> Config:
+        """Regions, electrode positions and actions that need a cable, or that a cable does not take yet."""
+        geometry = self.cell.geometry
+        for section, entries in (("channels", self.channels), ("pumps", self.pumps)):
+            for entry in entries:
+                if entry.region == "all":
+                    continue
+                if geometry is None:
+                    raise ValueError(f"{section}.{entry.kind}.region: only a cable has regions; remove region "
+                                     "(or use shape = \"cable\")")
+                if not geometry.in_region(entry.region).any():
+                    raise ValueError(f"{section}.{entry.kind}.region: the cable has no {entry.region}s (add "
+                                     "[cell.myelin] for internodes); use region = \"all\"")
+        if geometry is not None and self.synapses:
+            raise ValueError("synapses: synapses are not implemented on a cable yet; remove [[synapses]] (or use "
+                             "another cell shape)")
+        positions = set()
+        for index, step in enumerate(self.protocol):
+            if isinstance(step, CurrentClamp) and step.position is not None:
+                if geometry is None:
+                    raise ValueError(f"protocol.{index}.position: only a cable has positions; remove position")
+                if step.position > self.cell.length:
+                    raise ValueError(f"protocol.{index}.position: {readable_quantity(step.position, 'length')} is "
+                                     f"beyond the end of the cable ({readable_quantity(self.cell.length, 'length')}); "
+                                     "give a position up to cell.length")
+            if isinstance(step, CurrentClamp):
+                positions.add(step.position or 0.0)
+                if len(positions) > 1:
+                    raise ValueError(f"protocol.{index}.position: a cell has one electrode, and an earlier "
+                                     "current_clamp sits elsewhere; give every current_clamp the same position")
+            if geometry is not None and isinstance(step, (Block, Ouabain, OpenClose, PresynapticSpikes)):
+                raise ValueError(f"protocol.{index}.action: {step.action} is not implemented on a cable yet; "
+                                 "lower the entry's density instead")
+        return self
+
+    @property
+    def electrode_compartment(self) -> int:
+        """Index of the compartment of the electrode (a cable's nearest to the current clamps' position)."""
+        geometry = self.cell.geometry
+        if geometry is None:
+            return 0
+        clamps = [step for step in self.protocol if isinstance(step, CurrentClamp)]
+        return geometry.nearest(clamps[0].position or 0.0) if clamps else 0
+
+    def electrode_membrane(self) -> tuple[float, float]:
+        """Area (m^2) and capacitance (F) the electrode charges: a cable's compartment, else the cell's."""
+        geometry = self.cell.geometry
+        if geometry is None:
+            return self.cell.area_m2, self.cell.capacitance_F
+        c = self.electrode_compartment
+        return float(geometry.area[c]), float(geometry.capacitance[c])
+
+    @model_validator(mode="after")
     def _synapses_and_openings(self) -> Config:
         names = [entry.name for entry in self.synapses]
         catalogue = set(KINDS) | set(PUMP_KINDS)
@@ -709,10 +837,16 @@ class Config(Strict):
         cell, most = self.cell, f"more than the 2^53 ({MAX_ION_COUNT:.2g}) ions of one kind a compartment may hold"
         ion = max(IONS, key=lambda i: getattr(self.inside, i))
         concentration = getattr(self.inside, ion)
-        count = concentration * AVOGADRO * cell.volume_m3
+        geometry = cell.geometry
+        volume = cell.volume_m3 if geometry is None else float(geometry.volume.max())  # a cable's: per compartment
+        count = concentration * AVOGADRO * volume
         if count >= MAX_ION_COUNT:
             largest = (MAX_ION_COUNT - 1) / (concentration * AVOGADRO)  # m^3
             held = f"holds {count:.3g} {_ion_label(ion)} ions at {shown(concentration, 'concentration')}, {most}"
+            if geometry is not None:
+                longest = largest / (math.pi * cell.diameter**2 / 4)
+                raise ValueError(f"cell.segment_length: a compartment of the cable {held}; give a segment_length "
+                                 f"up to {limit(longest, 'length')} (or a thinner diameter)")
             if cell.shape == "sphere":
                 raise ValueError(f"cell.radius: a sphere of radius {shown(cell.radius, 'length')} {held}; give a "
                                  f"radius up to {limit((3 * largest / (4 * math.pi)) ** (1 / 3), 'length')}")
@@ -744,7 +878,7 @@ class Config(Strict):
 
     def _check_current_clamps(self) -> None:
         run, pulses = self.run, 0
-        capacitance, area = self.cell.capacitance_F, self.cell.area_m2
+        area, capacitance = self.electrode_membrane()
         for index, step in enumerate(self.protocol):
             if not isinstance(step, CurrentClamp):
                 continue

@@ -27,6 +27,7 @@ class Membrane(NamedTuple):
     v_min: float  # voltage grid of the transition tables
     v_step: float
     flux_noise: bool  # channel fluxes as Poisson counts (True) or as their means, fraction carried (False)
+    diffusion: np.ndarray  # (ions,) float64 m^2/s, in the cytoplasm (scaled to the axial resistivity)
 
 
 class Compartments(NamedTuple):
@@ -43,13 +44,17 @@ class Compartments(NamedTuple):
     influx_total: np.ndarray
     electrode_total: np.ndarray  # (C, ions) int64, cumulative ions delivered by the electrode
     electrode_carry: np.ndarray  # (1,) float64, fractional ion of injected charge
-    spike_armed: np.ndarray  # (1,) int64, at the electrode compartment
+    spike_armed: np.ndarray  # (C,) int64, the spike detector of each compartment
+    axial_conductance: np.ndarray  # (C - 1,) float64 S between compartment c and c + 1 (a cable; else empty)
+    axial_diffusion: np.ndarray  # (C - 1, ions) float64 m^3/s: D A / dx of each junction and ion
+    axial_carry: np.ndarray  # (C - 1, ions) float64 fractional ions of the axial transfer
 
 
 class Kinds(NamedTuple):
-    """Channel populations, one row per kind (padded to the largest scheme).
+    """Channel populations, one row per kind and compartment (padded to the largest scheme).
 
-    A synapse's receptors are a row of their own (`cleft` >= 0): each synapse has its own cleft,
+    A config entry on a cable has one row per compartment it covers, in compartment order. A
+    synapse's receptors are a row of their own (`cleft` >= 0): each synapse has its own cleft,
     so its receptors see only its own transmitter.
     """
 
@@ -120,4 +125,5 @@ class Records(NamedTuple):
     electrode: np.ndarray  # (rows, C, ions)
     pump_cycles: np.ndarray  # (rows, P)
     spike_steps: np.ndarray  # global step index of each upward threshold crossing
+    spike_compartment: np.ndarray  # the compartment of each crossing
     spike_count: np.ndarray  # (1,) int64

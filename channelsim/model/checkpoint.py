@@ -19,6 +19,7 @@ from channelsim.kernels.loop import AGENT, MEAN_FIELD, POPULATION
 #: is fixed by the config and the `open` and `close` steps applied so far: checked in `_kinds`.)
 CONSTANT_ARRAYS = (
     "compartments.capacitance", "compartments.fixed_charge", "compartments.volume_in", "compartments.volume_out",
+    "compartments.axial_conductance", "compartments.axial_diffusion",
     "kinds.mode", "kinds.compartment", "kinds.permeant", "kinds.permeation", "kinds.unitary", "kinds.n_states",
     "kinds.conducting", "kinds.table_row", "kinds.cleft", "kinds.agent_offset", "pumps.mode", "pumps.compartment",
     "pumps.stoichiometry", "pumps.inner_ion", "pumps.outer_ion", "pumps.max_rate", "pumps.km_na", "pumps.km_k",
@@ -87,11 +88,12 @@ def _counts(saved: dict, model) -> None:
            "holds counts out of range")
     _in(saved, "compartments.bath", 0, 1e4)
     _in(saved, "compartments.electrode_carry", 0, 1, closed=False)
+    _in(saved, "compartments.axial_carry", 0, 1, closed=False)
     _in(saved, "compartments.spike_armed", 0, 1)
     for name in ("previous_row.ions_inside", "previous_row.efflux", "previous_row.influx", "previous_row.pump_cycles"):
         _in(saved, name, 0, _LIMIT, closed=False)
     _in(saved, "previous_row.membrane_potential", -1, 1)
-    for name in ("previous_row.spike_steps", "previous_row.spike_count"):
+    for name in ("previous_row.spike_steps", "previous_row.spike_compartment", "previous_row.spike_count"):
         _check(not np.any(saved[name]), name, "is not zero")
     # V from the counts
     charge = saved["compartments.fixed_charge"] + saved["compartments.counts_in"] @ model.membrane.valence
@@ -102,8 +104,10 @@ def _counts(saved: dict, model) -> None:
     applied = model.schedule.events[: int(saved["next_event"][0])] if 0 <= saved["next_event"][0] else []
     if not finite_outside.any() or not any(e.action.action == "set_outside" for e in applied):
         fresh = model.compartments
-        before = fresh.counts_in + fresh.counts_out - fresh.electrode_total
-        now = saved["compartments.counts_in"] + saved["compartments.counts_out"] - saved["compartments.electrode_total"]
+        # summed over the compartments: a cable moves ions between them
+        before = (fresh.counts_in + fresh.counts_out - fresh.electrode_total).sum(axis=0)
+        now = (saved["compartments.counts_in"] + saved["compartments.counts_out"]
+               - saved["compartments.electrode_total"]).sum(axis=0)
         _check(np.array_equal(before, now), "compartments.counts_in",
                "with counts_out and electrode_total, does not hold the ions the run started with")
 
@@ -167,14 +171,16 @@ def _kinds(saved: dict, model) -> None:
 
 
 def _pumps(saved: dict, model) -> None:
-    active, counts = saved["pumps.active"], np.array([p.count for p in model.pump_populations], dtype=np.int64)
+    active = saved["pumps.active"]
+    counts = np.concatenate([np.zeros(0, np.int64), *(p.row_counts for p in model.pump_populations)])  # per row
     _check(bool(np.all((active >= 0) & (active <= counts))), "pumps.active", "not between 0 and each kind's pumps")
     _in(saved, "pumps.carry", 0, 1, closed=False)
     _in(saved, "pump_agents_blocked", 0, 1)
     _in(saved, "ouabain_blocked", 0, 1)
     offset = 0
-    for p, population in enumerate(model.pump_populations):
-        if population.tracking == "agent":
+    for population in model.pump_populations:
+        p = population.first_row
+        if population.tracking == "agent" and len(population.row_counts) == 1:  # a cable's pumps are never blocked
             flags = saved["pump_agents_blocked"][offset:offset + population.count]
             offset += population.count
             _check(int(active[p]) == population.count - int(flags.sum()), "pumps.active",

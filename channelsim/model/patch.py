@@ -62,6 +62,11 @@ MAX_TRANSMITTER_CELLS = 2**24
 #: A kernel call is sized from the speed of the previous ones to take about this long (s), so
 #: that `advance` sees a stop request (Ctrl-C) within about a second whatever the model's size.
 KERNEL_CALL_SECONDS = 0.25
+#: Diffusion coefficients of the ions in water at 25 degC (m^2/s; Hille 2001, Table 14.1, from the
+#: CRC Handbook): K+ 1.96, Na+ 1.33, Cl- 2.03, Ca2+ 0.79 x 1e-9. On a cable they are scaled by one
+#: factor so that the cytoplasm's conductivity F^2/(RT) sum z^2 D c matches its axial resistivity
+#: (the counted ions stand for every mobile species of the cytoplasm).
+DIFFUSION_M2_PER_S = {"K": 1.96e-9, "Na": 1.33e-9, "Cl": 2.03e-9, "Ca": 0.79e-9}
 #: The physical range of a run's state: |V| beyond 1 V breaks any membrane, and counts near
 #: 2^62 are about to overflow int64. A run that leaves it stops with `StateOutOfRange`.
 MAX_VOLTAGE = 1.0
@@ -92,7 +97,7 @@ class Segment:
 
 
 def _records(n_rows: int, n_compartments: int, n_ions: int, n_kinds: int, n_pumps: int, n_steps: int) -> Records:
-    """Empty raw rows for the kernel to fill."""
+    """Empty raw rows for the kernel to fill (kinds and pumps: kernel rows, one per compartment on a cable)."""
     per_ion = (n_rows, n_compartments, n_ions)
     return Records(
         membrane_potential=np.zeros((n_rows, n_compartments)),
@@ -103,7 +108,8 @@ def _records(n_rows: int, n_compartments: int, n_ions: int, n_kinds: int, n_pump
         influx=np.zeros(per_ion, dtype=np.int64),
         electrode=np.zeros(per_ion, dtype=np.int64),
         pump_cycles=np.zeros((n_rows, n_pumps), dtype=np.int64),
-        spike_steps=np.zeros(n_steps // 2 + 1, dtype=np.int64),  # a spike takes >= 2 steps
+        spike_steps=np.zeros(n_compartments * (n_steps // 2 + 1), dtype=np.int64),  # a spike takes >= 2 steps
+        spike_compartment=np.zeros(n_compartments * (n_steps // 2 + 1), dtype=np.int64),
         spike_count=np.zeros(1, dtype=np.int64),
     )
 
@@ -111,7 +117,10 @@ def _records(n_rows: int, n_compartments: int, n_ions: int, n_kinds: int, n_pump
 def _last_row(raw: Records) -> Records:
     """Return the last of some raw rows as one-row records (without spikes): what the next rows follow."""
     rows = {name: getattr(raw, name)[-1:].copy() for name in Records._fields if not name.startswith("spike")}
-    return raw._replace(spike_steps=np.zeros(1, dtype=np.int64), spike_count=np.zeros(1, dtype=np.int64), **rows)
+    spikes = raw.membrane_potential.shape[1]  # as `_records(1, C, ..., 0)` holds: one per compartment
+    return raw._replace(spike_steps=np.zeros(spikes, dtype=np.int64),
+                        spike_compartment=np.zeros(spikes, dtype=np.int64), spike_count=np.zeros(1, dtype=np.int64),
+                        **rows)
 
 
 def _resolve(config: Config | str | Path, settings: dict | None) -> Config:
@@ -160,8 +169,7 @@ class MembranePatch(mesa.Model):
         self._build_compartments()
         self._build_kinds()
         self._build_pumps()
-        if self.voltage >= SPIKE_THRESHOLD_V:
-            self.compartments.spike_armed[0] = 0  # a spike is a crossing from below
+        self.compartments.spike_armed[self.compartment_voltages() >= SPIKE_THRESHOLD_V] = 0  # crossings from below
         self._apply_due_events()
         self.initial_bath_concentration = self.compartments.bath.copy()
         self.initial_counts = self.counts_by_kind()
@@ -178,18 +186,27 @@ class MembranePatch(mesa.Model):
         The order of the config's entries cannot change the random streams, the floating-point
         sums or the results.
         """
+        self.geometry = self.config.cell.geometry  # None unless the cell is a cable
         capacity = self._capacities()
-        self.populations: list[ChannelPopulation] = [
-            ChannelPopulation(self, index, entry, capacity[entry.kind])
-            for index, entry in enumerate(sorted(self.config.channels, key=lambda e: e.kind))]
-        self.synapse_populations: list[SynapsePopulation] = []
-        row = len(self.populations)  # the synapses' kernel rows follow the channel kinds'
+        self.populations: list[ChannelPopulation] = []
+        row = 0
+        for index, entry in enumerate(sorted(self.config.channels, key=lambda e: e.kind)):
+            population = ChannelPopulation(self, index, entry, capacity[entry.kind])
+            population.place(row, *self._spread(entry))
+            self.populations.append(population)
+            row += len(population.row_counts)
+        self.synapse_populations: list[SynapsePopulation] = []  # their kernel rows follow the channels'
         for index, entry in enumerate(sorted(self.config.synapses, key=lambda e: e.name)):
             self.synapse_populations.append(SynapsePopulation(self, index, entry, row,
                                                               self.schedule.first_synapse[entry.name]))
             row += entry.count
         pumps = sorted(self.config.pumps, key=lambda e: e.kind)
-        self.pump_populations = [PumpPopulation(self, index, entry) for index, entry in enumerate(pumps)]
+        self.pump_populations, row = [], 0
+        for index, entry in enumerate(pumps):
+            population = PumpPopulation(self, index, entry)
+            population.place(row, *self._spread(entry))
+            self.pump_populations.append(population)
+            row += len(population.row_counts)
         self.ouabain_blocked = np.zeros(len(pumps))  # each pump kind's current binding probability
 
     def _capacities(self) -> dict[str, int]:
@@ -203,38 +220,77 @@ class MembranePatch(mesa.Model):
                 capacity[kind] = max(capacity[kind], present[kind])
         return capacity
 
-    def _build_compartments(self) -> None:
-        """Build the cell as one compartment.
+    def _spread(self, entry) -> tuple[np.ndarray, np.ndarray]:
+        """Return the compartments an entry covers and its channels or pumps in each (kernel rows).
 
-        A cable of many is planned: every array already has a compartment axis, and every channel
-        and pump names its compartment.
+        One compartment unless the cell is a cable; on a cable the entry's count is shared among
+        the compartments of its region in proportion to their membrane areas (cumulative rounding,
+        so the parts add up to the count), and compartments left without any get no row.
         """
-        config, cell = self.config, self.config.cell
-        volume_out = config.outside.volume or 0.0  # 0: a clamped bath
+        if self.geometry is None:
+            return np.zeros(1, dtype=np.int64), np.array([entry.count], dtype=np.int64)
+        where = np.flatnonzero(self.geometry.in_region(entry.region))
+        area = self.geometry.area[where]
+        edges = np.round(np.cumsum(area) / area.sum() * entry.count).astype(np.int64)
+        counts = np.diff(np.concatenate([[0], edges]))
+        keep = counts > 0
+        keep[0] |= not keep.any()
+        return where[keep].astype(np.int64), counts[keep]
+
+    def _build_compartments(self) -> None:
+        """Build the cell's compartments: one, or a cable's (`channelsim.config.geometry`).
+
+        Each compartment holds its own ions and impermeant anions; on a cable neighbours exchange
+        ions through the cytoplasm (`Compartments.axial_conductance`, `axial_diffusion`).
+        """
+        config, cell, geometry = self.config, self.config.cell, self.geometry
+        if geometry is None:
+            capacitance, volume = np.array([cell.capacitance_F]), np.array([cell.volume_m3])
+        else:
+            capacitance, volume = geometry.capacitance, geometry.volume
+        n, n_ions = len(volume), len(IONS)
+        outside_volume = config.outside.volume or 0.0  # 0: a clamped bath
+        volume_out = outside_volume * volume / volume.sum()  # a finite outside shared as the inside is
         bath = np.array([getattr(config.outside, ion) for ion in IONS])
-        zeros = np.zeros((1, len(IONS)), dtype=np.int64)
+        zeros = np.zeros((n, n_ions), dtype=np.int64)
+        inside = np.array([getattr(config.inside, ion) for ion in IONS])
         # a buffered ion's count holds its free and its bound ions: free / free_fraction
         free_fraction = np.array([1.0 / (1.0 + config.inside.ca_binding_ratio) if ion == "Ca" else 1.0 for ion in IONS])
-        counts_in = np.array([[round(getattr(config.inside, ion) * AVOGADRO * cell.volume_m3 / free_fraction[i])
-                               for i, ion in enumerate(IONS)]], dtype=np.int64)
+        counts_in = np.array([[round(inside[i] * AVOGADRO * v / free_fraction[i]) for i in range(n_ions)]
+                              for v in volume], dtype=np.int64)
         valence = np.array([VALENCE[ion] for ion in IONS], dtype=np.int64)
-        self.impermeant_count, fixed_charge = self._impermeant_anions(counts_in[0], valence, cell.capacitance_F)
+        anions = [self._impermeant_anions(counts_in[c], valence, capacitance[c]) for c in range(n)]
+        self.impermeant_count = sum(count for count, _ in anions)
+        diffusion = np.array([DIFFUSION_M2_PER_S[ion] for ion in IONS])
+        thermal_v = GAS_CONSTANT * cell.temperature / FARADAY
+        if geometry is None:
+            axial, axial_diffusion = np.zeros(0), np.zeros((0, n_ions))
+        else:
+            conductivity = FARADAY / thermal_v * float(np.sum(valence**2 * diffusion * inside))  # S/m
+            diffusion = diffusion / (cell.axial_resistivity * conductivity)
+            cross_section = np.pi * cell.diameter**2 / 4
+            spacing = (geometry.length[:-1] + geometry.length[1:]) / 2
+            axial = geometry.axial_conductance
+            axial_diffusion = (cross_section / spacing)[:, None] * diffusion[None, :]
         self.compartments = Compartments(
-            capacitance=np.array([cell.capacitance_F]), fixed_charge=np.array([fixed_charge], dtype=np.int64),
-            volume_in=np.array([cell.volume_m3]), volume_out=np.array([volume_out]),
+            capacitance=np.asarray(capacitance, dtype=np.float64),
+            fixed_charge=np.array([charge for _, charge in anions], dtype=np.int64),
+            volume_in=np.asarray(volume, dtype=np.float64), volume_out=volume_out,
             counts_in=counts_in,
-            counts_out=zeros.copy() if volume_out == 0.0 else np.round(bath * AVOGADRO * volume_out)[None, :].astype(
-                np.int64),
+            counts_out=zeros.copy() if outside_volume == 0.0 else np.round(
+                bath[None, :] * AVOGADRO * volume_out[:, None]).astype(np.int64),
             bath=bath, efflux_total=zeros.copy(), influx_total=zeros.copy(), electrode_total=zeros.copy(),
-            electrode_carry=np.zeros(1), spike_armed=np.ones(1, dtype=np.int64),
+            electrode_carry=np.zeros(1), spike_armed=np.ones(n, dtype=np.int64),
+            axial_conductance=np.asarray(axial, dtype=np.float64), axial_diffusion=axial_diffusion,
+            axial_carry=np.zeros((len(axial), n_ions)),
         )
         self.membrane = Membrane(
             dt=config.run.dt, seed=np.int64(self.run_seed), valence=valence,  # one fixed type: one compiled kernel
             free_fraction=free_fraction,
-            thermal_v=GAS_CONSTANT * cell.temperature / FARADAY, avogadro=AVOGADRO, charge=ELEMENTARY_CHARGE,
-            electrode_ion=IONS.index(ELECTRODE_ION), electrode_compartment=0, spike_threshold=SPIKE_THRESHOLD_V,
-            spike_rearm=SPIKE_REARM_V, parallel_threshold=PARALLEL_THRESHOLD, v_min=V_MIN, v_step=V_STEP,
-            flux_noise=config.run.flux_noise,
+            thermal_v=thermal_v, avogadro=AVOGADRO, charge=ELEMENTARY_CHARGE,
+            electrode_ion=IONS.index(ELECTRODE_ION), electrode_compartment=config.electrode_compartment,
+            spike_threshold=SPIKE_THRESHOLD_V, spike_rearm=SPIKE_REARM_V, parallel_threshold=PARALLEL_THRESHOLD,
+            v_min=V_MIN, v_step=V_STEP, flux_noise=config.run.flux_noise, diffusion=diffusion,
         )
 
     def _impermeant_anions(self, counts_in: np.ndarray, valence: np.ndarray, capacitance: float) -> tuple[int, int]:
@@ -250,7 +306,7 @@ class MembranePatch(mesa.Model):
         return count, z * count
 
     def _kernel_rows(self) -> list[dict]:
-        """Describe every row of the kernel's `Kinds`: each channel kind, then each synapse's receptors.
+        """Describe every row of the kernel's `Kinds`: each channel kind (per compartment), then each synapse.
 
         Each row names its scheme, tracking, members (`count`) and agent slots (`slots`), permeant
         ions, permeation, unitary value, its table (the index into `tables`) and its synapse (-1
@@ -258,10 +314,12 @@ class MembranePatch(mesa.Model):
         per channel kind, two (transmitter absent, present) per synapse entry, shared by its synapses.
         """
         rows, self._tables = [], []
-        for p in self.populations:
-            rows.append({"scheme": p.scheme, "tracking": p.tracking, "count": p.entry.count, "slots": p.capacity,
-                         "permeant": p.permeant_ions, "permeation": p.entry.permeation, "unitary": p.unitary,
-                         "table": len(self._tables), "cleft": -1})
+        for p in self.populations:  # one row per compartment it covers (`place`; one unless a cable)
+            for c, n in zip(p.row_compartments, p.row_counts, strict=True):
+                rows.append({"scheme": p.scheme, "tracking": p.tracking, "count": int(n),
+                             "slots": p.capacity if len(p.row_counts) == 1 else int(n),
+                             "permeant": p.permeant_ions, "permeation": p.entry.permeation, "unitary": p.unitary,
+                             "table": len(self._tables), "cleft": -1, "compartment": int(c)})
             self._tables.append((p.scheme, 0.0, f"channels.{p.kind}"))
         for s in self.synapse_populations:
             table = len(self._tables)
@@ -269,7 +327,7 @@ class MembranePatch(mesa.Model):
             self._tables += [(s.scheme, 0.0, field), (s.scheme, s.entry.transmitter, field)]
             rows += [{"scheme": s.scheme, "tracking": s.tracking, "count": s.receptors, "slots": s.receptors,
                       "permeant": s.permeant_ions, "permeation": s.entry.permeation, "unitary": s.unitary,
-                      "table": table, "cleft": s.first_synapse + j} for j in range(s.count)]
+                      "table": table, "cleft": s.first_synapse + j, "compartment": 0} for j in range(s.count)]
         return rows
 
     def _build_kinds(self) -> None:
@@ -288,7 +346,7 @@ class MembranePatch(mesa.Model):
                 permeant[k, IONS.index(ion)] = share
         kinds = Kinds(
             mode=np.array([TRACKING_CODES[r["tracking"]] for r in rows], dtype=np.int64),
-            compartment=np.zeros(n_kinds, dtype=np.int64),
+            compartment=np.array([r["compartment"] for r in rows], dtype=np.int64),
             permeant=permeant,
             permeation=np.array([PERMEATION_CODES[r["permeation"]] for r in rows], dtype=np.int64),
             unitary=np.array([r["unitary"] for r in rows], dtype=np.float64),
@@ -321,12 +379,15 @@ class MembranePatch(mesa.Model):
                 raise ConfigError(field, "its gating rates overflow at this temperature and time step",
                                   "check the entry's rates (mean_open_time, open_probability, transmitter) and "
                                   "run.dt")
-        v0 = self.voltage
+        v0, steady = self.voltage, {}
         for k, r in enumerate(rows):
             scheme, n = r["scheme"], len(r["scheme"].states)
             kinds.conducting[k, :n] = scheme.conducting_mask
             # channels start in their steady state at the initial voltage, receptors without transmitter
-            pi = stationary_distribution(scheme, v0, temperature)
+            # (computed once per table: a cable's rows of one kind share it)
+            if r["table"] not in steady:
+                steady[r["table"]] = stationary_distribution(scheme, v0, temperature)
+            pi = steady[r["table"]]
             key = np.uint64(stream_key(np.int64(self.run_seed), np.int64(INITIAL_STEP + k), np.int64(0)))
             if r["tracking"] == "agent":
                 lo, hi = offsets[k], offsets[k + 1]
@@ -346,20 +407,24 @@ class MembranePatch(mesa.Model):
             kinds.open_count[k] = open_in_row(kinds, k)
 
     def _build_pumps(self) -> None:
-        entries = [p.entry for p in self.pump_populations]
+        """Create `self.pumps`: one kernel row per pump population and compartment."""
+        rows = [(p, int(c), int(n)) for p in self.pump_populations
+                for c, n in zip(p.row_compartments, p.row_counts, strict=True)]
+        entries = [p.entry for p, _, _ in rows]
         kinds = [PUMP_KINDS[e.kind] for e in entries]
+        #: ions into the cell per cycle of each kernel row
         self.pump_stoichiometry = np.array([[kind.stoichiometry.get(ion, 0) for ion in IONS] for kind in kinds],
                                            dtype=np.int64).reshape(len(kinds), len(IONS))
         self.pumps = Pumps(
             mode=np.array([TRACKING_CODES[e.tracking] for e in entries], dtype=np.int64),
-            compartment=np.zeros(len(entries), dtype=np.int64),
+            compartment=np.array([c for _, c, _ in rows], dtype=np.int64),
             law=np.array([PUMP_LAWS[kind.law] for kind in kinds], dtype=np.int64),
             constants=np.array([list(kind.law_constants) + [0.0] * (4 - len(kind.law_constants)) for kind in kinds],
                                dtype=np.float64).reshape(len(kinds), 4),
             stoichiometry=self.pump_stoichiometry,
             inner_ion=np.array([IONS.index(kind.inner_ion) for kind in kinds], dtype=np.int64),
             outer_ion=np.array([IONS.index(kind.outer_ion) for kind in kinds], dtype=np.int64),
-            active=np.array([e.count for e in entries], dtype=np.int64),
+            active=np.array([n for _, _, n in rows], dtype=np.int64),
             max_rate=np.array([e.max_turnover for e in entries], dtype=np.float64),
             km_na=np.array([e.half_saturation_na or 0.0 for e in entries], dtype=np.float64),
             km_k=np.array([e.half_saturation_k or 0.0 for e in entries], dtype=np.float64),
@@ -473,18 +538,17 @@ class MembranePatch(mesa.Model):
         time = row_steps * self.config.run.dt
         rows = series_of(Rows(raw=raw, previous=previous, time=time, steps=row_steps, model=self))
         spikes = raw.spike_steps[: raw.spike_count[0]] * self.config.run.dt
+        if self.geometry is not None:  # a cable's spikes in every compartment, and where each was
+            rows["spike_compartment"] = raw.spike_compartment[: raw.spike_count[0]].copy()
         return Segment(time, rows, spikes, n_steps)
 
     def _empty_records(self, n_rows: int, n_steps: int) -> Records:
         return _records(n_rows, len(self.compartments.capacitance), len(IONS), len(self.kinds.mode),
-                        len(self.pump_populations), n_steps)
+                        len(self.pumps.active), n_steps)
 
     def _record_now(self) -> Records:
         raw = self._empty_records(1, 0)
-        c = self.compartments
-        v = np.array([membrane_voltage(c.counts_in[i], self.membrane.valence, c.fixed_charge[i], c.capacitance[i],
-                                       ELEMENTARY_CHARGE) for i in range(len(c.capacitance))])
-        record_row(raw, 0, v, self.compartments, self.kinds, self.pumps)
+        record_row(raw, 0, self.compartment_voltages(), self.compartments, self.kinds, self.pumps)
         return raw
 
     def current_row(self) -> Segment:
@@ -540,10 +604,10 @@ class MembranePatch(mesa.Model):
         target = next(p for p in [*self.populations, *self.pump_populations] if p.kind == kind)
         share = round(blocked_share * target.count)
         if isinstance(target, PumpPopulation):
-            already = target.count - int(self.pumps.active[target.index])
+            already = target.count - int(self.pumps.active[target.first_row])
             target.set_blocked(self.pumps, max(0, already - share) if unblock else share, rng)
         else:
-            already = int(self.kinds.blocked[target.index])
+            already = int(self.kinds.blocked[target.first_row])
             target.set_blocked(self.kinds, max(0, already - share) if unblock else share, rng)
 
     def change_channels(self, kind: str, change: int, rng: np.random.Generator) -> None:
@@ -646,6 +710,12 @@ class MembranePatch(mesa.Model):
 
     membrane_potential = voltage
 
+    def compartment_voltages(self) -> np.ndarray:
+        """Membrane potential (V) of every compartment, from its counts."""
+        c = self.compartments
+        return np.array([membrane_voltage(c.counts_in[i], self.membrane.valence, c.fixed_charge[i], c.capacitance[i],
+                                          ELEMENTARY_CHARGE) for i in range(len(c.capacitance))])
+
     @property
     def ions_inside(self) -> dict[str, int]:
         """Ions in the cell, by ion."""
@@ -688,17 +758,28 @@ class MembranePatch(mesa.Model):
 
     def counts_by_kind(self) -> np.ndarray:
         """Return the channels, receptors or pumps of each kind now, in the order of `kind_names`."""
-        channels = self.kinds.count[: len(self.populations)]
+        channels = [p.count for p in self.populations]
         receptors = [s.count * s.receptors for s in self.synapse_populations]
-        return np.concatenate([channels, receptors, [p.count for p in self.pump_populations]]).astype(np.int64)
+        return np.array([*channels, *receptors, *(p.count for p in self.pump_populations)], dtype=np.int64)
 
     def blocked_fraction(self) -> np.ndarray:
         """Return the blocked share of each kind, in the order of `kind_names` (0 for a kind with none)."""
         sizes = self.counts_by_kind()
-        pumps = sizes[len(sizes) - len(self.pump_populations):] - self.pumps.active
-        blocked = np.concatenate([self.kinds.blocked[: len(self.populations)],
-                                  np.zeros(len(self.synapse_populations)), pumps])
+        pumps = sizes[len(sizes) - len(self.pump_populations):] - self.pumps.active @ self.pump_rows
+        blocked = np.concatenate([self.kinds.blocked @ self.channel_rows, np.zeros(len(self.synapse_populations)),
+                                  pumps])
         return np.divide(blocked, sizes, out=np.zeros(len(sizes)), where=sizes > 0)
+
+    @property
+    def channel_rows(self) -> np.ndarray:
+        """(kernel rows, channel kinds) 0/1: the channel population of each row of `kinds` (synapse rows: none)."""
+        matrix = _membership([p.row_counts for p in self.populations])
+        return np.vstack([matrix, np.zeros((len(self.kinds.mode) - len(matrix), len(self.populations)), np.int64)])
+
+    @property
+    def pump_rows(self) -> np.ndarray:
+        """(kernel rows, pump kinds) 0/1: which population each row of `pumps` belongs to."""
+        return _membership([p.row_counts for p in self.pump_populations])
 
     def constants(self) -> dict[str, np.ndarray]:
         """Return the run's constants, as declared in `channelsim.recording.layout.CONSTANTS`."""
@@ -776,6 +857,14 @@ class MembranePatch(mesa.Model):
     def synapses_of(self, name: str) -> SynapsePopulation:
         """Return the synapse population of the [[synapses]] entry `name`."""
         return next(s for s in self.synapse_populations if s.name == name)
+
+
+def _membership(row_counts: list[np.ndarray]) -> np.ndarray:
+    """(rows, groups) int64 matrix with a 1 where a row belongs to a group; groups hold consecutive rows."""
+    sizes = [len(rows) for rows in row_counts]
+    matrix = np.zeros((sum(sizes), len(sizes)), dtype=np.int64)
+    matrix[np.arange(sum(sizes)), np.repeat(np.arange(len(sizes)), sizes)] = 1
+    return matrix
 
 
 def build(config: Config | str | Path, seed: int | None = None, settings: dict | None = None,

@@ -60,6 +60,18 @@ class Population(mesa.Agent):
         self.entry = entry
         self.kind = entry.kind
         self.tracking = entry.tracking
+        self.first_row = index  # the kernel rows it owns (`place`): one per compartment it covers
+        self.row_compartments = np.zeros(1, dtype=np.int64)
+        self.row_counts = np.array([entry.count], dtype=np.int64)
+
+    def place(self, first_row: int, compartments: np.ndarray, counts: np.ndarray) -> None:
+        """Own the kernel rows from `first_row` on: `counts[i]` channels or pumps in `compartments[i]`."""
+        self.first_row, self.row_compartments, self.row_counts = first_row, compartments, counts
+
+    @property
+    def rows(self) -> range:
+        """The kernel rows (of `Kinds` or `Pumps`) of this population."""
+        return range(self.first_row, self.first_row + len(self.row_counts))
 
 
 class ChannelPopulation(Population):
@@ -80,7 +92,7 @@ class ChannelPopulation(Population):
     def count(self) -> int:
         """Channels of this kind now on the membrane (`open` and `close` change it)."""
         kinds = getattr(self.model, "kinds", None)
-        return self.entry.count if kinds is None else int(kinds.count[self.index])
+        return self.entry.count if kinds is None else int(kinds.count[self.rows.start:self.rows.stop].sum())
 
     @property
     def first_identity(self) -> int:
@@ -96,7 +108,7 @@ class ChannelPopulation(Population):
     @property
     def _agent_slice(self) -> slice:
         offsets = self.model.kinds.agent_offset
-        return slice(offsets[self.index], offsets[self.index + 1])
+        return slice(offsets[self.rows.start], offsets[self.rows.stop])
 
     @property
     def states(self) -> np.ndarray | None:
@@ -121,15 +133,15 @@ class ChannelPopulation(Population):
     @property
     def open_count(self) -> float:
         """Open, unblocked channels of this kind after the last step (fractional in mean-field tracking)."""
-        return float(self.model.kinds.open_count[self.index])
+        return float(self.model.kinds.open_count[self.rows.start:self.rows.stop].sum())
 
     def open_now(self, kinds) -> float:
-        """Open, unblocked channels, counted from the state arrays."""
-        return open_in_row(kinds, self.index)
+        """Open, unblocked channels (one row: blocking and `open`/`close` are not applied to cables)."""
+        return open_in_row(kinds, self.first_row)
 
     def set_blocked(self, kinds, blocked: int, rng: np.random.Generator) -> None:
-        """Block or unblock channels (chosen at random) until `blocked` of them are blocked."""
-        k, n = self.index, len(self.scheme.states)
+        """Block or unblock channels (chosen at random) until `blocked` of them are blocked (one row: not a cable)."""
+        k, n = self.first_row, len(self.scheme.states)
         change = blocked - int(kinds.blocked[k])
         if self.tracking == "agent":
             candidates = np.flatnonzero((self.blocked == (0 if change > 0 else 1)) & (self.absent == 0))
@@ -146,7 +158,7 @@ class ChannelPopulation(Population):
 
     def insert(self, kinds, n: int, steady_state: np.ndarray, rng: np.random.Generator) -> None:
         """Put n more channels on the membrane, unblocked, each in a state drawn from `steady_state`."""
-        k, n_states = self.index, len(self.scheme.states)
+        k, n_states = self.first_row, len(self.scheme.states)  # one row: not a cable
         present = self.count
         if self.tracking == "agent":
             slots = np.flatnonzero(self.absent)[:n]  # the first free slots
@@ -164,7 +176,7 @@ class ChannelPopulation(Population):
 
     def remove(self, kinds, n: int, rng: np.random.Generator) -> None:
         """Take n channels, chosen at random among those on the membrane (blocked or not), off it."""
-        k, n_states = self.index, len(self.scheme.states)
+        k, n_states = self.first_row, len(self.scheme.states)  # one row: not a cable
         if self.tracking == "agent":
             slots = rng.choice(self.present, size=n, replace=False)
             kinds.blocked[k] -= int(np.count_nonzero(self.blocked[slots]))  # drug-blocked ones leave too
@@ -269,7 +281,7 @@ class PumpPopulation(Population):
         Unblocked pumps bind with probability (new - old)/(1 - old), or blocked ones unbind with
         (old - new)/old, so the blocked count stays Binomial(N, new).
         """
-        p = self.index
+        p = self.first_row  # one row: drugs are not applied to cables
         if self.tracking == "agent":
             if new > old:
                 free = np.flatnonzero(self.blocked == 0)
@@ -292,4 +304,4 @@ class PumpPopulation(Population):
             change = blocked - int(self.blocked.sum())
             candidates = np.flatnonzero(self.blocked == (0 if change > 0 else 1))
             self.blocked[rng.choice(candidates, size=abs(change), replace=False)] = 1 if change > 0 else 0
-        pumps.active[self.index] = self.count - blocked
+        pumps.active[self.first_row] = self.count - blocked

@@ -2,8 +2,11 @@
 
 Each record has a name, dimensions, dtype, unit, meaning, and how it is computed from the model.
 
-Ion counts are the whole cell's (summed over its compartments) and the membrane potential is
-the one at the electrode's compartment, as a whole-cell recording sees them.
+Ion counts are the whole cell's (summed over its compartments), as a whole-cell recording sees
+them. A cell of one compartment records `membrane_potential[time]` (the layout it always had); a
+cable (`declared(cable=True)`) records `membrane_potential[time, compartment]`, with the
+compartments' `position` as a coordinate, the ions of each compartment (`ions_in_compartment`)
+and the compartment of each spike (`spike_compartment`: every compartment has a spike detector).
 
 A recorded series is computed from `Rows`: the raw rows the kernel wrote (`record_row`: the state
 at each recording time), the raw row before them, their times and the model. The t = 0 row and
@@ -51,6 +54,21 @@ class Variable:
     compute: Callable[[Any], np.ndarray] | None = None  # from Rows (series) or the model (constants)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """The declarations of one kind of run file: a single compartment's, or a cable's."""
+
+    coordinates: dict[str, Variable]
+    series: dict[str, Variable]
+    events: dict[str, Variable]
+    constants: dict[str, Variable]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every declared name."""
+        return (*self.coordinates, *self.series, *self.events, *self.constants)
+
+
 def _by_kind(rows: Rows, channel_columns: np.ndarray | None, pump_columns: np.ndarray | None) -> np.ndarray:
     """Columns over the `kind` dimension (channel kinds, synapse entries, pump kinds), zero where a kind has none.
 
@@ -60,7 +78,7 @@ def _by_kind(rows: Rows, channel_columns: np.ndarray | None, pump_columns: np.nd
     n_rows, model = len(rows.time), rows.model
     if channel_columns is None:
         channel_columns = np.zeros((n_rows, len(model.kinds.mode)))
-    channels = channel_columns[:, : model.channel_kind_count]
+    channels = channel_columns @ model.channel_rows  # a cable's kind has one row per compartment
     receptors = model.open_receptors(channel_columns)
     pumps = pump_columns if pump_columns is not None else np.zeros((n_rows, model.pump_kind_count))
     return np.hstack([channels, receptors, pumps])
@@ -74,7 +92,7 @@ def _cell(counts: np.ndarray) -> np.ndarray:
 def _ions_moved(rows: Rows) -> np.ndarray:
     """Net ions into the cell: through channels, and each pump cycle's stoichiometry."""
     raw = rows.raw
-    return _cell(raw.influx - raw.efflux) + raw.pump_cycles @ rows.model.pump_stoichiometry
+    return _cell(raw.influx - raw.efflux) + raw.pump_cycles @ rows.model.pump_stoichiometry  # per kernel row
 
 
 def _electrode_current(rows: Rows) -> np.ndarray:
@@ -136,7 +154,7 @@ SERIES = {
     "pump_cycles": Variable(("time", "kind"), "i8", "count",
                             "cumulative net completed pump cycles per kind (forward minus reverse: an exchanger's "
                             "reverse cycles count down)",
-                            lambda rows: _by_kind(rows, None, rows.raw.pump_cycles)),
+                            lambda rows: _by_kind(rows, None, rows.raw.pump_cycles @ rows.model.pump_rows)),
     "blocked_fraction": Variable(("time", "kind"), "f8", "1", "share of each kind's channels or pumps blocked",
                                  lambda rows: np.tile(rows.model.blocked_fraction(), (len(rows.time), 1))),
     "concentration_inside": Variable(("time", "ion"), "f8", "mol/m^3",
@@ -185,14 +203,49 @@ COORDINATES = {
     "synapse": Variable(("synapse",), "str", "", "the [[synapses]] entries, by name in alphabetical order"),
 }
 
+#: What a cable records besides (or instead of) the declarations above.
+CABLE_SERIES = {
+    "membrane_potential": Variable(("time", "compartment"), "f8", "V",
+                                   "membrane potential of each compartment, inside minus outside",
+                                   lambda rows: rows.raw.membrane_potential),
+    "ions_in_compartment": Variable(("time", "compartment", "ion"), "i8", "count", "ions in each compartment",
+                                    lambda rows: rows.raw.ions_inside),
+}
+CABLE_EVENTS = {
+    "spike_compartment": Variable(("spike",), "i8", "1", "the compartment of each spike (index along the cable)"),
+}
+CABLE_CONSTANTS = {
+    "position": Variable(("compartment",), "f8", "m", "centre of each compartment, from the start of the cable",
+                         lambda m: m.geometry.position),
+    "compartment_length": Variable(("compartment",), "f8", "m", "length of each compartment",
+                                   lambda m: m.geometry.length),
+    "node": Variable(("compartment",), "i8", "1", "1 for a node of Ranvier (every compartment without myelin)",
+                     lambda m: m.geometry.node),
+    "electrode_compartment": Variable((), "i8", "1", "the compartment of the electrode",
+                                      lambda m: m.electrode_compartment),
+}
+CABLE_COORDINATES = {
+    "compartment": Variable(("compartment",), "i8", "", "compartment index along the cable"),
+}
+
 STATUSES = ("running", "complete", "interrupted", "failed")
+
+
+def declared(cable: bool) -> Layout:
+    """Return the declarations of a single-compartment run file, or of a cable's."""
+    if not cable:
+        return Layout(COORDINATES, SERIES, EVENTS, CONSTANTS)
+    return Layout({**COORDINATES, **CABLE_COORDINATES}, {**SERIES, **CABLE_SERIES}, {**EVENTS, **CABLE_EVENTS},
+                  {**CONSTANTS, **CABLE_CONSTANTS})
 
 
 def series_of(rows: Rows) -> dict[str, np.ndarray]:
     """Every declared series, computed for these rows, in its declared dtype."""
-    return {name: np.asarray(var.compute(rows), dtype=var.dtype) for name, var in SERIES.items()}
+    series = declared(rows.model.geometry is not None).series
+    return {name: np.asarray(var.compute(rows), dtype=var.dtype) for name, var in series.items()}
 
 
 def constants_of(model: Any) -> dict[str, np.ndarray]:
     """Every declared constant of the model's run."""
-    return {name: np.asarray(var.compute(model), dtype=var.dtype) for name, var in CONSTANTS.items()}
+    constants = declared(model.geometry is not None).constants
+    return {name: np.asarray(var.compute(model), dtype=var.dtype) for name, var in constants.items()}

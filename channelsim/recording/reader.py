@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 
 from channelsim.errors import RunFileError
-from channelsim.recording.layout import CONSTANTS, COORDINATES, EVENTS, SERIES
+from channelsim.recording.layout import declared
 
 if TYPE_CHECKING:  # xarray (with pandas) is imported where a Dataset is built: `channelsim run` never needs it
     import xarray as xr
@@ -56,8 +56,7 @@ def open_run(path: str | Path) -> xr.Dataset:
     with _opened_run(path) as f:
         from channelsim.resources import available_memory
 
-        needed = _OPEN_COPIES * sum(f[name].size * f[name].dtype.itemsize
-                                    for name in (*COORDINATES, *SERIES, *EVENTS, *CONSTANTS))
+        needed = _OPEN_COPIES * sum(f[name].size * f[name].dtype.itemsize for name in _layout(f).names)
         available = available_memory()
         if available is not None and needed > available:
             raise RunFileError(f"{path}: its data need {needed / 1e9:.3g} GB of memory, more than the "
@@ -74,7 +73,8 @@ def read_ends(path: str | Path) -> tuple[xr.Dataset, int, int]:
     """
     path = Path(path)
     with _opened_run(path) as f:
-        return _guarded(path, lambda: (_dataset(f, ends=True), min(f[name].shape[0] for name in ("time", *SERIES)),
+        return _guarded(path, lambda: (_dataset(f, ends=True),
+                                       min(f[name].shape[0] for name in ("time", *_layout(f).series)),
                                        min(f["spike"].shape[0], f["spike_time"].shape[0])))
 
 
@@ -93,7 +93,7 @@ class _opened_run:
             raise RunFileError(f"{path}: not a readable HDF5 file ({_short(error)}); "
                                "give a file written by `channelsim run`") from None
         missing = [name for name in ("config", "status") if name not in self.file.attrs]
-        missing += [name for name in (*COORDINATES, *SERIES, *CONSTANTS, *EVENTS) if name not in self.file]
+        missing += [name for name in _layout(self.file).names if name not in self.file]
         if missing:
             self.file.close()
             raise RunFileError(f"{path}: not a channelsim run file (missing {', '.join(missing)}); "
@@ -158,7 +158,7 @@ def read_checkpoint(path: str | Path) -> dict:
                     raise RunFileError(f"{path}: {where}: not one integer; {fix}")
                 counts[name] = int(value[0])
             rows, spikes = counts["rows"], counts["spikes"]
-            for name in ("time", *SERIES):
+            for name in ("time", *_layout(f).series):
                 if not 1 <= rows <= f[name].shape[0]:
                     raise RunFileError(f"{path}: {slot}/rows: {rows} rows, but {name} holds {f[name].shape[0]}; "
                                        f"{fix}")
@@ -233,8 +233,9 @@ def _dataset(f: h5py.File, ends: bool = False) -> xr.Dataset:
     A writer killed mid-append may have extended some series and not others. `ends`: only the first
     and last rows, no spikes.
     """
-    rows = min(f[name].shape[0] for name in ("time", *SERIES))
-    spikes = min(f["spike"].shape[0], f["spike_time"].shape[0])
+    layout = _layout(f)
+    rows = min(f[name].shape[0] for name in ("time", *layout.series))
+    spikes = min(f[name].shape[0] for name in ("spike", *layout.events))
     if rows == 0:
         raise ValueError("no rows recorded")
     selected = {"time": sorted({0, rows - 1}) if ends else slice(0, rows), "spike": slice(0, 0 if ends else spikes)}
@@ -243,9 +244,14 @@ def _dataset(f: h5py.File, ends: bool = False) -> xr.Dataset:
         data = f[name][selected[dims[0]]] if dims and dims[0] in selected else f[name][()]
         return data.astype(str) if data.dtype.kind in "OS" else data
 
-    declared = {**COORDINATES, **SERIES, **EVENTS, **CONSTANTS}
+    every = {**layout.coordinates, **layout.series, **layout.events, **layout.constants}
     attrs = {k: _text(v) for k, v in f.attrs.items()}
-    return to_dataset({name: read(name, var.dims) for name, var in declared.items()}, attrs)
+    return to_dataset({name: read(name, var.dims) for name, var in every.items()}, attrs)
+
+
+def _layout(f: h5py.File):
+    """Return the declarations of this file: a cable's if it has compartments."""
+    return declared("compartment" in f)
 
 
 def to_dataset(columns: dict[str, np.ndarray], attrs: dict) -> xr.Dataset:
@@ -260,6 +266,9 @@ def to_dataset(columns: dict[str, np.ndarray], attrs: dict) -> xr.Dataset:
 
     import xarray as xr
 
-    coords = {name: variable(name, var) for name, var in COORDINATES.items()}
-    variables = {name: variable(name, var) for name, var in {**SERIES, **EVENTS, **CONSTANTS}.items()}
-    return xr.Dataset(variables, coords=coords, attrs=attrs)
+    layout = declared("compartment" in columns)
+    coords = {name: variable(name, var) for name, var in layout.coordinates.items()}
+    variables = {name: variable(name, var) for name, var in {**layout.series, **layout.events,
+                                                             **layout.constants}.items()}
+    dataset = xr.Dataset(variables, coords=coords, attrs=attrs)
+    return dataset.set_coords("position") if "position" in dataset else dataset

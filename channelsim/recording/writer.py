@@ -31,7 +31,7 @@ import h5py
 import numpy as np
 
 from channelsim.errors import ConfigError
-from channelsim.recording.layout import CONSTANTS, COORDINATES, EVENTS, SERIES, STATUSES
+from channelsim.recording.layout import STATUSES, declared
 
 #: Rows per chunk. Each append rewrites the last, partly filled chunk and HDF5 does not reuse
 #: the old space: 512-row chunks keep an hour-long run file at ~3 MB (4096 rows: ~20 MB).
@@ -130,6 +130,7 @@ class RunWriter:
         partial = self.path.with_name(f".{self.path.name}.partial")
         partial.unlink(missing_ok=True)  # left by a writer killed before its rename
         self._reserve = self.path.with_name(f".{self.path.name}.reserve")
+        self.layout = declared("position" in constants)  # a cable's constants include its positions
         self._hold_reserve(reserve_bytes)
         try:
             # libver: files stay readable by HDF5 1.14 tools and allow SWMR
@@ -138,7 +139,8 @@ class RunWriter:
             # one handle per dataset, open until close: HDF5 writes a dataset's cached chunks when
             # its last handle closes, and an error there (a full disk) would be lost in a
             # destructor; with the handles kept, it surfaces at `flush`, where `append` sees it
-            self._datasets = {name: self.file[name] for name in ("time", "spike", *SERIES, *EVENTS)}
+            self._datasets = {name: self.file[name]
+                              for name in ("time", "spike", *self.layout.series, *self.layout.events)}
             self._checkpoint = {slot: {name: _Fixed.of(self.file[f"checkpoint/{slot}/{name}"]) for name in self.file[
                 f"checkpoint/{slot}"]} for slot in (0, 1)} | {"active": _Fixed.of(self.file["checkpoint/active"])}
             if source is not None:
@@ -190,25 +192,29 @@ class RunWriter:
 
     def _create(self, ions: list[str], kinds: list[str], synapses: list[str], constants: dict, attributes: dict,
                 state: dict[str, np.ndarray]) -> None:
-        f = self.file
+        f, layout = self.file, self.layout
         for name in ("time", "spike"):
-            f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=COORDINATES[name].dtype, chunks=(_CHUNK_ROWS,))
+            f.create_dataset(name, shape=(0,), maxshape=(None,), dtype=layout.coordinates[name].dtype,
+                             chunks=(_CHUNK_ROWS,))
         f.create_dataset("ion", data=np.array(ions, dtype=object), dtype=h5py.string_dtype())
         f.create_dataset("kind", data=np.array(kinds, dtype=object), dtype=h5py.string_dtype())
         f.create_dataset("synapse", data=np.array(list(synapses), dtype=object), dtype=h5py.string_dtype())
-        for name, var in COORDINATES.items():
+        sizes = {"ion": len(ions), "kind": len(kinds), "synapse": len(synapses)}
+        if "compartment" in layout.coordinates:
+            sizes["compartment"] = len(constants["position"])
+            f.create_dataset("compartment", data=np.arange(sizes["compartment"], dtype=np.int64))
+        for name, var in layout.coordinates.items():
             f[name].make_scale(name)
             if var.units:
                 f[name].attrs["units"] = var.units
             f[name].attrs["long_name"] = var.description
-        sizes = {"ion": len(ions), "kind": len(kinds), "synapse": len(synapses)}
-        for name, var in {**SERIES, **EVENTS}.items():
+        for name, var in {**layout.series, **layout.events}.items():
             width = tuple(sizes[d] for d in var.dims[1:])
             f.create_dataset(name, shape=(0, *width), maxshape=(None, *width), dtype=var.dtype,
                              chunks=(_CHUNK_ROWS, *width) if all(width) or not width else None,
                              compression="gzip", compression_opts=1, shuffle=True)
             self._describe(name, var)
-        for name, var in CONSTANTS.items():
+        for name, var in layout.constants.items():
             f.create_dataset(name, data=np.asarray(constants[name], dtype=var.dtype))
             self._describe(name, var)
         # two checkpoint slots, written alternately; `active` is switched only after a slot is
@@ -232,7 +238,7 @@ class RunWriter:
         from channelsim.recording.reader import open_hdf5
 
         with open_hdf5(source) as old:
-            for names, count in ((("time", *SERIES), rows), (("spike", "spike_time"), spikes)):
+            for names, count in ((("time", *self.layout.series), rows), (("spike", *self.layout.events), spikes)):
                 for start in range(0, count, _COPY_ROWS):
                     stop = min(count, start + _COPY_ROWS)
                     self._extend({name: old[name][start:stop] for name in names})
@@ -283,8 +289,10 @@ class RunWriter:
 
     def _extend_rows(self, time: np.ndarray, series: dict[str, np.ndarray], spike_time: np.ndarray) -> None:
         start = self._datasets["spike"].shape[0]
-        self._extend({"spike": np.arange(start, start + len(spike_time)), "spike_time": spike_time})
-        self._extend({"time": time, **{name: series[name] for name in SERIES}})
+        # events other than spike_time (a cable's spike_compartment) travel among the series by name
+        events = {name: series[name] for name in self.layout.events if name != "spike_time"}
+        self._extend({"spike": np.arange(start, start + len(spike_time)), "spike_time": spike_time, **events})
+        self._extend({"time": time, **{name: series[name] for name in self.layout.series}})
 
     def _save_checkpoint(self, state: dict[str, np.ndarray], slot: int) -> None:
         """Write the state into checkpoint slot `slot`, flush, then make it the active one."""

@@ -37,7 +37,8 @@ class LivePatch(MembranePatch):
 
     def __init__(self, config, seed=None, **kwargs):
         super().__init__(config, seed, **kwargs)
-        self.initial_voltage = self.voltage
+        self.profile: np.ndarray | None = None  # a cable's V along it at the last recording
+        self._initial_voltages = self._voltages()
         self.history = {"time": [], "membrane_potential": [], "reversal": [], "ions_moved": []}
         self.draw_seconds: dict[str, float] = {}  # what the page's last redraw of each figure took
         self._seconds_per_record = 0.0  # wall time per recording interval of the last step
@@ -65,7 +66,10 @@ class LivePatch(MembranePatch):
         valence = np.array([VALENCE[ion] for ion in IONS])
         with np.errstate(divide="ignore", invalid="ignore"):
             reversal = thermal_voltage(self.temperature) / valence * np.log(outside / inside)
-        for name, values in (("time", segment.time), ("membrane_potential", rows["membrane_potential"]),
+        v = rows["membrane_potential"]
+        if v.ndim == 2:  # a cable: every compartment's V; the trace follows the electrode's
+            self.profile, v = v[-1], v[:, self.electrode_compartment]
+        for name, values in (("time", segment.time), ("membrane_potential", v),
                              ("reversal", reversal), ("ions_moved", rows["ions_moved"])):
             self.history[name].append(values)
         if sum(len(t) for t in self.history["time"]) > 2 * TRACE_ROWS:  # keep the lists short
@@ -76,11 +80,20 @@ class LivePatch(MembranePatch):
         """Return the most recent `TRACE_ROWS` recordings, as arrays."""
         return {name: np.concatenate(parts)[-TRACE_ROWS:] for name, parts in self.history.items()}
 
-    def charge_moved(self) -> tuple[float, float]:
-        """Net elementary charges that entered the cell since t = 0, and C dV / e for the same change of V."""
-        moved = self.history["ions_moved"][-1][-1]
-        charges = float(moved @ np.array([VALENCE[ion] for ion in IONS]))
-        return charges, self.capacitance * (self.voltage - self.initial_voltage) / ELEMENTARY_CHARGE
+    def _voltages(self) -> np.ndarray:
+        """Membrane potential (V) of every compartment now."""
+        return np.atleast_1d(self.current_row().rows["membrane_potential"][0])
+
+    def charge_moved(self) -> tuple[float, float, float]:
+        """Return the charge (in e) that entered since t = 0 through the membrane, from the electrode, and C dV / e.
+
+        C dV / e is summed over the compartments; it equals the other two together (no ion is lost).
+        """
+        valence = np.array([VALENCE[ion] for ion in IONS])
+        through_membrane = float(self.history["ions_moved"][-1][-1] @ valence)
+        from_electrode = float(self.compartments.electrode_total.sum(axis=0) @ valence)
+        change = self._voltages() - self._initial_voltages
+        return through_membrane, from_electrode, float(self.compartments.capacitance @ change) / ELEMENTARY_CHARGE
 
     def session_config(self) -> dict:
         """Return the config as given, with this session's actions in its protocol and the seed it ran with."""
@@ -194,4 +207,20 @@ def trace_figure(model: LivePatch) -> Figure:
             label=f"V = {trace['membrane_potential'][-1] * 1e3:.1f} mV")
     ax.set(xlabel=f"time ({t_unit})", ylabel="membrane potential (mV)", title="Membrane potential")
     figure.legend(loc="upper right", fontsize=8, frameon=False)
+    return figure
+
+
+def cable_figure(model: LivePatch) -> Figure:
+    """Draw a cable's membrane potential along it at the last recording (nodes of Ranvier marked)."""
+    figure = Figure(figsize=(6.4, 3.2))
+    ax = figure.add_axes((0.12, 0.18, 0.84, 0.7))
+    position_mm = model.geometry.position * 1e3
+    profile_mV = (model.profile if model.profile is not None else model._voltages()) * 1e3
+    ax.plot(position_mm, profile_mV, color="k", lw=1.2)
+    nodes = model.geometry.node.astype(bool)
+    if not nodes.all():
+        ax.plot(position_mm[nodes], profile_mV[nodes], "o", ms=3, color="tab:red", label="nodes of Ranvier")
+        ax.legend(loc="upper right", fontsize=8, frameon=False)
+    ax.set(xlabel="position along the axon (mm)", ylabel="membrane potential (mV)", ylim=(-100, 60),  # HH, LR1 range
+           title=f"Along the axon at t = {model.simulated_time * 1e3:.2f} ms")
     return figure

@@ -23,7 +23,7 @@ from channelsim.config import load_config
 from channelsim.constants import IONS
 from channelsim.errors import ConfigError
 from channelsim.view import CONFIG_ENV, OVERRIDES_ENV, SAVE_ENV, SEED_ENV
-from channelsim.view.live import LivePatch, membrane_figure, trace_figure
+from channelsim.view.live import LivePatch, cable_figure, membrane_figure, trace_figure
 
 
 @solara.component
@@ -50,10 +50,17 @@ def _timed_image(model: LivePatch, name: str, draw) -> None:
 
 
 @solara.component
+def Cable(model: LivePatch):  # noqa: N802
+    """Draw a cable's membrane potential along it, as the impulse travels."""
+    update_counter.get()
+    _timed_image(model, "cable", cable_figure)
+
+
+@solara.component
 def Readout(model: LivePatch):  # noqa: N802
     """Time, potential, ions on each side and the charge that crossed, beside C dV / e."""
     update_counter.get()
-    charges, from_capacitance = model.charge_moved()
+    membrane, electrode, from_capacitance = model.charge_moved()
     now = model.current_row().rows
     inside_mM, outside_mM = now["concentration_inside"][0], now["concentration_outside"][0]  # mol/m^3 = mM
     with solara.Card("Now"):
@@ -61,8 +68,9 @@ def Readout(model: LivePatch):  # noqa: N802
         rows = "\n".join(f"| {ion} | {count:,} | {inside_mM[i]:.4g} | {outside_mM[i]:.4g} |"
                          for i, (ion, count) in enumerate(model.ions_inside.items()))
         solara.Markdown(f"| ion | ions inside | inside (mM) | outside (mM) |\n|---|---|---|---|\n{rows}")
-        solara.Markdown(f"Net charge that crossed since t = 0: **{charges:,.0f} e**; "
-                        f"C·ΔV/e = {from_capacitance:,.0f} e: the ions that set the potential.")
+        electrode_text = f" and **{electrode:,.0f} e** from the electrode" if electrode else ""
+        solara.Markdown(f"Since t = 0, **{membrane:,.0f} e** of net charge crossed the membrane{electrode_text}; "
+                        f"C·ΔV/e = {from_capacitance:,.0f} e: these few ions set the potential.")
 
 
 # The controls' values live at module level: Mesa's page remounts its components when play
@@ -143,7 +151,7 @@ def make_page(model: LivePatch):
     KIND.set(model.populations[0].kind if model.populations else "")
     return SolaraViz(
         model,
-        components=[Membrane, Trace, Readout, Controls],
+        components=[Membrane, Trace, *([Cable] if model.geometry is not None else []), Readout, Controls],
         model_params={"config": model.config, "seed": model.run_seed},
         play_interval=50,
         name=f"channelsim: {model.config.experiment.name}",

@@ -41,9 +41,9 @@ def run_notebook(notebook: Path, run: Path, monkeypatch) -> dict:
 
 def test_every_notebook_is_checked():
     """A new notebook needs its own test of its results below, not just a run."""
-    assert [p.name for p in NOTEBOOKS] == ["action_potentials.ipynb", "channel_noise.ipynb", "heart.ipynb",
-                                           "how_few_ions.ipynb",
-                                           "resting_potential.ipynb", "synapses.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == ["action_potentials.ipynb", "axons.ipynb", "channel_noise.ipynb",
+                                           "heart.ipynb", "how_few_ions.ipynb", "resting_potential.ipynb",
+                                           "synapses.ipynb"]
 
 
 def test_how_few_ions(tmp_path, monkeypatch):
@@ -305,6 +305,33 @@ def test_action_potentials(tmp_path, monkeypatch):
     rounding = max(abs(float(reversal.sel(ion=ion)) * 1e3 - e_hh)
                    for ion, e_hh in (("Na", hh.E_NA), ("K", hh.E_K), ("Cl", hh.E_L)))
     assert abs(ns["mf_v_rest_closed"] * 1e3 - hh.resting_potential()) < rounding + 1e-6
+
+
+def test_axons(tmp_path, monkeypatch):
+    """The impulse travels along the 1 um axon at HH's velocity scaled by sqrt(d), jumps on myelin, and scales.
+
+    Velocities within 10% of HH's 18.8 m/s scaled to the diameter (backward Euler at dt = 10 us runs a
+    few per cent slow, see tests/validation/test_cable.py); myelin more than ten times faster.
+    """
+    names = ("propagation", "saltatory_conduction", "velocity_vs_diameter", "channel_noise_axon")
+    runs = make_runs({name: experiment(name) for name in names}, tmp_path, monkeypatch)
+    ns = run_notebook(ANALYSIS / "axons.ipynb", runs["propagation"], monkeypatch)
+    plt.close("all")
+    assert not ns["p_result"].failed and ns["p_conserved"]
+    assert ns["p_velocity"] == pytest.approx(ns["p_expected"], rel=0.10)
+    assert np.ptp(ns["p_peaks"]) < 0.005  # V: the same spike all along the middle, within 5 mV
+    assert not any(ns["s_failed"].values())
+    assert ns["s_velocity"]["unmyelinated"] == pytest.approx(ns["s_expected_bare"], rel=0.10)
+    assert ns["s_speedup"] > 10
+    # v ~ sqrt(d) unmyelinated, v ~ d myelinated (a fibre that keeps its shape); 0.05: three diameters, the
+    # finite dx and dt and the stimulus end of each run
+    assert not ns["v_table"]["failed"].any()
+    assert ns["v_exponent"]["unmyelinated"] == pytest.approx(0.5, abs=0.05)
+    assert ns["v_exponent"]["myelinated"] == pytest.approx(1.0, abs=0.05)
+    # channel noise: the 0.1 um axon fires by itself (about 20 impulses per mm and s, so 4 expected in its
+    # 200 ms; none is a chance of e^-4 = 2% for another seed), the 0.2 and 0.3 um axons not in 100 ms each
+    impulses = ns["n_table"]["impulses"]
+    assert impulses.loc[0.1] >= 1 and impulses.loc[0.2] == impulses.loc[0.3] == 0
 
 
 def test_channel_noise(tmp_path, monkeypatch):
