@@ -251,10 +251,8 @@ def _resolve(config: Config) -> Config:
         defaults = KINDS[entry.kind]
         density = entry.density if entry.density is not None else defaults.density_per_m2
         count = entry.count if entry.count is not None else round(density * area_of(entry))
-        given = {name: getattr(entry, name) for name in defaults.parameters() if getattr(entry, name) is not None}
-        entries.append(entry.model_copy(update={
-            "count": count, "density": None, "permeation": entry.permeation or defaults.permeation,
-            **defaults.parameters(), **given}))
+        entries.append(_with_defaults(entry, defaults.parameters(), count=count, density=None,
+                                      permeation=entry.permeation or defaults.permeation))
     pumps = []
     for entry in config.pumps:
         kind = PUMP_KINDS[entry.kind]
@@ -262,20 +260,24 @@ def _resolve(config: Config) -> Config:
                     "half_saturation_k": kind.half_saturation_k_mM, "ouabain_ic50": kind.ouabain_ic50_mM,
                     "ouabain_hill": kind.ouabain_hill}
         defaults = {name: value for name, value in defaults.items() if value is not None}
-        given = {name: getattr(entry, name) for name in defaults if getattr(entry, name) is not None}
         density = entry.density if entry.density is not None else kind.density_per_m2
         count = entry.count if entry.count is not None else round(density * area_of(entry))
-        pumps.append(entry.model_copy(update={"count": count, "density": None, **defaults, **given}))
+        pumps.append(_with_defaults(entry, defaults, count=count, density=None))
     synapses = []
     for entry in config.synapses:
         kind = KINDS[entry.receptor]
         defaults = {"transmitter": kind.transmitter_mM, "transmitter_duration": kind.transmitter_duration_s,
                     "permeation": kind.permeation, "conductance": kind.conductance_S,
                     "permeability": kind.permeability_m3_per_s}
-        given = {name: getattr(entry, name) for name in defaults if getattr(entry, name) is not None}
-        synapses.append(entry.model_copy(update={**defaults, **given}))
+        synapses.append(_with_defaults(entry, defaults))
     synapses.sort(key=lambda e: e.name)  # canonical order: the run's synapse dimension and clefts
     return config.model_copy(update={"channels": entries, "pumps": pumps, "synapses": synapses})
+
+
+def _with_defaults(entry, defaults: dict[str, Any], **update: Any):
+    """Return the entry with `update` applied and its kind's `defaults` for every parameter it does not give."""
+    given = {name: getattr(entry, name) for name in defaults if getattr(entry, name) is not None}
+    return entry.model_copy(update={**update, **defaults, **given})
 
 
 def resolved_toml(config: Config) -> str:
