@@ -459,6 +459,32 @@ def test_heart(tmp_path, monkeypatch):
     check_pump_figure(channelsim.open_run(runs["digitalis"]))
 
 
+@pytest.mark.long
+def test_heart_pump_experiments_at_full_length(tmp_path, monkeypatch):
+    """The headline numbers of pump_recovery and digitalis (experiments/README.md), from their full runs.
+
+    Mean field, so deterministic but for the binomial draw of glycoside binding: each number
+    within the rounding of the README's last digit; and the checks of the shortened runs.
+    """
+    names = ("cardiac_action_potential", "hyperkalaemia_excitability", "pump_recovery", "digitalis")
+    runs = make_runs({name: experiment(name) for name in names}, tmp_path, monkeypatch)
+    ns = run_notebook(ANALYSIS / "heart.ipynb", runs["cardiac_action_potential"], monkeypatch)
+    plt.close("all")
+    check_pump_recovery(ns)
+    check_digitalis(ns)
+    pumped, blocked = ns["pumped"], ns["recovery_table"]["ouabain from the end of the train"]
+    assert pumped["[Na]i loaded (mM)"] == pytest.approx(20.60, abs=0.005)
+    assert pumped["[Na]i at the end (mM)"] == pytest.approx(19.84, abs=0.005)
+    assert blocked["[Na]i at the end (mM)"] == pytest.approx(23.37, abs=0.005)
+    assert ns["recovery_tau"] == pytest.approx(212.0, abs=0.5)
+    assert ns["ahp_from_pump"] == pytest.approx(-0.05, abs=0.005)
+    assert ns["electrogenic_share"] == pytest.approx(0.85, abs=0.005)
+    table = ns["digitalis_table"]
+    assert table["pumps blocked (%)"].round(1).tolist() == [62.5, 49.2, 40.0]
+    assert ns["calcium_rise"].round(1).tolist() == [6.3, 4.9, 3.9]
+    assert table["d[Na]i/dt with glycoside (uM/s)"].round(0).tolist() == [107.0, 93.0, 79.0]
+
+
 def shortened_pump_experiments() -> dict:
     """pump_recovery and digitalis cut short for the default tests (mean field: ~25 s of work in all).
 
