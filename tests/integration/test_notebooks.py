@@ -479,6 +479,9 @@ def test_heart_pump_experiments_at_full_length(tmp_path, monkeypatch):
     assert ns["recovery_tau"] == pytest.approx(212.0, abs=0.5)
     assert ns["ahp_from_pump"] == pytest.approx(-0.05, abs=0.005)
     assert ns["electrogenic_share"] == pytest.approx(0.85, abs=0.005)
+    assert ns["e_ncx"] == pytest.approx(-93.7, abs=0.05)
+    assert ns["extrusion_share"]["pump"] == pytest.approx(0.25, abs=0.005)
+    assert ns["extrusion_share"]["exchanger"] == pytest.approx(0.60, abs=0.005)
     table = ns["digitalis_table"]
     assert table["pumps blocked (%)"].round(1).tolist() == [62.5, 49.2, 40.0]
     assert ns["calcium_rise"].round(1).tolist() == [6.3, 4.9, 3.9]
@@ -507,7 +510,8 @@ def check_pump_recovery(ns: dict) -> None:
     with ouabain, and the difference of their slopes is the pump's Na+ efflux, 3 cycles per pump
     per second over the cell's volume, within 10 % (the rest: the channels' and exchanger's
     response to the slightly different V and [Na]i). The extra current hyperpolarises, by far
-    less than the pump's whole electrogenic share.
+    less than the pump's whole electrogenic share. The exchanger reverses below the rest (at LR1's
+    [Na]i of 18 mM), so it shares the extra Na+ extrusion.
     """
     table, pumped = ns["recovery_table"], ns["pumped"]
     assert ns["ledger_error"] == 0.0
@@ -529,6 +533,9 @@ def check_pump_recovery(ns: dict) -> None:
     assert abs((slope(ns["recovery_blocked"]) - slope(ns["recovery"])) / efflux - 1) < 0.1
     assert ns["ahp_from_pump"] < 0.0 and abs(ns["ahp_from_pump"]) < 0.2 * ns["electrogenic_share"]
     assert 0.0 < ns["electrogenic_share"] < 2.0
+    # the exchanger reverses below the rest, so it takes Na+ out too, more as [Na]i rises
+    assert ns["e_ncx"] < pumped["V before (mV)"]
+    assert ns["extrusion_share"]["exchanger"] > 0.0 and ns["extrusion_share"]["pump"] > 0.0
 
 
 def check_pump_figure(ds) -> None:
