@@ -156,8 +156,8 @@ def _channel_fluxes(config: Config) -> dict[str, np.ndarray]:
 def _active_pumps(config: Config) -> dict[str, float]:
     """Count the pumps of each kind left active by protocol steps at t = 0.
 
-    A block, or ouabain bound with probability c^n / (c^n + IC50^n), IC50 rising with [K]o: a cell blocked from the
-    start is meant to run down.
+    A block, or ouabain bound with probability c^n / (c^n + IC50^n), IC50 rising with [K]o: a cell
+    blocked from the start is meant to run down.
     """
     active = {entry.kind: float(entry.count) for entry in config.pumps}
     for step in config.protocol:

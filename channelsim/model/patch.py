@@ -664,9 +664,11 @@ class MembranePatch(mesa.Model):
         finite = compartments.volume_out > 0
         compartments.counts_out[finite, i] = np.round(concentration * AVOGADRO * compartments.volume_out[finite])
         if ion == "K":  # K+ competes with ouabain: the bound pumps re-equilibrate at the new [K]o
-            for index, (kind, present) in enumerate(self._ouabain_present().items()):
-                if present > 0.0:
-                    self.apply_ouabain(kind, present, np.random.default_rng([self.run_seed, 3, self.step_index, index]))
+            present = self._ouabain_present()
+            for population in self.pump_populations:
+                if present.get(population.kind, 0.0) > 0.0:
+                    rng = np.random.default_rng([self.run_seed, 3, self.step_index, population.index])
+                    self.apply_ouabain(population.kind, present[population.kind], rng)
 
     def command_at(self, t: np.ndarray) -> np.ndarray:
         """Voltage clamp command (V) at times t; NaN where the membrane is free."""
