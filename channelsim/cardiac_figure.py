@@ -29,11 +29,11 @@ _DIASTOLIC_SPAN_mV = 8.0
 _SETTLE_s = 2.0
 
 
-def _voltage_with_nernst(ax, ds: xr.Dataset, t: np.ndarray, ions: tuple[str, ...] = ("K", "Na")) -> xr.DataArray:
-    """Plot V (gid "V") and the Nernst potentials of `ions` at every recorded time; return them all (mV)."""
+def _voltage_with_nernst(ax, ds: xr.Dataset, t: np.ndarray) -> xr.DataArray:
+    """Plot V (gid "V"), E_K and E_Na (gids "E_K", "E_Na") at every recorded time; return every ion's (mV)."""
     ax.plot(t, ds.membrane_potential.values * 1e3, color="black", lw=1.0, label="V (simulated)", gid="V")
     reversal = analysis.reversal_potentials(ds) * 1e3
-    for ion in ions:
+    for ion in ("K", "Na"):
         e = reversal.sel(ion=ion).values
         ax.plot(t, e, ls="--", lw=1.0, color=_NERNST_COLOR[ion], gid=f"E_{ion}", drawstyle="steps-pre",
                 label=f"E$_{{{ion}}}$ {e[-1]:+.1f} mV")
@@ -187,7 +187,7 @@ def pump_figure(ds: xr.Dataset, scale: float, unit: str):
 
     ax = axes[3]
     pump = analysis.pump_rate(ds).sel(kind="na_k_atpase").values
-    current = pump * analysis.pump_charge_per_cycle("na_k_atpase") * -1 / float(ds.membrane_area) * _UA_PER_CM2
+    current = pump * -analysis.pump_charge_per_cycle("na_k_atpase") / float(ds.membrane_area) * _UA_PER_CM2
     ax.plot(t, current, color="tab:purple", lw=0.8, label="I$_{NaK}$, mean over each record")
     ax.set_ylabel("pump current\n(uA/cm$^2$)")
     blocked = ds.blocked_fraction.sel(kind="na_k_atpase").values
