@@ -489,16 +489,16 @@ def test_heart_pump_experiments_at_full_length(tmp_path, monkeypatch):
 
 
 def shortened_pump_experiments() -> dict:
-    """pump_recovery and digitalis cut short for the default tests (mean field: ~25 s of work in all).
+    """pump_recovery and digitalis cut short for the default tests (mean field: ~20 s of work in all).
 
     pump_recovery: 2 s at rest (the "before" window is the second, after the start's settling),
-    18 beats at 3 Hz, ouabain's (0 mM) step at 8 s, the end at 17 s;
-    digitalis: 10 beats at 1 Hz, the glycoside from 4 s.
+    12 beats at 3 Hz, ouabain's (0 mM) step at 6 s, the end at 12 s;
+    digitalis: 8 beats at 1 Hz, the glycoside from 3.2 s.
     """
     return {"pump_recovery": experiment("pump_recovery").updated(
-                {"run.duration": "17 s", "protocol.0.at": "2 s", "protocol.0.count": 18, "protocol.1.at": "8 s"}),
+                {"run.duration": "12 s", "protocol.0.at": "2 s", "protocol.0.count": 12, "protocol.1.at": "6 s"}),
             "digitalis": experiment("digitalis").updated(
-                {"run.duration": "10 s", "protocol.0.count": 10, "protocol.1.at": "4 s"})}
+                {"run.duration": "8 s", "protocol.0.count": 8, "protocol.1.at": "3.2 s"})}
 
 
 def check_pump_recovery(ns: dict) -> None:
