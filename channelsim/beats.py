@@ -117,6 +117,11 @@ def is_paced_myocyte(ds: xr.Dataset) -> bool:
     return any(entry.kind == "lr_na" for entry in config.channels) and bool(trains)
 
 
+def has_sodium_pump(ds: xr.Dataset) -> bool:
+    """Whether the run has a Na+/K+-ATPase entry (a paced one gets the pump figure)."""
+    return any(entry.kind == "na_k_atpase" for entry in run_config(ds).pumps)
+
+
 def is_probed_myocyte(ds: xr.Dataset) -> bool:
     """Whether the run is a cell with LR1's fast Na+ channels probed by single pulses (the threshold figure)."""
     config = run_config(ds)

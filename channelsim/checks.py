@@ -56,7 +56,7 @@ from channelsim.channels.hh import HH_KINDS, Q10
 from channelsim.channels.pump import PUMP_KINDS
 from channelsim.config.schema import Config
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, VALENCE, ZERO_CELSIUS
-from channelsim.physics import ghk_current, nernst_potential, pump_cycle_rate
+from channelsim.physics import ghk_current, glycoside_blocked_fraction, nernst_potential, pump_cycle_rate
 
 #: Above this temperature (degC) the HH 1952 model with Q10 = 3 fires at no constant current.
 HH_FIRING_LIMIT_C = 30.0
@@ -156,8 +156,8 @@ def _channel_fluxes(config: Config) -> dict[str, np.ndarray]:
 def _active_pumps(config: Config) -> dict[str, float]:
     """Count the pumps of each kind left active by protocol steps at t = 0.
 
-    A block, or ouabain bound with probability c^n / (c^n + IC50^n): a cell blocked from the
-    start is meant to run down.
+    A block, or ouabain bound with probability c^n / (c^n + IC50^n), IC50 rising with [K]o: a cell
+    blocked from the start is meant to run down.
     """
     active = {entry.kind: float(entry.count) for entry in config.pumps}
     for step in config.protocol:
@@ -169,8 +169,8 @@ def _active_pumps(config: Config) -> dict[str, float]:
         elif step.action == "unblock":
             active[step.target] = min(float(entry.count), active[step.target] + entry.count * step.fraction)
         elif step.action == "ouabain":
-            c, ic50, hill = step.concentration, entry.ouabain_ic50, entry.ouabain_hill
-            bound = c**hill / (c**hill + ic50**hill) if c > 0.0 else 0.0
+            bound = glycoside_blocked_fraction(step.concentration, _initial_outside(config)["K"], entry.ouabain_ic50,
+                                               entry.ouabain_hill, entry.ouabain_k_competition)
             active[step.target] = entry.count * (1.0 - bound)
     return active
 

@@ -8,7 +8,8 @@ the currents; over hours, the concentrations); the open channels and receptors u
 count is constant; the vesicles released at synapses; the pump turnover; for [K]o steps the
 resting potential against [K]o; and for a long train of presynaptic spikes (repeated trials) the
 histogram of EPSP amplitudes by number of quanta released, with the binomial expectation. A
-paced or threshold-probed myocyte gets its own figure (`channelsim.cardiac_figure`).
+paced (with or without a Na+/K+ pump) or threshold-probed myocyte gets its own figure
+(`channelsim.cardiac_figure`).
 `open`, `close` and presynaptic volleys are labelled on the voltage panel, each volley with its
 EPSP amplitude, and the firing threshold is drawn when synaptic input fired the cell.
 """
@@ -100,9 +101,13 @@ def run_figure(ds: xr.Dataset):
         return cable_figure(ds, lambda fig: _title_and_footer(fig, ds, config))
     scale, unit = time_unit(ds)
     if beats.is_paced_myocyte(ds) or beats.is_probed_myocyte(ds):
-        from channelsim.cardiac_figure import cardiac_figure, threshold_figure
+        from channelsim.cardiac_figure import cardiac_figure, pump_figure, threshold_figure
 
-        fig = (cardiac_figure if beats.is_paced_myocyte(ds) else threshold_figure)(ds, scale, unit)
+        if beats.is_paced_myocyte(ds):
+            draw = pump_figure if beats.has_sodium_pump(ds) else cardiac_figure
+        else:
+            draw = threshold_figure
+        fig = draw(ds, scale, unit)
         _title_and_footer(fig, ds, config)
         return fig
     t = ds.time.values * scale

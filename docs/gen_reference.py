@@ -110,7 +110,8 @@ FIELD_NOTES = {
     "pumps.max_turnover": "Maximal cycle rate of one pump (k_max of the rate law).",
     "pumps.half_saturation_na": "K_Na of the rate law (inside Na+).",
     "pumps.half_saturation_k": "K_K of the rate law (outside K+).",
-    "pumps.ouabain_ic50": "Ouabain concentration that blocks half the pumps.",
+    "pumps.ouabain_ic50": "Ouabain concentration that blocks half the pumps without K+ outside.",
+    "pumps.ouabain_k_competition": "[K]o that doubles the IC50: IC50([K]o) = ouabain_ic50 (1 + [K]o / this).",
     "pumps.ouabain_hill": "Hill coefficient of ouabain binding.",
     "protocol.current_clamp.action": '`"current_clamp"`.',
     "protocol.current_clamp.at": "Start of the (first) pulse.",
@@ -920,7 +921,9 @@ def catalogue_markdown() -> str:
                      ("maximal pump current density (1 charge out per cycle)",
                       f"{_number(1.602176634e-19 * p.max_turnover_per_s * p.density_per_m2 * 100)} uA/cm^2"),
                      ("cycle rate at -70 mV, [Na]i 10, [Na]o 145, [K]o 5 mM, 37 degC", f"{_number(resting)} /s"),
-                     ("ouabain IC50", pretty(p.ouabain_ic50_mM, "concentration")),
+                     ("ouabain IC50 without K+", pretty(p.ouabain_ic50_mM, "concentration")),
+                     ("[K]o that doubles the ouabain IC50 (K+ competes)",
+                      pretty(p.ouabain_k_competition_mM, "concentration")),
                      ("ouabain Hill coefficient", _number(p.ouabain_hill))]
         else:
             rows += [("rate law constants", ", ".join(_number(c) for c in p.law_constants))]

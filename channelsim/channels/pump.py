@@ -18,9 +18,15 @@ Turnover and density: the maximal turnover of the Na+/K+-ATPase is about 100 cyc
 turnover give LR-II's maximal pump current of 1.5 uA/uF on 1 uF/cm^2 (1.5 uA/cm^2 / (e * 1e11
 per cm^2) = 94 /s).
 
-Ouabain binds one pump at a time (a Langmuir isotherm, Hill coefficient 1); its ED50 for human
-Na+/K+ pumps is 3 nM without K+ and about ten times higher at 3 mM [K]o (Moller, Vaag &
-Johansen 1990, Br J Clin Pharmacol 29:93): we take 30 nM.
+Ouabain binds one pump at a time (a Langmuir isotherm, Hill coefficient 1), competing with
+extracellular K+ for the pump's outward-facing conformation: its half-blocking concentration
+rises with [K]o as for a competitive inhibitor,
+    IC50([K]o) = IC50_0 (1 + [K]o / K_i).
+The ED50 of ouabain for human Na+/K+ pumps is 3 nM without K+ and about ten times higher at
+3 mM [K]o (Moller, Vaag & Johansen 1990, Br J Clin Pharmacol 29:93): IC50_0 = 3 nM and
+K_i = 3 mM / 9 = 0.333 mM reproduce both (30 nM at 3 mM, 51.6 nM at 5.4 mM). So hypokalaemia
+potentiates a cardiac glycoside and hyperkalaemia weakens it. Binding is at equilibrium with the
+bath's [K]o at each `ouabain` step and each `set_outside` of K+.
 
 Na+/Ca2+ exchanger (`ncx`). A forward cycle moves 1 Ca2+ out and 3 Na+ in (one net charge in:
 electrogenic); a reverse cycle the opposite. Forward and reverse cycles are separate Poisson
@@ -56,7 +62,8 @@ class PumpKind:
     `stoichiometry`: ions into the cell per completed forward cycle (negative: out); `inner_ion`
     and `outer_ion`: the ions a forward cycle binds inside and outside; `law`: its rate law, with
     `law_constants` (mol/m^3 or dimensionless, in the kernel's order). The half saturations and the
-    ouabain binding are those of the Na+/K+-ATPase law (None for kinds without them).
+    ouabain binding (IC50 without K+, Hill coefficient, the [K]o that doubles the IC50) are those of the
+    Na+/K+-ATPase law (None for kinds without them).
     """
 
     kind: str
@@ -70,6 +77,7 @@ class PumpKind:
     density_per_m2: float
     ouabain_ic50_mM: float | None
     ouabain_hill: float | None
+    ouabain_k_competition_mM: float | None
     source: str
     law: str = "na_k"
     law_constants: tuple[float, ...] = ()
@@ -80,7 +88,8 @@ PUMP_KINDS = {
         kind="na_k_atpase", description="Na+/K+-ATPase: 3 Na+ out, 2 K+ in per cycle",
         stoichiometry={"Na": -3, "K": 2}, inner_ion="Na", outer_ion="K",
         max_turnover_per_s=100.0, half_saturation_na_mM=10.0, half_saturation_k_mM=1.5,
-        density_per_m2=1000.0 * 1e12, ouabain_ic50_mM=30e-6, ouabain_hill=1.0,
+        density_per_m2=1000.0 * 1e12, ouabain_ic50_mM=3e-6, ouabain_hill=1.0,
+        ouabain_k_competition_mM=3.0 / 9.0,
         source="Luo & Rudy 1994, Circ Res 74:1071; Laeuger 1991; Moller et al. 1990, Br J Clin Pharmacol 29:93",
     ),
     "ncx": PumpKind(
@@ -88,6 +97,7 @@ PUMP_KINDS = {
         stoichiometry={"Ca": -1, "Na": 3}, inner_ion="Ca", outer_ion="Na",
         max_turnover_per_s=2000e-6 / (1.602176634e-19 * 1e11), half_saturation_na_mM=None,
         half_saturation_k_mM=None, density_per_m2=1000.0 * 1e12, ouabain_ic50_mM=None, ouabain_hill=None,
+        ouabain_k_competition_mM=None,
         source="Luo & Rudy 1994, Circ Res 74:1071 (I_NaCa)", law="ncx", law_constants=(87.5, 1.38, 0.1, 0.35),
     ),
     "pmca": PumpKind(
@@ -95,6 +105,7 @@ PUMP_KINDS = {
         stoichiometry={"Ca": -1}, inner_ion="Ca", outer_ion="Ca",
         max_turnover_per_s=1.15e-6 / (2 * 1.602176634e-19 * 1e11), half_saturation_na_mM=None,
         half_saturation_k_mM=None, density_per_m2=1000.0 * 1e12, ouabain_ic50_mM=None, ouabain_hill=None,
+        ouabain_k_competition_mM=None,
         source="Luo & Rudy 1994, Circ Res 74:1071 (I_p(Ca))", law="pmca", law_constants=(0.5e-3,),
     ),
 }

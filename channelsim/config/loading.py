@@ -258,7 +258,7 @@ def _resolve(config: Config) -> Config:
         kind = PUMP_KINDS[entry.kind]
         defaults = {"max_turnover": kind.max_turnover_per_s, "half_saturation_na": kind.half_saturation_na_mM,
                     "half_saturation_k": kind.half_saturation_k_mM, "ouabain_ic50": kind.ouabain_ic50_mM,
-                    "ouabain_hill": kind.ouabain_hill}
+                    "ouabain_hill": kind.ouabain_hill, "ouabain_k_competition": kind.ouabain_k_competition_mM}
         defaults = {name: value for name, value in defaults.items() if value is not None}
         density = entry.density if entry.density is not None else kind.density_per_m2
         count = entry.count if entry.count is not None else round(density * area_of(entry))

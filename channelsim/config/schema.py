@@ -122,6 +122,8 @@ Volume = _quantity("volume", "from 1e-6 fL, a cube of 10 nm, to 1 mL; it must al
                    "kind (see the rules across keys)", ge=1e-24, le=1e-6)
 Concentration = _quantity("concentration", "at most 10 M, more than any salt solution (water itself is 55 M)",
                           ge=0, le=MAX_CONCENTRATION_mM)
+InhibitorConstant = _quantity("concentration", "above 0 and at most 10 M: the concentration of a competing ion that "
+                              "doubles a drug's IC50", gt=0, le=MAX_CONCENTRATION_mM)
 Voltage = _quantity("voltage", "within 1 V of 0: membranes break down near 0.5 V", ge=-1.0, le=1.0)
 Temperature = _quantity("temperature", "from 0 degC to 100 degC, where water is liquid", ge=273.15, le=373.15)
 SpecificCapacitance = _quantity("specific_capacitance", "from 0.1 to 100 uF/cm^2: lipid bilayers have about 1 "
@@ -426,6 +428,7 @@ class PumpEntry(Strict):
     half_saturation_na: Concentration | None = None
     half_saturation_k: Concentration | None = None
     ouabain_ic50: Concentration | None = None
+    ouabain_k_competition: InhibitorConstant | None = None
     ouabain_hill: float | None = Field(None, gt=0.0, le=10.0, allow_inf_nan=False,
                                        description="at most 10; drug binding has Hill coefficients of 1 to 4")
     region: Region = "all"
@@ -436,7 +439,8 @@ class PumpEntry(Strict):
             raise ValueError(f"kind: unknown pump kind {self.kind!r}; use one of {', '.join(PUMP_KINDS)}")
         kind = PUMP_KINDS[self.kind]
         own = {"half_saturation_na": kind.half_saturation_na_mM, "half_saturation_k": kind.half_saturation_k_mM,
-               "ouabain_ic50": kind.ouabain_ic50_mM, "ouabain_hill": kind.ouabain_hill}
+               "ouabain_ic50": kind.ouabain_ic50_mM, "ouabain_hill": kind.ouabain_hill,
+               "ouabain_k_competition": kind.ouabain_k_competition_mM}
         for name, default in own.items():
             if getattr(self, name) is not None and default is None:
                 raise ValueError(f"{name}: pump kind {self.kind!r} has no {name} (its rate law has none); remove it")
@@ -537,8 +541,9 @@ class Block(Strict):
 class Ouabain(Strict):
     """Ouabain at `concentration` from `at` on.
 
-    Each pump of `target` is blocked independently with probability c^n / (c^n + IC50^n)
-    (0 washes it out).
+    Each pump of `target` is blocked independently with probability c^n / (c^n + IC50^n), where
+    IC50 = IC50_0 (1 + [K]o / K_i) rises with the bath's [K]o (K+ competes for the pump; binding
+    re-equilibrates when `set_outside` changes [K]o); 0 washes it out.
     """
 
     action: Literal["ouabain"]

@@ -38,6 +38,7 @@ from channelsim.model.populations import (
     open_in_row,
 )
 from channelsim.model.tables import V_MIN, V_POINTS, V_STEP, stationary_distribution, transition_table
+from channelsim.physics import glycoside_blocked_fraction
 from channelsim.protocol import Schedule
 from channelsim.recording.layout import Rows, constants_of, series_of
 
@@ -631,24 +632,43 @@ class MembranePatch(mesa.Model):
             population.remove(self.kinds, -change, rng)
 
     def apply_ouabain(self, kind: str, concentration: float, rng: np.random.Generator) -> None:
-        """Drug binding at equilibrium: each pump blocked with probability c^n / (c^n + IC50^n)."""
+        """Bind ouabain at equilibrium with the bath's [K]o.
+
+        Each pump is blocked with probability c^n / (c^n + IC50^n), IC50 = IC50_0 (1 + [K]o / K_i)
+        (`glycoside_blocked_fraction`).
+        """
         population = next(p for p in self.pump_populations if p.kind == kind)
         entry = population.entry
-        c, ic50, n = concentration, entry.ouabain_ic50, entry.ouabain_hill
-        probability = c**n / (c**n + ic50**n) if c > 0 else 0.0
+        probability = glycoside_blocked_fraction(concentration, float(self.compartments.bath[IONS.index("K")]),
+                                                 entry.ouabain_ic50, entry.ouabain_hill, entry.ouabain_k_competition)
         population.set_blocked_probability(self.pumps, self.ouabain_blocked[population.index], probability, rng)
         self.ouabain_blocked[population.index] = probability
+
+    def _ouabain_present(self) -> dict[str, float]:
+        """Return the ouabain concentration on each pump kind, from the protocol steps applied so far."""
+        present: dict[str, float] = {}
+        for event in self.schedule.events[:self._next_event]:
+            if event.action.action == "ouabain":
+                present[event.action.target] = event.action.concentration
+        return present
 
     def set_outside(self, ion: str, concentration: float) -> None:
         """Step an outside concentration: the bath's, or the counts of a finite outside volume.
 
         For a finite volume the ions come from or go to the wider extracellular space, recorded
-        as a change of `ions_outside` without a matching inside change.
+        as a change of `ions_outside` without a matching inside change. A step of [K]o
+        re-equilibrates ouabain binding (K+ competes with it for the pump).
         """
         i, compartments = IONS.index(ion), self.compartments
         compartments.bath[i] = concentration
         finite = compartments.volume_out > 0
         compartments.counts_out[finite, i] = np.round(concentration * AVOGADRO * compartments.volume_out[finite])
+        if ion == "K":  # K+ competes with ouabain: the bound pumps re-equilibrate at the new [K]o
+            present = self._ouabain_present()
+            for population in self.pump_populations:
+                if present.get(population.kind, 0.0) > 0.0:
+                    rng = np.random.default_rng([self.run_seed, 3, self.step_index, population.index])
+                    self.apply_ouabain(population.kind, present[population.kind], rng)
 
     def command_at(self, t: np.ndarray) -> np.ndarray:
         """Voltage clamp command (V) at times t; NaN where the membrane is free."""

@@ -123,6 +123,20 @@ def pump_cycle_rate(max_rate: float, km_na_mM: float, km_k_mM: float, na_in_mM: 
     return max_rate * voltage_factor / (1.0 + (km_na_mM / na_in_mM) ** 1.5) * k_out_mM / (k_out_mM + km_k_mM)
 
 
+def glycoside_blocked_fraction(concentration_mM: float, k_out_mM: float, ic50_mM: float, hill: float,
+                               k_competition_mM: float) -> float:
+    """Share of Na+/K+ pumps a cardiac glycoside (ouabain, digoxin) binds at equilibrium.
+
+    c^n / (c^n + IC50^n) with IC50 = IC50_0 (1 + [K]o / K_i): K+ competes with the glycoside
+    for the pump (Moller, Vaag & Johansen 1990, Br J Clin Pharmacol 29:93; see
+    channelsim/channels/pump.py).
+    """
+    if concentration_mM <= 0.0:
+        return 0.0
+    ic50 = ic50_mM * (1.0 + k_out_mM / k_competition_mM)
+    return concentration_mM**hill / (concentration_mM**hill + ic50**hill)
+
+
 def exchanger_cycle_rates(rate_constant: float, km_na_mM: float, km_ca_mM: float, k_sat: float, eta: float,
                           na_in_mM: float, na_out_mM: float, ca_in_mM: float, ca_out_mM: float, v: float,
                           temperature_K: float) -> tuple[float, float]:

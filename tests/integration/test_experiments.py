@@ -16,9 +16,13 @@ from channelsim.config import load_config
 from tests.helpers import simulate
 
 EXPERIMENTS = sorted((Path(__file__).parents[2] / "experiments").glob("*.toml"))
+#: Experiments whose full run takes half a minute or more; tests/integration/test_notebooks.py runs
+#: them shortened by default (and checks their figure).
+LONG_RUNS = {"digitalis", "pump_recovery"}
 
 
-@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("experiment", [pytest.param(p, marks=pytest.mark.long) if p.stem in LONG_RUNS else p
+                                        for p in EXPERIMENTS], ids=lambda p: p.stem)
 def test_experiment_runs_and_plots(experiment, tmp_path):
     out = tmp_path / f"{experiment.stem}.h5"
     record_every = load_config(experiment).run.record_every

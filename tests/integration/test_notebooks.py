@@ -13,9 +13,10 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import channelsim
+from channelsim import analysis, plotting
 from channelsim.checks import config_warnings
 from channelsim.config import load_config_text, resolved_toml
-from channelsim.constants import ELEMENTARY_CHARGE
+from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE
 from channelsim.engine import run_experiment
 from channelsim.physics import thermal_voltage
 from tests.helpers import ion_quantum, make_config, thermal_sigma
@@ -422,10 +423,13 @@ def test_heart(tmp_path, monkeypatch):
     (tests/reference), and the differences allowed are the ones the counted Ca2+ makes
     (tests/validation/test_luo_rudy.py): rest within 1 mV, peak within 1.5 mV, APD90 within 10 %.
     The stochastic mean APD90 is the mean field's within 5 standard errors of the beats' scatter
-    (plus the 0.1 ms sampling); channel noise must make the beats differ.
+    (plus the 0.1 ms sampling); channel noise must make the beats differ. The pump experiments run
+    shortened (`shortened_pump_experiments`); `check_pump_recovery` and `check_digitalis` say what
+    they must show.
     """
-    runs = make_runs({name: experiment(name) for name in ("cardiac_action_potential", "hyperkalaemia_excitability")},
-                     tmp_path, monkeypatch)
+    configs = {name: experiment(name) for name in ("cardiac_action_potential", "hyperkalaemia_excitability")}
+    configs |= shortened_pump_experiments()
+    runs = make_runs(configs, tmp_path, monkeypatch)
     ns = run_notebook(ANALYSIS / "heart.ipynb", runs["cardiac_action_potential"], monkeypatch)
     plt.close("all")
     stats, control = ns["heart_stats"], ns["control_beats"][1]
@@ -450,3 +454,119 @@ def test_heart(tmp_path, monkeypatch):
     available = table["Na+ channels available at rest"]
     assert (available.diff().dropna() < 0).all() and available.iloc[-1] < 0.2
     assert table["dV/dt max (V/s)"].iloc[-1] < 0.3 * table["dV/dt max (V/s)"].loc[5.4]
+    check_pump_recovery(ns)
+    check_digitalis(ns)
+    check_pump_figure(channelsim.open_run(runs["digitalis"]))
+
+
+@pytest.mark.long
+def test_heart_pump_experiments_at_full_length(tmp_path, monkeypatch):
+    """The headline numbers of pump_recovery and digitalis (experiments/README.md), from their full runs.
+
+    Mean field, so deterministic but for the binomial draw of glycoside binding: each number
+    within the rounding of the README's last digit; and the checks of the shortened runs.
+    """
+    names = ("cardiac_action_potential", "hyperkalaemia_excitability", "pump_recovery", "digitalis")
+    runs = make_runs({name: experiment(name) for name in names}, tmp_path, monkeypatch)
+    ns = run_notebook(ANALYSIS / "heart.ipynb", runs["cardiac_action_potential"], monkeypatch)
+    plt.close("all")
+    check_pump_recovery(ns)
+    check_digitalis(ns)
+    pumped, blocked = ns["pumped"], ns["recovery_table"]["ouabain from the end of the train"]
+    assert pumped["[Na]i loaded (mM)"] == pytest.approx(20.60, abs=0.005)
+    assert pumped["[Na]i at the end (mM)"] == pytest.approx(19.84, abs=0.005)
+    assert blocked["[Na]i at the end (mM)"] == pytest.approx(23.37, abs=0.005)
+    assert ns["recovery_tau"] == pytest.approx(212.0, abs=0.5)
+    assert ns["ahp_from_pump"] == pytest.approx(-0.05, abs=0.005)
+    assert ns["electrogenic_share"] == pytest.approx(0.85, abs=0.005)
+    assert ns["e_ncx"] == pytest.approx(-93.7, abs=0.05)
+    assert ns["extrusion_share"]["pump"] == pytest.approx(0.25, abs=0.005)
+    assert ns["extrusion_share"]["exchanger"] == pytest.approx(0.60, abs=0.005)
+    table = ns["digitalis_table"]
+    assert table["pumps blocked (%)"].round(1).tolist() == [62.5, 49.2, 40.0]
+    assert ns["calcium_rise"].round(1).tolist() == [6.3, 4.9, 3.9]
+    assert table["d[Na]i/dt with glycoside (uM/s)"].round(0).tolist() == [107.0, 93.0, 79.0]
+
+
+def shortened_pump_experiments() -> dict:
+    """pump_recovery and digitalis cut short for the default tests (mean field: ~20 s of work in all).
+
+    pump_recovery: 2 s at rest (the "before" window is the second, after the start's settling),
+    12 beats at 3 Hz, ouabain's (0 mM) step at 6 s, the end at 12 s;
+    digitalis: 8 beats at 1 Hz, the glycoside from 3.2 s.
+    """
+    return {"pump_recovery": experiment("pump_recovery").updated(
+                {"run.duration": "12 s", "protocol.0.at": "2 s", "protocol.0.count": 12, "protocol.1.at": "6 s"}),
+            "digitalis": experiment("digitalis").updated(
+                {"run.duration": "8 s", "protocol.0.count": 8, "protocol.1.at": "3.2 s"})}
+
+
+def check_pump_recovery(ns: dict) -> None:
+    """Check that the train loads Na+, the pump speeds up as its rate law says and takes it out, ouabain stops it.
+
+    Mean field, so the comparisons are deterministic: the pumps' ledger is exact (3 Na+ out, 2 K+
+    in per cycle, 3 Na+ in per exchange); the turnover after the train is the rate law's at the
+    measured [Na]i and V; after the train [Na]i falls with the pump and climbs
+    with ouabain, and the difference of their slopes is the pump's Na+ efflux, 3 cycles per pump
+    per second over the cell's volume, within 10 % (the rest: the channels' and exchanger's
+    response to the slightly different V and [Na]i). The extra current hyperpolarises, by far
+    less than the pump's whole electrogenic share. The exchanger reverses below the rest (at LR1's
+    [Na]i of 18 mM), so it shares the extra Na+ extrusion.
+    """
+    table, pumped = ns["recovery_table"], ns["pumped"]
+    assert ns["ledger_error"] == 0.0
+    assert pumped["[Na]i loaded (mM)"] > pumped["[Na]i before (mM)"] + 0.3
+    assert pumped["[Na]i at the end (mM)"] < pumped["[Na]i loaded (mM)"]
+    blocked = table["ouabain from the end of the train"]
+    assert blocked["[Na]i at the end (mM)"] > blocked["[Na]i loaded (mM)"] - 1e-9
+    assert blocked["pump turnover after (/s)"] < 1e-3 * pumped["pump turnover after (/s)"]
+    assert pumped["pump turnover after (/s)"] > pumped["pump turnover before (/s)"]
+    assert abs(ns["turnover_ratio"] / ns["turnover_ratio_law"] - 1) < 1e-4  # [Na]i and V hardly move in 1 s
+    assert 60.0 < ns["recovery_tau"] < 600.0  # minutes: the pump is 71 % saturated by Na+ at 18 mM
+
+    def slope(run):
+        na = run.concentration_inside.sel(ion="Na").sel(time=slice(ns["settled"], ns["settled"] + 1.0))
+        return float(np.polyfit(na.time.values, na.values, 1)[0])
+
+    volume = float(ns["recovery"].volume_inside.sum())
+    efflux = 3 * pumped["pump turnover after (/s)"] * ns["pump_count"] / (AVOGADRO * volume)
+    assert abs((slope(ns["recovery_blocked"]) - slope(ns["recovery"])) / efflux - 1) < 0.1
+    assert ns["ahp_from_pump"] < 0.0 and abs(ns["ahp_from_pump"]) < 0.2 * ns["electrogenic_share"]
+    assert 0.0 < ns["electrogenic_share"] < 2.0
+    # the exchanger reverses below the rest, so it takes Na+ out too, more as [Na]i rises
+    assert ns["e_ncx"] < pumped["V before (mV)"]
+    assert ns["extrusion_share"]["exchanger"] > 0.0 and ns["extrusion_share"]["pump"] > 0.0
+
+
+def check_pump_figure(ds) -> None:
+    """Check the figure of a paced myocyte with a pump: V, and E_K and E_Na from the concentrations at each time."""
+    fig = plotting.run_figure(ds)
+    lines = {line.get_gid(): line for ax in fig.axes for line in ax.get_lines() if line.get_gid()}
+    reversal = analysis.reversal_potentials(ds) * 1e3
+    assert np.array_equal(lines["V"].get_ydata(), ds.membrane_potential.values * 1e3)
+    for ion in ("K", "Na"):
+        assert np.allclose(lines[f"E_{ion}"].get_ydata(), reversal.sel(ion=ion).values)
+    assert np.ptp(reversal.sel(ion="Na").values) > 1.0  # E_Na falls as [Na]i rises: the line follows it
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert "[Na$^+$]$_i$ (mM)" in labels and "pumps blocked (%)" in labels
+    plt.close(fig)
+
+
+def check_digitalis(ns: dict) -> None:
+    """Check the closed-form block at each [K]o, and the Na+ and Ca2+ the cell then gains.
+
+    Binding is binomial: each blocked share within 5 standard errors of the closed form
+    c / (c + IC50([K]o)), more pumps blocked at lower [K]o. With the glycoside the rest depolarises,
+    [Na]i climbs faster than before it, the next Ca2+ transient is larger and the diastolic [Ca]i
+    higher.
+    """
+    table = ns["digitalis_table"]
+    assert list(table.index) == [3.0, 5.4, 8.0]
+    count = float(ns["glycoside"].agent_count.sel(kind="na_k_atpase"))
+    p = table["closed form (%)"] / 100
+    assert (abs(table["pumps blocked (%)"] / 100 - p) < 5 * np.sqrt(p * (1 - p) / count)).all()
+    assert (table["pumps blocked (%)"].diff().dropna() < 0).all()
+    assert (table["rest with glycoside (mV)"] > table["rest before (mV)"]).all()
+    assert (table["d[Na]i/dt with glycoside (uM/s)"] > table["d[Na]i/dt before (uM/s)"]).all()
+    assert (table["first with glycoside (uM)"] > table["[Ca]i peak before (uM)"]).all()
+    assert (table["at the last beat (uM)"] > table["diastolic [Ca]i before (uM)"]).all()

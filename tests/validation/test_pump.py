@@ -14,7 +14,7 @@ from scipy.optimize import brentq
 
 from channelsim.config import load_config, parse_config
 from channelsim.constants import AVOGADRO, ELEMENTARY_CHARGE, IONS
-from channelsim.physics import donnan_equilibrium, ghk_current, pump_cycle_rate
+from channelsim.physics import donnan_equilibrium, ghk_current, glycoside_blocked_fraction, pump_cycle_rate
 from tests.helpers import batch_mean_and_error, make_config, simulate
 
 NEURON = Path(__file__).parents[2] / "experiments/neuron_rest.toml"
@@ -101,21 +101,40 @@ def test_blocking_the_pump_depolarises_by_its_own_current_at_once():
 
 
 @pytest.mark.parametrize("tracking", ["agent", "population"])
-def test_ouabain_blocks_a_binomial_share_of_the_pumps(tracking):
-    config = make_config([], ['run.duration="1 ms"'])
-    n = 200_000
-    concentration = 45e-9  # M: p = 45 / (45 + 30) = 0.6
-    config = parse_config(config.model_dump(mode="json") | {
+def test_ouabain_block_is_binomial_and_competes_with_outside_potassium(tracking):
+    """Each pump bound with probability c / (c + IC50), IC50 = 3 nM (1 + [K]o / 0.333 mM).
+
+    45 nM at [K]o 3 mM: IC50 30 nM, ten times the 3 nM without K+ (Moller et al. 1990), so p = 0.6.
+    Stepping [K]o to 12 mM frees pumps: IC50 111 nM, p = 45 / 156. Each count within 5 binomial
+    standard deviations of n p; the agents' flags agree with the active count.
+    """
+    n, concentration = 200_000, 45e-6  # mM
+    config = parse_config(make_config([], ['run.duration="1 ms"', 'outside.K="3 mM"']).model_dump(mode="json") | {
         "pumps": [{"kind": "na_k_atpase", "count": n, "tracking": tracking}],
-        "protocol": [{"action": "ouabain", "at": "0 ms", "concentration": f"{concentration * 1e3} mM"}]})
+        "protocol": [{"action": "ouabain", "at": "0 ms", "concentration": f"{concentration} mM"},
+                     {"action": "set_outside", "at": "0.5 ms", "ion": "K", "concentration": "12 mM"}]})
+    entry = config.pumps[0]
+    assert (entry.ouabain_ic50, entry.ouabain_k_competition) == (3e-6, 1 / 3)
     out = simulate(config)
-    p = 0.6
-    blocked = out["blocked_fraction"][-1, 0] * n
-    assert abs(blocked - n * p) < 5 * math.sqrt(n * p * (1 - p))
+    for row, k_out in ((4, 3.0), (-1, 12.0)):
+        p = glycoside_blocked_fraction(concentration, k_out, entry.ouabain_ic50, 1.0, entry.ouabain_k_competition)
+        blocked = out["blocked_fraction"][row, 0] * n
+        assert abs(blocked - n * p) < 5 * math.sqrt(n * p * (1 - p)), (k_out, blocked / n, p)
+    assert p == pytest.approx(45 / (45 + 3 * (1 + 36)))
     patch = out["patch"]
     assert patch.pumps.active[0] == n - round(blocked)
     if tracking == "agent":
         assert patch.pump_populations[0].blocked.sum() == round(blocked)
+
+
+def test_glycoside_block_closed_form():
+    """Half block at IC50([K]o); ten-fold rise from 0 to 3 mM [K]o; hypokalaemia potentiates the block."""
+    ic50, k_i = 3e-6, 1 / 3
+    assert glycoside_blocked_fraction(3e-6, 0.0, ic50, 1.0, k_i) == pytest.approx(0.5)
+    assert glycoside_blocked_fraction(30e-6, 3.0, ic50, 1.0, k_i) == pytest.approx(0.5)
+    assert glycoside_blocked_fraction(0.0, 3.0, ic50, 1.0, k_i) == 0.0
+    shares = [glycoside_blocked_fraction(50e-6, k, ic50, 1.0, k_i) for k in (3.0, 5.4, 8.0)]
+    assert shares[0] > shares[1] > shares[2]
 
 
 def test_stochastic_run_down_follows_the_mean_field():
