@@ -56,34 +56,10 @@ def next_uniform(state):
 
 
 @njit(cache=True)
-def standard_normal(state):
-    """Box-Muller (one of the pair): returns (x, state)."""
-    u1, state = next_uniform(state)
-    u2, state = next_uniform(state)
-    return math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2), state
-
-
-@njit(cache=True)
-def gamma_variate(shape, state):
-    """Gamma(shape >= 1, scale 1) by Marsaglia & Tsang (2000), ACM TOMS 26:363."""
-    d = shape - 1.0 / 3.0
-    c = 1.0 / math.sqrt(9.0 * d)
-    while True:
-        x, state = standard_normal(state)
-        v = 1.0 + c * x
-        if v <= 0.0:
-            continue
-        v = v * v * v
-        u, state = next_uniform(state)
-        if math.log(u) < 0.5 * x * x + d - d * v + d * math.log(v):
-            return d * v, state
-
-
-@njit(cache=True)
 def _binomial_inversion(n, p, state):
     """Draw Binomial(n, p <= 0.5) by sequential inversion.
 
-    Expected n p + 1 iterations (used for n p < 64, where it beats the O(log n) split;
+    Expected n p + 1 iterations (used for n p < 64, where it beats BTRD's set-up;
     q^n >= e^-64 cannot underflow).
     """
     q = 1.0 - p
@@ -99,36 +75,122 @@ def _binomial_inversion(n, p, state):
     return k, state
 
 
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+@njit(cache=True)
+def _stirling_correction(k):
+    """log(k!) minus Stirling's (k + 1/2) log(k + 1) - (k + 1) + log(2 pi) / 2, for k >= 0.
+
+    Exact through lgamma below 10; above, the Stirling series 1/(12 z) - 1/(360 z^3) + 1/(1260 z^5)
+    with z = k + 1 (truncation error below 1/(1680 z^7) < 3e-11), where lgamma's difference
+    would cancel.
+    """
+    if k < 10.0:
+        return math.lgamma(k + 1.0) - ((k + 0.5) * math.log(k + 1.0) - (k + 1.0) + _HALF_LOG_2PI)
+    x = 1.0 / (k + 1.0)
+    x2 = x * x
+    return (1.0 / 12.0 - (1.0 / 360.0 - x2 / 1260.0) * x2) * x
+
+
+@njit(cache=True)
+def _binomial_btrd(n, p, state):
+    """Draw Binomial(n, p <= 0.5), n p >= 10, by BTRD: transformed rejection with decomposition.
+
+    Hoermann (1993), "The generation of binomial random variates", J. Statist. Comput. Simul.
+    46:101-110. A uniform U on (-1/2, 1/2) maps to k = floor((2a / (1/2 - |U|) + b) U + c), a hat
+    of the pmf's shape; V on (0, 1) accepts k when V alpha / (a / (1/2 - |U|)^2 + b) <= f(k) / f(m)
+    (m the mode). The box |U| <= 0.43, V <= v_r lies under that curve and is accepted at once from
+    one uniform (0.86 v_r of the draws: 55 % at n p = 64, 78 % for large n p); the rest is decided
+    by the ratio f(k) / f(m) multiplied out (|k - m| <= 15), else by a squeeze on log f(k) / f(m)
+    around -(k - m)^2 / (2 n p q), else by log-factorials (Stirling with corrections). Measured:
+    1.8 uniforms per draw at n p = 64, 1.4 at n p >= 1e4, whatever n: constant expected time.
+    """
+    q = 1.0 - p
+    r = p / q
+    nr = (n + 1) * r
+    npq = n * p * q
+    spq = math.sqrt(npq)
+    m = int((n + 1) * p)  # the mode
+    # the hat's constants as published (set-up of algorithm BTRD); checked here for n p >= 64 up to
+    # n = 1e9 (scipy's pmf, 2e6 values of U): the hat stays >= 0.4 % above the pmf, the box >= 0.5 % below the
+    # acceptance curve
+    b = 1.15 + 2.53 * spq
+    a = -0.0873 + 0.0248 * b + 0.01 * p
+    c = n * p + 0.5
+    alpha = (2.83 + 5.1 / b) * spq
+    vr = 0.92 - 4.2 / b
+    while True:
+        v, state = next_uniform(state)
+        if v <= 0.86 * vr:  # the box: U = v / vr - 0.43 is uniform on (-0.43, 0.43)
+            u = v / vr - 0.43
+            return int(math.floor((2.0 * a / (0.5 - abs(u)) + b) * u + c)), state
+        if v >= vr:  # above the box: (U, V) uniform on (-1/2, 1/2) x (v_r, 1)
+            u, state = next_uniform(state)
+            u -= 0.5
+        else:  # beside the box: v maps onto the strips 0.43 < |U| < 1/2, V uniform on (0, v_r)
+            u = v / vr - 0.93
+            u = math.copysign(0.5, u) - u
+            v, state = next_uniform(state)
+            v *= vr
+        us = 0.5 - abs(u)
+        if us <= 0.0:  # |U| = 1/2 (a uniform rounded up to 1, or v = 0.93 vr): measure zero
+            continue
+        kf = math.floor((2.0 * a / us + b) * u + c)
+        if kf < 0.0 or kf > n:
+            continue
+        k = int(kf)
+        v *= alpha / (a / (us * us) + b)
+        km = abs(k - m)
+        if km <= 15:  # f(k) / f(m) as a product of successive ratios f(i) / f(i - 1) = (n + 1) r / i - r
+            f = 1.0
+            if m < k:
+                for i in range(m + 1, k + 1):
+                    f *= nr / i - r
+            else:
+                for i in range(k + 1, m + 1):
+                    v *= nr / i - r
+            if v <= f:
+                return k, state
+            continue
+        # the squeeze around the normal's log-density. Its lower bound fails far below the mode only
+        # (7 sd and more at n p = 64, checked against scipy's pmf for n p >= 64, n <= 1e7), where
+        # t - rho < -44: a wrong acceptance there has probability below e^-44 / alpha < 1e-19 per draw
+        v = math.log(v)
+        rho = (km / npq) * (((km / 3.0 + 0.625) * km + 1.0 / 6.0) / npq + 0.5)
+        t = -km * km / (2.0 * npq)
+        if v < t - rho:
+            return k, state
+        if v > t + rho:
+            continue
+        # log f(k) / f(m) from log-factorials, (n + 1) log(nm / nk) as a log1p for n up to 1e9 and beyond
+        nm = n - m + 1.0
+        nk = n - k + 1.0
+        h = (m + 0.5) * math.log((m + 1.0) / (r * nm)) + _stirling_correction(float(m)) \
+            + _stirling_correction(float(n - m))
+        if v <= (h + (n + 1.0) * math.log1p((k - m) / nk) + (k + 0.5) * math.log(nk * r / (k + 1.0))
+                 - _stirling_correction(float(k)) - _stirling_correction(float(n - k))):
+            return k, state
+
+
 @njit(cache=True)
 def binomial(n, p, state):
     """Exact Binomial(n, p) draw; returns (k, state).
 
-    Large n is reduced by the order-statistic split of Knuth (TAOCP vol. 2, 3.4.1 F): the
-    i-th smallest of n uniforms is Beta(i, n + 1 - i); the uniforms below it and above it
-    are again uniform on the two sub-intervals. Small n p is finished by inversion.
+    Drawn for min(p, 1 - p) (the count of the other outcome is n minus it): by inversion when
+    n min(p, 1 - p) < 64, else by Hoermann's BTRD (1993, J. Statist. Comput. Simul. 46:101), in
+    constant expected time for any n.
     """
-    k = 0
     if p >= 1.0:
         return n, state
-    while n > 0 and p > 0.0:
-        if p >= 1.0:
-            return k + n, state
-        small = p if p <= 0.5 else 1.0 - p
-        if n * small < 64.0:
-            j, state = _binomial_inversion(n, small, state)
-            return (k + j if p <= 0.5 else k + n - j), state
-        i = (n + 1) // 2
-        ga, state = gamma_variate(float(i), state)
-        gb, state = gamma_variate(float(n + 1 - i), state)
-        x = ga / (ga + gb)
-        if x >= p:
-            n = i - 1
-            p = p / x
-        else:
-            k += i
-            n = n - i
-            p = (p - x) / (1.0 - x)
-    return k, state
+    if n <= 0 or not p > 0.0:  # also NaN
+        return 0, state
+    small = p if p <= 0.5 else 1.0 - p
+    if n * small < 64.0:
+        k, state = _binomial_inversion(n, small, state)
+    else:
+        k, state = _binomial_btrd(n, small, state)
+    return (k if p <= 0.5 else n - k), state
 
 
 @njit(cache=True)

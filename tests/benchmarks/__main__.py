@@ -118,9 +118,11 @@ def main() -> None:
                  "population: s per sim-s", "population: M channel-steps/s"], rows) + "\n")
     print(f"dt = 10 us; {changing:.2%} of the channels change state per step at rest (expected), so agent tracking "
           "draws only the transitions (cost per transition, not per agent).\n")
-    draws = {n: measure.binomial_cost(n, 0.01, repeats) for n in (10**2, 10**3, 10**4, 10**5, 10**6)}
-    print("Population tracking's unit of work, one exact Binomial(n, 0.01) draw:\n")
-    print(table(["n", *[f"{n:.0e}" for n in draws]], [["ns per draw", *[g(t * 1e9) for t in draws.values()]]]) + "\n")
+    sizes = (10**2, 10**3, 10**4, 10**5, 10**6)
+    print("Population tracking's unit of work, one exact Binomial(n, p) draw (ns):\n")
+    print(table(["p", *[f"n = {n:.0e}" for n in sizes]],
+                [[f"{p:g}", *[g(measure.binomial_cost(n, p, repeats) * 1e9) for n in sizes]] for p in (0.01, 0.3)])
+          + "\n")
 
     print("## Memory per agent\n", flush=True)
     rows = []

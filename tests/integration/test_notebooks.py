@@ -215,8 +215,8 @@ def hh_pulse(amplitude: float, window_ms: float = 20.0, area_cm2: float = 1e-5) 
 def test_action_potentials(tmp_path, monkeypatch):
     """All or none, voltage clamp and channel noise on HH's membrane, against HH's equations.
 
-    action_potential: pulses that leave HH's deterministic V more than 10 sd of the patch's voltage noise
-    below (above) HH's threshold must fail (fire), and end near HH's V; every failure stays below
+    action_potential: pulses that leave HH's deterministic V more than 5 sd of the membrane's voltage noise
+    at rest below (above) HH's threshold must fail (fire), and end near HH's V; every failure stays below
     threshold and every spike's peak and Na+ entry lie within the range of HH's full spikes (threshold to
     20 uA/cm^2), widened by 5 sd (of V at rest; binomial, of the open Na+ channels). voltage_clamp: the
     peak Na+ and steady K+ currents are HH's closed form within 5 binomial sd of the open count (and the
@@ -225,7 +225,10 @@ def test_action_potentials(tmp_path, monkeypatch):
     HH's zero-current potential, within one ion on its 1 pF (test_hodgkin_huxley.py).
     """
     stochastic = experiment("stochastic_patch")
-    configs = {"action_potential": experiment("action_potential"), "voltage_clamp": experiment("voltage_clamp"),
+    text = (EXPERIMENTS / "action_potential.toml").read_text()  # its pulses come last: cut, the membrane at rest
+    at_rest = channelsim.load_config(text[:text.index("[[protocol]]")]).updated({"run.duration": "200 ms"})
+    configs = {"action_potential": experiment("action_potential"), "action_potential_rest": at_rest,
+               "voltage_clamp": experiment("voltage_clamp"),
                "stochastic_patch": stochastic.updated({"run.duration": "5 s"}),
                "stochastic_patch_mean_field": stochastic.updated(
                    {f"channels.{kind}.tracking": "mean_field" for kind in ("hh_na", "hh_k", "cl_leak")})}
@@ -233,11 +236,15 @@ def test_action_potentials(tmp_path, monkeypatch):
     ns = run_notebook(ANALYSIS / "action_potentials.ipynb", runs["action_potential"], monkeypatch)
     plt.close("all")
 
-    # 1. all or none, against HH's equations for the same pulses from rest. Near threshold the Na+
-    # channels' feedback amplifies the noise and skews it upward (a pulse HH's equations leave 1.7 mV,
-    # 5 sd, below threshold fired with seed 1; a 1 uA/cm^2 pulse ended 4.7 sd above HH's V with seed 2), so
-    # whether a pulse fires, and where it ends, are judged 10 sd of V at rest away from HH's values
-    sigma = ns["ap_v_noise"]
+    # 1. all or none, against HH's equations for the same pulses from rest. The scale is the sd of V at
+    # rest over 180 ms of the membrane without pulses (about 0.5 mV); the notebook's 15 ms before the
+    # first pulse gave 0.29-0.66 mV for different seeds, too uncertain a scale for a margin when HH's
+    # threshold lies only 12 sd above rest. Near threshold the Na+ channels' feedback amplifies the noise
+    # and skews it upward (with seeds 1 and 2 of an earlier sampler, a pulse HH's equations leave 1.7 mV,
+    # 3.4 sd, below threshold fired and a 1 uA/cm^2 pulse ended 2.2 mV, 4.4 sd, above HH's V), so whether
+    # a pulse fires is judged 5 sd of V at rest away from HH's threshold, and where it ends 10 sd from HH's V
+    rest = channelsim.open_run(runs["action_potential_rest"]).membrane_potential.sel(time=slice(0.02, None))
+    sigma = float(rest.std())
     assert 1e-5 < sigma < 1e-3  # channel noise of a few hundred uV on 1000 um^2
     low, high = 5.0, 10.0  # uA/cm^2: HH's threshold for a 1 ms pulse lies between (6.9)
     while high - low > 0.01:
@@ -252,10 +259,10 @@ def test_action_potentials(tmp_path, monkeypatch):
     decided = {True: 0, False: 0}
     for amplitude, row in table.iterrows():
         v_end = hh_pulse(amplitude)[0] * 1e-3
-        if v_end < v_threshold - 10 * sigma:  # a passive bump
+        if v_end < v_threshold - 5 * sigma:  # a passive bump
             assert not row["fired"] and abs(row["V at pulse end (mV)"] * 1e-3 - v_end) < 10 * sigma, (amplitude, row)
             decided[False] += 1
-        elif v_end > v_threshold + 10 * sigma:
+        elif v_end > v_threshold + 5 * sigma:
             assert row["fired"], (amplitude, row)
             decided[True] += 1
         # nothing in between: a failure stays below threshold, a spike is a full one
