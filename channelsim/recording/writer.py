@@ -1,7 +1,7 @@
 """Write a run file incrementally.
 
 The file is created complete with its first rows and checkpoint, appended and flushed per
-segment, so a run stopped at any moment leaves a file readable up to its last flush.
+segment (`channelsim.engine.segments`), so a run stopped at any moment leaves a file readable up to its last flush.
 
 The file is written in HDF5's single-writer/multiple-reader (SWMR) mode: its metadata are
 flushed in an order that keeps the file consistent at every instant, so even a writer killed
@@ -279,7 +279,6 @@ class RunWriter:
         """
         try:
             self._extend_rows(time, series, spike_time)
-            self.file.flush()
             active = int(self._checkpoint["active"].dataset[0])
             self._save_checkpoint(state, slot=1 - max(active, 0))
         except (OSError, RuntimeError) as error:  # h5py reports a failed flush as either
@@ -295,7 +294,11 @@ class RunWriter:
         self._extend({"time": time, **{name: series[name] for name in self.layout.series}})
 
     def _save_checkpoint(self, state: dict[str, np.ndarray], slot: int) -> None:
-        """Write the state into checkpoint slot `slot`, flush, then make it the active one."""
+        """Write the state into checkpoint slot `slot`, flush, then make it the active one.
+
+        The flush also writes the rows appended before: the slot becomes active only once they
+        and it are in the file.
+        """
         group = self._checkpoint[slot]
         for name, array in state.items():
             _overwrite(group[name], array)
