@@ -36,6 +36,11 @@ from channelsim.recording.layout import STATUSES, declared
 #: Rows per chunk. Each append rewrites the last, partly filled chunk and HDF5 does not reuse
 #: the old space: 512-row chunks keep an hour-long run file at ~3 MB (4096 rows: ~20 MB).
 _CHUNK_ROWS = 512
+#: HDF5 filters of the recorded series, by kind of number (both standard, readable by any HDF5
+#: library). Counts (integers): scale-offset, which stores a chunk's values less their minimum in as
+#: few bits as they need, lossless for integers and about 3 times faster than gzip. Reals: byte
+#: shuffle and gzip, level 1.
+_FILTERS = {"i": {"scaleoffset": 0}, "f": {"compression": "gzip", "compression_opts": 1, "shuffle": True}}
 #: Rows copied at a time when a resumed file takes over the rows of the file it continues.
 _COPY_ROWS = 1 << 16
 #: The status attribute: a fixed-length string, so that the final status overwrites it in place.
@@ -208,8 +213,7 @@ class RunWriter:
             width = tuple(sizes[d] for d in var.dims[1:])
             self._datasets[name] = f.create_dataset(
                 name, shape=(0, *width), maxshape=(None, *width), dtype=var.dtype,
-                chunks=(_CHUNK_ROWS, *width) if all(width) or not width else None,
-                compression="gzip", compression_opts=1, shuffle=True)
+                chunks=(_CHUNK_ROWS, *width) if all(width) or not width else None, **_FILTERS[np.dtype(var.dtype).kind])
             _describe(self._datasets[name], var, scales)
         for name, var in layout.constants.items():
             _describe(f.create_dataset(name, data=np.asarray(constants[name], dtype=var.dtype)), var, scales)
