@@ -80,13 +80,20 @@ def row_bytes(config: Config) -> int:
     return VALUE_BYTES * (1 + sum(math.prod(sizes[d] for d in var.dims[1:]) for var in series.values()))
 
 
+def kernel_rows(config: Config) -> int:
+    """Return the rows of the kernel's channel state: a channel kind's, or one synapse's receptors."""
+    return len(config.channels) + sum(entry.count for entry in config.synapses)
+
+
 def segment_steps(config: Config) -> int:
     """Return the most steps a segment of a run of `config` takes.
 
-    SEGMENT_STEPS, and rows of at most SEGMENT_ROW_BYTES (at least one recording interval).
+    SEGMENT_STEPS, and rows of at most SEGMENT_ROW_BYTES (at least one recording interval): the
+    recorded series, and the value each kernel row records in every row.
     """
     every = config.run.steps_per_record
-    return min(SEGMENT_STEPS, steps(config), every * max(1, SEGMENT_ROW_BYTES // row_bytes(config)))
+    per_row = row_bytes(config) + kernel_rows(config) * VALUE_BYTES
+    return min(SEGMENT_STEPS, steps(config), every * max(1, SEGMENT_ROW_BYTES // per_row))
 
 
 def segment_rows(config: Config) -> int:
@@ -110,8 +117,7 @@ def model_bytes(config: Config) -> int:
     n_tables = len(config.channels) + 2 * len(config.synapses)  # a receptor's tables: transmitter absent, present
     tables = n_tables * 6 * 4001 * 8 * 8 * 8  # tables of up to 8 states, and expm's temporaries
     kernel = 32 * min(SEGMENT_STEPS, steps(config))  # per-step protocol arrays and spike buffer of one call
-    rows = len(config.channels) + sum(entry.count for entry in config.synapses)
-    synapses = (rows * (KERNEL_ROW_BYTES + SEGMENT_COPIES * segment_rows(config) * VALUE_BYTES)
+    synapses = (kernel_rows(config) * (KERNEL_ROW_BYTES + SEGMENT_COPIES * segment_rows(config) * VALUE_BYTES)
                 + SPIKE_BYTES * math.ceil(config.presynaptic_spikes())
                 + (TRANSMITTER_BYTES if config.synapses else 0))
     return agents * AGENT_CHANNEL_BYTES + pumps * AGENT_PUMP_BYTES + tables + kernel + synapses
