@@ -276,7 +276,10 @@ class RunWriter:
             self._save_checkpoint(state, slot=1 - max(active, 0))
         except (OSError, RuntimeError) as error:  # h5py reports a failed flush as either
             if is_disk_full(error) and self._release_reserve():
-                self.file.flush()  # with the reserve's room: what is cached gets written
+                try:
+                    self.file.flush()  # with the reserve's room: what is cached gets written
+                except (OSError, RuntimeError):  # HDF5 may refuse to flush again after a failed flush
+                    pass  # ("slist already enabled"): the file keeps its last flush; the full disk is the error
             raise
 
     def _extend_rows(self, time: np.ndarray, series: dict[str, np.ndarray], spike_time: np.ndarray) -> None:
