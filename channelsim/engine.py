@@ -1,8 +1,9 @@
 """Run an experiment: cut the model's run into segments, write them, handle signals and progress.
 
 The model (`MembranePatch`) owns the state and advances itself; the engine only decides how
-far each segment goes (about 1% of the run, so the file is flushed and the progress bar moves
-often) and where the rows go: a run file, or a Dataset in memory.
+far each segment goes (about a second of wall-clock time, so that a run file's appends,
+checkpoints and flushes cost little, while a stopped or killed run loses little) and where the
+rows go: a run file, or a Dataset in memory.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,13 +30,16 @@ from channelsim.model.checkpoint import CheckpointError
 from channelsim.model.patch import checked_seed
 from channelsim.recording.reader import read_checkpoint, to_dataset
 from channelsim.recording.writer import RunLock, RunWriter, is_disk_full
-from channelsim.resources import check_disk, check_memory, estimate, reserve_bytes
+from channelsim.resources import check_disk, check_memory, estimate, reserve_bytes, segment_steps
 
 if TYPE_CHECKING:  # only runs in memory build a Dataset (`to_dataset` imports xarray)
     import xarray as xr
 
-#: A segment is at most this many steps.
-MAX_SEGMENT_STEPS = 2**20
+#: A segment ends at the first kernel call to end after this many seconds (wall clock) ...
+SEGMENT_SECONDS = 1.0
+#: ... or later, so that handling a segment (writing its rows, the checkpoint and the flushes) takes
+#: at most this share of the run's time (a large model's checkpoint takes long).
+WRITE_SHARE = 0.01
 #: A run file's name, with the ".lock" of its lock file and the "." and ".partial" of the file
 #: it is built as, must fit the 255 bytes of a file name.
 MAX_FILE_NAME_BYTES = 255 - len(".") - len(".partial")
@@ -65,15 +70,29 @@ def default_output(config: Config) -> Path:
     return Path("data") / "runs" / f"{config.experiment.name}.h5"
 
 
-def segments(model: MembranePatch, stop: Callable[[], bool] | None = None) -> Iterator[Segment]:
-    """Advance the model to the end of its run in segments of about 1% of it.
+def segments(model: MembranePatch, stop: Callable[[], bool] | None = None,
+             progress: Callable[[int], object] | None = None) -> Iterator[Segment]:
+    """Advance the model to the end of its run in segments of about SEGMENT_SECONDS each.
 
-    With `stop`, a segment ends early (within about a second) once `stop()` is True.
+    A segment is longer when handling the previous one took more than WRITE_SHARE of that, and at
+    most `resources.segment_steps` steps (which bounds the rows it holds). Where segments end
+    changes no recorded number: random numbers depend only on (seed, step, stream).
+
+    With `stop`, a segment ends early (within about a second) once `stop()` is True. `progress`
+    is given the model's step index after every kernel call.
     """
-    run = model.config.run
-    per_segment = min(MAX_SEGMENT_STEPS, max(run.steps_per_record, model.total_steps // 100))
+    longest = segment_steps(model.config)
+    seconds = SEGMENT_SECONDS
     while not model.finished:
-        yield model.advance(per_segment, stop=stop)
+        def ended(deadline: float = time.perf_counter() + seconds) -> bool:
+            if progress is not None:
+                progress(model.step_index)
+            return time.perf_counter() >= deadline or (stop is not None and stop())
+
+        segment = model.advance(longest, stop=ended)
+        handed_over = time.perf_counter()
+        yield segment
+        seconds = max(SEGMENT_SECONDS, (time.perf_counter() - handed_over) / WRITE_SHARE)
 
 
 def _attributes(model: MembranePatch, command: str) -> dict:
@@ -282,11 +301,10 @@ def _continue(writer: RunWriter, model: MembranePatch, stop: _StopRequests, prog
                   bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.4g}/{total:.4g} s simulated "
                              "[{elapsed}<{remaining}]") as bar:
             stop.check()
-            for segment in segments(model, stop.requested):
+            for segment in segments(model, stop.requested, progress=lambda step: bar.update(step - bar.n)):
                 if not writer.room_for(len(segment.time), row_bytes):
                     raise RunFailed(_disk_full_message(writer, model))
                 writer.append(segment.time, segment.rows, segment.spike_time, model.state())
-                bar.update(segment.steps)
                 stop.check()
         status = "complete"
     except (KeyboardInterrupt, RunInterrupted):

@@ -36,8 +36,10 @@ IN_MEMORY_COPIES = 3
 BASE_BYTES = 64 * 2**20
 #: A run file's structure and the chunks its appends rewrite, besides the rows themselves.
 FILE_OVERHEAD_BYTES = 4 * 2**20
-#: A run is cut into segments of about 1% of it, and a segment is at most this many steps.
+#: A segment (the steps between two writes of a run file, `channelsim.engine.segments`) is at most
+#: this many steps, and its rows at most SEGMENT_ROW_BYTES (uncompressed).
 SEGMENT_STEPS = 2**20
+SEGMENT_ROW_BYTES = 8 * 2**20
 #: Bytes per row of the kernel's channel state (a channel kind, or one synapse's receptors): its
 #: counts, occupancies, state groups and carries for schemes of up to 8 states and 4 ions.
 KERNEL_ROW_BYTES = 1024
@@ -78,6 +80,27 @@ def row_bytes(config: Config) -> int:
     return VALUE_BYTES * (1 + sum(math.prod(sizes[d] for d in var.dims[1:]) for var in series.values()))
 
 
+def kernel_rows(config: Config) -> int:
+    """Return the rows of the kernel's channel state: a channel kind's, or one synapse's receptors."""
+    return len(config.channels) + sum(entry.count for entry in config.synapses)
+
+
+def segment_steps(config: Config) -> int:
+    """Return the most steps a segment of a run of `config` takes.
+
+    SEGMENT_STEPS, and rows of at most SEGMENT_ROW_BYTES (at least one recording interval): the
+    recorded series, and the value each kernel row records in every row.
+    """
+    every = config.run.steps_per_record
+    per_row = row_bytes(config) + kernel_rows(config) * VALUE_BYTES
+    return min(SEGMENT_STEPS, steps(config), every * max(1, SEGMENT_ROW_BYTES // per_row))
+
+
+def segment_rows(config: Config) -> int:
+    """Return the most rows a segment of a run of `config` holds."""
+    return segment_steps(config) // config.run.steps_per_record + 1
+
+
 def model_bytes(config: Config) -> int:
     """Upper bound of the model's own arrays: per-agent state, transition tables, kernel buffers.
 
@@ -94,10 +117,7 @@ def model_bytes(config: Config) -> int:
     n_tables = len(config.channels) + 2 * len(config.synapses)  # a receptor's tables: transmitter absent, present
     tables = n_tables * 6 * 4001 * 8 * 8 * 8  # tables of up to 8 states, and expm's temporaries
     kernel = 32 * min(SEGMENT_STEPS, steps(config))  # per-step protocol arrays and spike buffer of one call
-    rows = len(config.channels) + sum(entry.count for entry in config.synapses)
-    run = config.run
-    segment_rows = min(SEGMENT_STEPS, max(run.steps_per_record, steps(config) // 100)) // run.steps_per_record + 1
-    synapses = (rows * (KERNEL_ROW_BYTES + SEGMENT_COPIES * segment_rows * VALUE_BYTES)
+    synapses = (kernel_rows(config) * (KERNEL_ROW_BYTES + SEGMENT_COPIES * segment_rows(config) * VALUE_BYTES)
                 + SPIKE_BYTES * math.ceil(config.presynaptic_spikes())
                 + (TRANSMITTER_BYTES if config.synapses else 0))
     return agents * AGENT_CHANNEL_BYTES + pumps * AGENT_PUMP_BYTES + tables + kernel + synapses
@@ -113,12 +133,10 @@ def estimate(config: Config) -> Needs:
     run = config.run
     rows = run.n_records + 1
     per_row = row_bytes(config)
-    total = steps(config)
-    segment_rows = min(SEGMENT_STEPS, max(run.steps_per_record, total // 100)) // run.steps_per_record + 1
     model = model_bytes(config)
     return Needs(
-        steps=total, rows=rows, row_bytes=per_row, file_bytes=rows * per_row + FILE_OVERHEAD_BYTES,
-        model_bytes=model, file_run_bytes=BASE_BYTES + model + SEGMENT_COPIES * segment_rows * per_row,
+        steps=steps(config), rows=rows, row_bytes=per_row, file_bytes=rows * per_row + FILE_OVERHEAD_BYTES,
+        model_bytes=model, file_run_bytes=BASE_BYTES + model + SEGMENT_COPIES * segment_rows(config) * per_row,
         in_memory_bytes=BASE_BYTES + model + IN_MEMORY_COPIES * rows * per_row)
 
 
@@ -224,7 +242,5 @@ def reserve_bytes(config: Config) -> int:
 
     Twice a segment's rows and the chunks an append rewrites, and 1 MB; at most 64 MB.
     """
-    needs = estimate(config)
-    run = config.run
-    segment_rows = min(SEGMENT_STEPS, max(run.steps_per_record, needs.steps // 100)) // run.steps_per_record + 1
-    return min(64 * 2**20, 2 * (segment_rows + 512) * needs.row_bytes + 2**20)
+    per_row = row_bytes(config)
+    return min(64 * 2**20, 2 * (segment_rows(config) + 512) * per_row + 2**20)

@@ -137,7 +137,7 @@ def main() -> None:
     span = durations[1] - durations[0]
     rows = []
     for way, what in (("none", "in memory, one row at the end"), ("memory", "in memory, a row every 0.05 ms"),
-                      ("file", "run file, a row every 0.05 ms, ~100 segments")):
+                      ("file", "run file, a row every 0.05 ms, segments of ~1 s")):
         marginal = (cpu[way, durations[1]] - cpu[way, durations[0]]) / span
         base = (cpu["none", durations[1]] - cpu["none", durations[0]]) / span
         rows.append([what, *[g(cpu[way, d]) for d in durations],

@@ -85,9 +85,9 @@ def startup(repeats: int) -> dict[str, tuple[float, float]]:
     processes on a shared machine do not inflate.
 
     `nernst_k, 0.05 ms`: one recording interval of `experiments/nernst_k.toml` (2000 K+ leak agents),
-    one segment: the fixed cost of a run; `nernst_k`: the whole experiment (30 ms, 600 rows written
-    in 100 segments, each appended, checkpointed and flushed); the stochastic HH patch experiment for
-    1 ms (7815 agents, 20 segments); baselines `python -c pass` and `python -c "import numpy"`.
+    one segment: the fixed cost of a run; `nernst_k`: the whole experiment (30 ms, 600 rows, one
+    segment of well under a second); the stochastic HH patch experiment for 1 ms (7815 agents);
+    baselines `python -c pass` and `python -c "import numpy"`.
     """
     with tempfile.TemporaryDirectory() as folder:
         commands = {
@@ -231,10 +231,11 @@ def memory_per_agent(n_channels: float) -> tuple[float, float]:
 def recording_overhead(n_channels: float, durations_s: tuple[float, ...], repeats: int) -> dict:
     """Return CPU seconds of the W2 patch (agent) run three ways, by (way, duration), median of `repeats`.
 
-    "file": `channelsim.run` to a run file, a row every 0.05 ms, the run cut into ~100 segments, each
-    appended, checkpointed and flushed; "memory": `simulate`, the same rows kept in memory; "none":
-    `simulate` recording one row at the end. CPU time (`time.process_time`, these runs use one thread)
-    rather than wall time, which other processes on a shared machine inflate.
+    "file": `channelsim.run` to a run file, a row every 0.05 ms, the run cut into segments of about a
+    second (at most 8 MB of rows), each appended, checkpointed and flushed; "memory": `simulate`, the
+    same rows kept in memory; "none": `simulate` recording one row at the end. CPU time
+    (`time.process_time`, these runs use one thread) rather than wall time, which other processes on
+    a shared machine inflate.
     """
     import channelsim
 

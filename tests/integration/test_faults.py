@@ -55,8 +55,11 @@ from channelsim.recording.layout import EVENTS, SERIES
 
 ROOT = Path(__file__).parents[2]
 CONFIG = ROOT / "experiments/nernst_k.toml"
-#: 21 rows in 20 segments: resumes copy rows in several blocks, kills land between appends.
+#: 21 rows (in 20 segments, as `runs` cuts them): resumes copy rows in several blocks, kills land between appends.
 SETTINGS = ['run.duration="10 ms"', 'run.record_every="0.5 ms"']
+#: A segment's rows in the full-disk tests (about 400 rows, and the reserve sized from them):
+#: the 3 MB disk fills after many segments.
+SEGMENT_ROW_BYTES = 2**17
 ENV = {**os.environ, "NUMBA_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
 
 
@@ -83,12 +86,17 @@ def stop_after(segments: int):
 
     original = engine.segments
 
-    def stopping(model, stop=None):
-        for n, segment in enumerate(original(model, stop)):
+    def stopping(model, stop=None, progress=None):
+        for n, segment in enumerate(original(model, stop, progress)):
             if n == segments:
                 os.kill(os.getpid(), signal.SIGTERM)
             yield segment
     return stopping
+
+
+def row_by_row(config) -> int:
+    """Stand in for `engine.segment_steps`: segments of one recording interval."""
+    return config.run.steps_per_record
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +109,7 @@ def runs(tmp_path_factory):
     reference = run_experiment(config, folder / "reference.h5", progress=False)
     stopped = folder / "stopped.h5"
     patch = pytest.MonkeyPatch()
+    patch.setattr(engine, "segment_steps", row_by_row)
     patch.setattr(engine, "segments", stop_after(8))
     with pytest.raises(RunInterrupted):
         run_experiment(config, stopped, progress=False)
@@ -162,7 +171,13 @@ HOOKS = textwrap.dedent('''
             die()
         writer.RunWriter._write_status = flushed
     elif point == "disk_fills":  # no free-space check: HDF5 itself meets the full disk
+        from channelsim import resources
+        from tests.integration.test_faults import SEGMENT_ROW_BYTES
         writer.RunWriter.room_for = lambda self, *a: True
+        resources.SEGMENT_ROW_BYTES = SEGMENT_ROW_BYTES
+    elif point == "long_segments":  # a segment ends only at its most steps, hours later
+        from channelsim import engine
+        engine.SEGMENT_SECONDS = 3600.0
     from channelsim.cli import main
     main(args)
 ''')
@@ -247,11 +262,13 @@ def test_signal_after_the_last_step_is_not_swallowed(stopped, runs, monkeypatch)
 def test_signal_takes_effect_within_a_second_in_a_huge_segment(tmp_path):
     """Ctrl-C stops a run of a million flickering agents at the next kernel call, within about a second.
 
-    A step takes milliseconds, a segment (1% of the run) ten seconds or more.
+    A step takes milliseconds; the segment is made to end only at its most steps (over a second of
+    simulated time, minutes of work).
     """
     output = tmp_path / "slow.h5"
     process = subprocess.Popen(
-        [sys.executable, "-m", "channelsim.cli", "run", CONFIG, "-o", output, "--quiet", "--set", 'run.duration="2 s"',
+        [sys.executable, "-c", HOOKS, "long_segments", "run", CONFIG, "-o", output, "--quiet",
+         "--set", 'run.duration="2 s"',
          "--set", "channels.k_leak.count=1000000", "--set", "channels.k_leak.open_probability=0.5",
          "--set", 'channels.k_leak.mean_open_time="20 us"'],
         stderr=subprocess.PIPE, env=ENV, cwd=ROOT)
@@ -265,8 +282,8 @@ def test_signal_takes_effect_within_a_second_in_a_huge_segment(tmp_path):
     assert process.returncode == 130
     ds = channelsim.open_run(output)
     assert ds.attrs["status"] == "interrupted"
-    # it stopped inside the first segment (1% of the 2 s run), at a kernel call, not at the
-    # segment's end: no wall-clock limit, which a shared machine could break
+    # it stopped inside the first segment, at a kernel call, not at the segment's end: no
+    # wall-clock limit, which a shared machine could break
     assert float(ds.time[-1]) < 0.01 * 2.0
 
 
@@ -308,7 +325,10 @@ def test_a_run_that_cannot_fit_on_the_disk_is_refused_before_it_starts(small_dis
     assert not list(small_disk.iterdir())
 
 
-def test_a_full_disk_stops_the_run_which_resumes_once_there_is_room(small_disk, many_rows):
+def test_a_full_disk_stops_the_run_which_resumes_once_there_is_room(small_disk, many_rows, monkeypatch):
+    from channelsim import resources
+
+    monkeypatch.setattr(resources, "SEGMENT_ROW_BYTES", SEGMENT_ROW_BYTES)
     path = small_disk / "run.h5"
     result = invoke("run", *MANY_ROWS, "-o", path, "--quiet", "--force-large")
     assert result.exit_code == 1 and "no space left on the disk" in result.output, result.output
@@ -337,6 +357,7 @@ def test_a_disk_that_fills_inside_hdf5_leaves_a_whole_file(small_disk, many_rows
 
 def test_injected_disk_full(stopped, runs, monkeypatch):
     """ENOSPC raised by h5py in the middle of an append (any machine, no tmpfs needed)."""
+    from channelsim import engine
     from channelsim.recording import writer
 
     extend, calls = writer.RunWriter._extend_rows, [0]
@@ -349,6 +370,7 @@ def test_injected_disk_full(stopped, runs, monkeypatch):
         extend(self, *args)
 
     monkeypatch.setattr(writer.RunWriter, "_extend_rows", failing)
+    monkeypatch.setattr(engine, "segment_steps", row_by_row)
     result = invoke("run", "--resume", stopped, "--quiet")
     assert result.exit_code == 1 and "no space left on the disk" in result.output, result.output
     assert channelsim.open_run(stopped).attrs["status"] == "failed"

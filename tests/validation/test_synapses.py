@@ -29,6 +29,7 @@ from channelsim.errors import RunFileError
 from channelsim.model import build
 from channelsim.physics import ghk_potential, nernst_potential
 from channelsim.recording.layout import EVENTS, SERIES
+from channelsim.resources import steps
 from tests.helpers import BASE, simulate
 from tests.validation import hh_reference as hh
 from tests.validation.test_hodgkin_huxley import hh_config
@@ -293,13 +294,14 @@ def test_a_synaptic_run_file_resumes_bit_identically_and_refuses_tampered_counts
     reference = run_experiment(config, tmp_path / "reference.h5", progress=False)
     original = engine.segments
 
-    def stopping(model, stop=None):  # SIGTERM after 40 of the 100 segments: past `open`, before `close`
-        for n, segment in enumerate(original(model, stop)):
+    def stopping(model, stop=None, progress=None):  # SIGTERM after 40 of 100 segments: past `open`, before `close`
+        for n, segment in enumerate(original(model, stop, progress)):
             if n == 40:
                 os.kill(os.getpid(), signal.SIGTERM)
             yield segment
 
     stopped = tmp_path / "stopped.h5"
+    monkeypatch.setattr(engine, "segment_steps", lambda config: steps(config) // 100)
     monkeypatch.setattr(engine, "segments", stopping)
     with pytest.raises(RunInterrupted):
         run_experiment(config, stopped, progress=False)
