@@ -221,46 +221,59 @@ def _axial_transfer(compartments, membrane, v_new, c_in):
 
 
 @njit(cache=True, inline="always")
-def _gate(kinds, k, table, v, seed, global_step, membrane, matrix, edges):
-    """Advance the gating of kind k by one step at voltage v with transition table `table`; update its open count."""
-    n_states = kinds.n_states[k]
-    if n_states < 2:
-        kinds.open_count[k] = kinds.count[k] - kinds.blocked[k]
-        return
-    transition_matrix(kinds.table, table, n_states, v, membrane.v_min, membrane.v_step, matrix)
-    key = stream_key(seed, global_step, 1 + k)
-    mode = kinds.mode[k]
-    conducting = kinds.conducting[k]
-    if mode == AGENT:
-        lo, hi = kinds.agent_offset[k], kinds.agent_offset[k + 1]
-        states, blocked = kinds.agent_states[lo:hi], kinds.agent_blocked[lo:hi]
-        order, position, groups = kinds.agent_order[lo:hi], kinds.agent_position[lo:hi], kinds.agent_group_start[k]
-        # measured break-even (tests/benchmarks): events win below ~3% of agents changing per step
-        if expected_transitions(groups, matrix, n_states) * 32 < hi - lo:
-            n_open, _ = agent_step_events(states, blocked, order, position, groups, matrix, n_states, conducting,
-                                          np.int64(kinds.open_count[k]), key)
+def _gate(kinds, membrane, drive, step, global_step, v, v_gate_site, site, matrix, edges):
+    """Advance the gating of every kind by one step; update their open counts.
+
+    Kind k gates at its compartment's v (at the electrode's compartment: `v_gate_site`), with its
+    table for transmitter present while its synapse's cleft holds transmitter. One loop over the
+    kinds here, not one call per kind: every inlined call copies the `kinds` tuple, an atomic
+    reference count per array.
+    """
+    for k in range(kinds.mode.shape[0]):
+        n_states = kinds.n_states[k]
+        if n_states < 2:
+            kinds.open_count[k] = kinds.count[k] - kinds.blocked[k]
+            continue
+        c = kinds.compartment[k]
+        table = kinds.table_row[k]
+        if kinds.cleft[k] >= 0 and drive.transmitter[step, kinds.cleft[k]] != 0:
+            table += 1
+        transition_matrix(kinds.table, table, n_states, v_gate_site if c == site else v[c], membrane.v_min,
+                          membrane.v_step, matrix)
+        key = stream_key(membrane.seed, global_step, 1 + k)
+        mode = kinds.mode[k]
+        conducting = kinds.conducting[k]
+        if mode == AGENT:
+            lo, hi = kinds.agent_offset[k], kinds.agent_offset[k + 1]
+            states, blocked = kinds.agent_states[lo:hi], kinds.agent_blocked[lo:hi]
+            order, position = kinds.agent_order[lo:hi], kinds.agent_position[lo:hi]
+            groups = kinds.agent_group_start[k]
+            # measured break-even (tests/benchmarks): events win below ~3% of agents changing per step
+            if expected_transitions(groups, matrix, n_states) * 32 < hi - lo:
+                n_open, _ = agent_step_events(states, blocked, order, position, groups, matrix, n_states,
+                                              conducting, np.int64(kinds.open_count[k]), key)
+                kinds.open_count[k] = n_open
+                continue
+            cumulative_rows(matrix, n_states, edges)  # many changes: one uniform per agent
+            if hi - lo >= membrane.parallel_threshold:
+                kinds.open_count[k] = agent_step_parallel(states, blocked, edges, n_states, conducting, key)
+            else:
+                kinds.open_count[k] = agent_step_serial(states, blocked, edges, n_states, conducting, key)
+            group_by_state(states, n_states, order, position, groups)
+        elif mode == POPULATION:
+            key = population_step(kinds.population[k], matrix, n_states, key)
+            if kinds.blocked[k] > 0:  # blocked channels keep gating, so unblocking finds them in step
+                population_step(kinds.population_blocked[k], matrix, n_states, key)
+            n_open = 0
+            for s in range(n_states):
+                n_open += conducting[s] * kinds.population[k, s]
             kinds.open_count[k] = n_open
-            return
-        cumulative_rows(matrix, n_states, edges)  # many changes: one uniform per agent
-        if hi - lo >= membrane.parallel_threshold:
-            kinds.open_count[k] = agent_step_parallel(states, blocked, edges, n_states, conducting, key)
         else:
-            kinds.open_count[k] = agent_step_serial(states, blocked, edges, n_states, conducting, key)
-        group_by_state(states, n_states, order, position, groups)
-    elif mode == POPULATION:
-        key = population_step(kinds.population[k], matrix, n_states, key)
-        if kinds.blocked[k] > 0:  # blocked channels keep gating, so unblocking finds them in step
-            population_step(kinds.population_blocked[k], matrix, n_states, key)
-        n_open = 0
-        for s in range(n_states):
-            n_open += conducting[s] * kinds.population[k, s]
-        kinds.open_count[k] = n_open
-    else:
-        mean_field_step(kinds.occupancy[k], matrix, n_states)
-        fraction = 0.0
-        for s in range(n_states):
-            fraction += conducting[s] * kinds.occupancy[k, s]
-        kinds.open_count[k] = (kinds.count[k] - kinds.blocked[k]) * fraction
+            mean_field_step(kinds.occupancy[k], matrix, n_states)
+            fraction = 0.0
+            for s in range(n_states):
+                fraction += conducting[s] * kinds.occupancy[k, s]
+            kinds.open_count[k] = (kinds.count[k] - kinds.blocked[k]) * fraction
 
 
 @njit(cache=True, inline="always")
@@ -426,13 +439,7 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
             whole = np.int64(math.floor(carry[0]))
             carry[0] -= whole
             _deliver(compartments, membrane, whole)
-        for k in range(kinds.mode.shape[0]):
-            c = kinds.compartment[k]
-            table = kinds.table_row[k]
-            if kinds.cleft[k] >= 0 and drive.transmitter[step, kinds.cleft[k]] != 0:
-                table += 1
-            _gate(kinds, k, table, v_bar[c] if clamped and c == site else v[c], membrane.seed, global_step, membrane,
-                  matrix, edges)
+        _gate(kinds, membrane, drive, step, global_step, v, v_bar[site] if clamped else v[site], site, matrix, edges)
         armed = compartments.spike_armed
         for c in range(n_compartments):
             v[c] = voltage_of(compartments, c, membrane)

@@ -133,7 +133,14 @@ def population_step(counts, matrix, n_states, state):
         if remaining <= 16:  # few leavers: a categorical draw each
             for _ in range(remaining):
                 u, state = next_uniform(state)
-                new_counts[other_state(matrix, i, n_states, u * leave)] += 1
+                mass, target = u * leave, i  # other_state written out: a call increfs `matrix` per leaver
+                for j in range(n_states):
+                    if j != i:
+                        target = j
+                        mass -= matrix[i, j]
+                        if mass < 0.0:
+                            break
+                new_counts[target] += 1
             continue
         mass_left = leave
         last = n_states - 1 if i != n_states - 1 else n_states - 2

@@ -60,13 +60,17 @@ def _binomial_inversion(n, p, state):
     """Draw Binomial(n, p <= 0.5) by sequential inversion.
 
     Expected n p + 1 iterations (used for n p < 64, where it beats BTRD's set-up;
-    q^n >= e^-64 cannot underflow).
+    q^n >= e^-64 cannot underflow). A draw of 0 that a bound on q^n decides skips q^n.
     """
     q = 1.0 - p
+    u, state = next_uniform(state)
+    # Bernoulli's inequality q^n >= 1 - n (1 - q) (1 - q is exact, q >= 1/2): a u below that bound
+    # less 1e-12 (far more than q**n's round-off) draws 0 whatever q**n is, without computing it
+    if u < 1.0 - n * (1.0 - q) - 1e-12:
+        return 0, state
     ratio = p / q
     a = (n + 1) * ratio
     prob = q**n
-    u, state = next_uniform(state)
     k = 0
     while u > prob and k < n:
         u -= prob
