@@ -59,39 +59,39 @@ def membrane_voltage(counts_in, valence, fixed_charge, capacitance, charge):
 
 
 @njit(cache=True, inline="always")
-def voltage_of(compartments, c, membrane):
-    """Membrane potential (V) of compartment c."""
-    return membrane_voltage(compartments.counts_in[c], membrane.valence, compartments.fixed_charge[c],
-                            compartments.capacitance[c], membrane.charge)
+def _voltages(counts_in, valence, fixed_charge, capacitance, charge, v):
+    """Membrane potential (V) of every compartment, into v."""
+    for c in range(v.shape[0]):
+        v[c] = membrane_voltage(counts_in[c], valence, fixed_charge[c], capacitance[c], charge)
 
 
 @njit(cache=True, inline="always")
-def _concentrations(compartments, c, membrane, c_in, c_out):
-    """Inside (free) and outside concentrations (mol/m^3) of compartment c, into row c of c_in and c_out.
+def _concentrations(counts_in, counts_out, volume_in, volume_out, bath, free_fraction, avogadro, c_in, c_out):
+    """Inside (free) and outside concentrations (mol/m^3) of every compartment, into c_in and c_out.
 
     Inside, a fast buffer in equilibrium leaves the share `free_fraction` of an ion's count free.
     """
-    for i in range(c_in.shape[1]):
-        c_in[c, i] = (membrane.free_fraction[i] * compartments.counts_in[c, i]
-                      / (membrane.avogadro * compartments.volume_in[c]))
-        if compartments.volume_out[c] <= 0.0:
-            c_out[c, i] = compartments.bath[i]
-        else:
-            c_out[c, i] = compartments.counts_out[c, i] / (membrane.avogadro * compartments.volume_out[c])
+    for c in range(c_in.shape[0]):
+        for i in range(c_in.shape[1]):
+            c_in[c, i] = free_fraction[i] * counts_in[c, i] / (avogadro * volume_in[c])
+            if volume_out[c] <= 0.0:
+                c_out[c, i] = bath[i]
+            else:
+                c_out[c, i] = counts_out[c, i] / (avogadro * volume_out[c])
 
 
 @njit(cache=True, inline="always")
-def _free_count(membrane, count, ion):
+def _free_count(free_fraction, count, ion):
     """Free ions of `ion` among `count` inside (all of them without a buffer): the most that can leave."""
-    return np.int64(math.floor(membrane.free_fraction[ion] * count))
+    return np.int64(math.floor(free_fraction[ion] * count))
 
 
 @njit(cache=True, inline="always")
-def _pump_rates(pumps, p, v, membrane, c_in, c_out):
+def _pump_rates(pumps, p, v, thermal_v, c_in, c_out):
     """Forward and reverse cycles per second of one active pump of kind p (c_in, c_out: of all compartments)."""
     c, inner, outer = pumps.compartment[p], pumps.inner_ion[p], pumps.outer_ion[p]
     return cycle_rates(pumps.law[p], pumps.max_rate[p], pumps.km_na[p], pumps.km_k[p], pumps.constants[p],
-                       c_in[c, inner], c_out[c, inner], c_in[c, outer], c_out[c, outer], v, membrane.thermal_v)
+                       c_in[c, inner], c_out[c, inner], c_in[c, outer], c_out[c, outer], v, thermal_v)
 
 
 @njit(cache=True, inline="always")
@@ -100,39 +100,42 @@ def _pump_current(pumps, p, v, membrane, c_in, c_out):
     charge_in = 0
     for i in range(c_in.shape[1]):
         charge_in += membrane.valence[i] * pumps.stoichiometry[p, i]
-    forward, reverse = _pump_rates(pumps, p, v, membrane, c_in, c_out)
+    forward, reverse = _pump_rates(pumps, p, v, membrane.thermal_v, c_in, c_out)
     return -pumps.active[p] * (forward - reverse) * charge_in * membrane.charge
 
 
 @njit(cache=True, inline="always")
-def _linearise(v, site, injected, membrane, kinds, pumps, c_in, c_out, current, slope):
-    """Outward membrane current I0 (A) and its slope G (S) of every compartment at its V, in one pass.
-
-    current[c] and slope[c] are overwritten; `injected` (A, inward) enters at compartment `site`.
-    """
-    h = 1e-5  # V; central difference for the slope conductance of the GHK/ohmic laws
-    for c in range(current.shape[0]):
-        current[c] = -injected if c == site else -0.0
-        slope[c] = 0.0
+def _linearise_pumps(pumps, membrane, v, c_in, c_out, current, slope):
+    """Add the pumps' outward current (A) and its slope (S) to current[c] and slope[c] of their compartments."""
+    h = 1e-5  # V; central difference for the slope conductance
     for p in range(pumps.mode.shape[0]):
         c = pumps.compartment[p]
         current[c] += _pump_current(pumps, p, v[c], membrane, c_in, c_out)
         slope[c] += (_pump_current(pumps, p, v[c] + h, membrane, c_in, c_out)
                      - _pump_current(pumps, p, v[c] - h, membrane, c_in, c_out)) / (2 * h)
-    constants = (membrane.thermal_v, membrane.avogadro, membrane.charge)
-    for k in range(kinds.mode.shape[0]):
-        open_count = kinds.open_count[k]
+
+
+@njit(cache=True, inline="always")
+def _linearise_channels(channels, valence, constants, v, c_in, c_out, current, slope):
+    """Add the open channels' outward current (A) and its slope (S) to current[c] and slope[c].
+
+    `channels`: as for `_permeate`; `constants`: (thermal_v, avogadro, charge).
+    """
+    h = 1e-5  # V; central difference for the slope conductance of the GHK/ohmic laws
+    _, compartment, permeant, permeation, unitary_of, open_counts, _ = channels
+    for k in range(compartment.shape[0]):
+        open_count = open_counts[k]
         if open_count <= 0.0:
             continue
-        c = kinds.compartment[k]
+        c = compartment[k]
         for ion in range(c_in.shape[1]):
-            share = kinds.permeant[k, ion]
+            share = permeant[k, ion]
             if share <= 0.0:
                 continue
-            unitary = share * kinds.unitary[k]
-            args = (kinds.permeation[k], unitary, membrane.valence[ion], c_in[c, ion], c_out[c, ion])
+            unitary = share * unitary_of[k]
+            args = (permeation[k], unitary, valence[ion], c_in[c, ion], c_out[c, ion])
             current[c] += open_count * outward_current(*args, v[c], *constants)
-            if kinds.permeation[k] == OHMIC:  # linear: the slope is the conductance
+            if permeation[k] == OHMIC:  # linear: the slope is the conductance
                 slope[c] += open_count * unitary
             else:
                 slope[c] += open_count * (outward_current(*args, v[c] + h, *constants)
@@ -221,7 +224,7 @@ def _axial_transfer(compartments, membrane, v_new, c_in):
 
 
 @njit(cache=True, inline="always")
-def _gate(kinds, membrane, drive, step, global_step, v, v_gate_site, site, matrix, edges):
+def _gate(kinds, membrane, transmitter, step, global_step, v, v_gate_site, site, matrix, edges):
     """Advance the gating of every kind by one step; update their open counts.
 
     Kind k gates at its compartment's v (at the electrode's compartment: `v_gate_site`), with its
@@ -236,7 +239,7 @@ def _gate(kinds, membrane, drive, step, global_step, v, v_gate_site, site, matri
             continue
         c = kinds.compartment[k]
         table = kinds.table_row[k]
-        if kinds.cleft[k] >= 0 and drive.transmitter[step, kinds.cleft[k]] != 0:
+        if kinds.cleft[k] >= 0 and transmitter[step, kinds.cleft[k]] != 0:
             table += 1
         transition_matrix(kinds.table, table, n_states, v_gate_site if c == site else v[c], membrane.v_min,
                           membrane.v_step, matrix)
@@ -277,28 +280,31 @@ def _gate(kinds, membrane, drive, step, global_step, v, v_gate_site, site, matri
 
 
 @njit(cache=True, inline="always")
-def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
+def _permeate(channels, ions, efflux_total, influx_total, membrane, v_bar, c_in, c_out, flux_state):
     """Draw the unidirectional counts of every permeant ion through the open channels over one step.
 
-    For every kind, between the kind's compartment and the outside next to it.
+    For every kind, between the kind's compartment and the outside next to it. `channels`: the
+    kinds' (mode, compartment, permeant, permeation, unitary, open_count, flux_carry); `ions`:
+    the compartments' (counts_in, counts_out, volume_out).
     """
-    for k in range(kinds.mode.shape[0]):
-        open_count = kinds.open_count[k]
+    mode, compartment, permeant, permeation, unitary, open_counts, flux_carry = channels
+    counts_in, counts_out, volume_out = ions
+    for k in range(mode.shape[0]):
+        open_count = open_counts[k]
         if open_count <= 0.0:
             continue
-        c = kinds.compartment[k]
-        counts_in, counts_out = compartments.counts_in, compartments.counts_out
+        c = compartment[k]
         for ion in range(counts_in.shape[1]):
-            share = kinds.permeant[k, ion]
+            share = permeant[k, ion]
             if share <= 0.0:
                 continue
             efflux_rate, influx_rate = unidirectional_rates(
-                kinds.permeation[k], share * kinds.unitary[k], membrane.valence[ion], c_in[c, ion], c_out[c, ion],
+                permeation[k], share * unitary[k], membrane.valence[ion], c_in[c, ion], c_out[c, ion],
                 v_bar[c], membrane.thermal_v, membrane.avogadro, membrane.charge)
             mean_efflux = open_count * efflux_rate * membrane.dt
             mean_influx = open_count * influx_rate * membrane.dt
-            if kinds.mode[k] == MEAN_FIELD or not membrane.flux_noise:
-                carry = kinds.flux_carry[k, ion]
+            if mode[k] == MEAN_FIELD or not membrane.flux_noise:
+                carry = flux_carry[k, ion]
                 carry[0] += mean_efflux
                 carry[1] += mean_influx
                 n_efflux = np.int64(math.floor(carry[0]))
@@ -308,27 +314,27 @@ def _permeate(kinds, membrane, compartments, v_bar, c_in, c_out, flux_state):
             else:
                 n_efflux, flux_state = poisson(mean_efflux, flux_state)
                 n_influx, flux_state = poisson(mean_influx, flux_state)
-            n_efflux = min(n_efflux, _free_count(membrane, counts_in[c, ion], ion))
-            if compartments.volume_out[c] > 0.0:
+            n_efflux = min(n_efflux, _free_count(membrane.free_fraction, counts_in[c, ion], ion))
+            if volume_out[c] > 0.0:
                 n_influx = min(n_influx, counts_out[c, ion])
             counts_in[c, ion] += n_influx - n_efflux
             counts_out[c, ion] += n_efflux - n_influx
-            compartments.efflux_total[c, ion] += n_efflux
-            compartments.influx_total[c, ion] += n_influx
+            efflux_total[c, ion] += n_efflux
+            influx_total[c, ion] += n_influx
     return flux_state
 
 
 @njit(cache=True, inline="always")
-def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
-    """Draw the completed pump cycles over one step.
+def _pump(pumps, membrane, ions, v_bar, c_in, c_out, flux_state):
+    """Draw the completed pump cycles over one step; `ions`: as for `_permeate`.
 
     Each cycle moves its whole stoichiometry at once (a cycle is atomic), never more cycles than
     the ions available allow.
     """
+    counts_in, counts_out, volume_out = ions
     for p in range(pumps.mode.shape[0]):
         c = pumps.compartment[p]
-        counts_in, counts_out = compartments.counts_in, compartments.counts_out
-        forward, reverse = _pump_rates(pumps, p, v_bar[c], membrane, c_in, c_out)
+        forward, reverse = _pump_rates(pumps, p, v_bar[c], membrane.thermal_v, c_in, c_out)
         if pumps.mode[p] == MEAN_FIELD:
             pumps.carry[p] += pumps.active[p] * (forward - reverse) * membrane.dt
             cycles = np.int64(math.floor(pumps.carry[p]))
@@ -343,8 +349,8 @@ def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
             moved = pumps.stoichiometry[p, i] * (1 if cycles >= 0 else -1)
             limit = np.int64(-1)
             if moved < 0:
-                limit = _free_count(membrane, counts_in[c, i], i) // -moved
-            elif moved > 0 and compartments.volume_out[c] > 0.0:
+                limit = _free_count(membrane.free_fraction, counts_in[c, i], i) // -moved
+            elif moved > 0 and volume_out[c] > 0.0:
                 limit = counts_out[c, i] // moved
             if limit >= 0:
                 cycles = min(cycles, limit) if cycles >= 0 else max(cycles, -limit)
@@ -356,12 +362,11 @@ def _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state):
 
 
 @njit(cache=True, inline="always")
-def _deliver(compartments, membrane, n_ions):
-    """Move n ions of the electrode's ion into (n > 0) or out of (n < 0) its compartment."""
-    ion, c = membrane.electrode_ion, membrane.electrode_compartment
-    n_ions = max(n_ions, -compartments.counts_in[c, ion])
-    compartments.counts_in[c, ion] += n_ions
-    compartments.electrode_total[c, ion] += n_ions
+def _deliver(counts_in, electrode_total, ion, c, n_ions):
+    """Move n ions of the electrode's ion into (n > 0) or out of (n < 0) its compartment c."""
+    n_ions = max(n_ions, -counts_in[c, ion])
+    counts_in[c, ion] += n_ions
+    electrode_total[c, ion] += n_ions
 
 
 @njit(cache=True, inline="always")
@@ -389,6 +394,8 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
 
     All state is updated in place; a row is recorded after every global step that is a
     multiple of `record_every`, so segments may start and end anywhere.
+    The per-step helpers take the arrays they use, unpacked here once: every inlined call that
+    receives a whole state tuple copies it, an atomic reference count per array in it.
     """
     n_compartments, n_ions = compartments.counts_in.shape
     max_states = kinds.table.shape[2]
@@ -403,51 +410,72 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
     c_in = np.zeros((n_compartments, n_ions))
     c_out = np.zeros((n_compartments, n_ions))
     site = membrane.electrode_compartment
-    electrode_valence = membrane.valence[membrane.electrode_ion]
+    electrode_ion = membrane.electrode_ion
+    electrode_valence = membrane.valence[electrode_ion]
     cable = compartments.axial_conductance.shape[0] > 0
+    has_pumps = pumps.mode.shape[0] > 0
+    valence, charge, dt = membrane.valence, membrane.charge, membrane.dt
+    counts_in, counts_out = compartments.counts_in, compartments.counts_out
+    fixed_charge, capacitance = compartments.fixed_charge, compartments.capacitance
+    volume_in, volume_out, bath = compartments.volume_in, compartments.volume_out, compartments.bath
+    efflux_total, influx_total = compartments.efflux_total, compartments.influx_total
+    electrode_total, electrode_carry = compartments.electrode_total, compartments.electrode_carry
+    armed = compartments.spike_armed
+    ions = (counts_in, counts_out, volume_out)
+    channels = (kinds.mode, kinds.compartment, kinds.permeant, kinds.permeation, kinds.unitary, kinds.open_count,
+                kinds.flux_carry)
+    constants = (membrane.thermal_v, membrane.avogadro, charge)
+    injected_charge, clamp_voltage, transmitter = drive.injected_charge, drive.clamp_voltage, drive.transmitter
+    spike_steps, spike_compartment, spike_count = records.spike_steps, records.spike_compartment, records.spike_count
     row = 0
     for step in range(n_steps):
         global_step = first_step + step
-        clamp = drive.clamp_voltage[step]
+        clamp = clamp_voltage[step]
         clamped = not math.isnan(clamp)
-        for c in range(n_compartments):
-            v[c] = voltage_of(compartments, c, membrane)
-            _concentrations(compartments, c, membrane, c_in, c_out)
-        injected = drive.injected_charge[step] / membrane.dt  # A, inward, at the electrode's compartment
-        _linearise(v, site, injected, membrane, kinds, pumps, c_in, c_out, current, slope)
+        _voltages(counts_in, valence, fixed_charge, capacitance, charge, v)
+        _concentrations(counts_in, counts_out, volume_in, volume_out, bath, membrane.free_fraction, membrane.avogadro,
+                        c_in, c_out)
+        injected = injected_charge[step] / dt  # A, inward, at the electrode's compartment
+        for c in range(n_compartments):  # linearise the membrane: outward current and slope
+            current[c] = -injected if c == site else -0.0
+            slope[c] = 0.0
+        if has_pumps:
+            _linearise_pumps(pumps, membrane, v, c_in, c_out, current, slope)
+        _linearise_channels(channels, valence, constants, v, c_in, c_out, current, slope)
         if cable:  # fluxes at the implicit end-of-step voltages, consistent with the axial transfer
-            cable_voltages(v, current, slope, compartments.capacitance, compartments.axial_conductance,
-                           membrane.dt, site if clamped else -1, clamp, v_bar, diagonal, rhs)
+            cable_voltages(v, current, slope, capacitance, compartments.axial_conductance,
+                           dt, site if clamped else -1, clamp, v_bar, diagonal, rhs)
         else:
             for c in range(n_compartments):
-                v_bar[c] = _step_averaged_voltage(v[c], current[c], slope[c], compartments.capacitance[c],
-                                                  membrane.dt)
+                v_bar[c] = _step_averaged_voltage(v[c], current[c], slope[c], capacitance[c], dt)
         if clamped:
             v_bar[site] = clamp  # an ideal clamp holds V through the step
-        flux_state = _permeate(kinds, membrane, compartments, v_bar, c_in, c_out,
+        flux_state = _permeate(channels, ions, efflux_total, influx_total, membrane, v_bar, c_in, c_out,
                                stream_key(membrane.seed, global_step, 0))
-        _pump(pumps, membrane, compartments, v_bar, c_in, c_out, flux_state)
+        if has_pumps:
+            _pump(pumps, membrane, ions, v_bar, c_in, c_out, flux_state)
         if cable:
             _axial_transfer(compartments, membrane, v_bar, c_in)
         if clamped:
             # the clamp supplies the charge that brings V back to the command, as whole ions
-            missing = (clamp - voltage_of(compartments, site, membrane)) * compartments.capacitance[site]
-            _deliver(compartments, membrane, np.int64(round(missing / (electrode_valence * membrane.charge))))
-        elif drive.injected_charge[step] != 0.0:
-            carry = compartments.electrode_carry
-            carry[0] += drive.injected_charge[step] / (electrode_valence * membrane.charge)
-            whole = np.int64(math.floor(carry[0]))
-            carry[0] -= whole
-            _deliver(compartments, membrane, whole)
-        _gate(kinds, membrane, drive, step, global_step, v, v_bar[site] if clamped else v[site], site, matrix, edges)
-        armed = compartments.spike_armed
+            v_site = membrane_voltage(counts_in[site], valence, fixed_charge[site], capacitance[site], charge)
+            missing = (clamp - v_site) * capacitance[site]
+            _deliver(counts_in, electrode_total, electrode_ion, site,
+                     np.int64(round(missing / (electrode_valence * charge))))
+        elif injected_charge[step] != 0.0:
+            electrode_carry[0] += injected_charge[step] / (electrode_valence * charge)
+            whole = np.int64(math.floor(electrode_carry[0]))
+            electrode_carry[0] -= whole
+            _deliver(counts_in, electrode_total, electrode_ion, site, whole)
+        _gate(kinds, membrane, transmitter, step, global_step, v, v_bar[site] if clamped else v[site], site, matrix,
+              edges)
+        _voltages(counts_in, valence, fixed_charge, capacitance, charge, v)
         for c in range(n_compartments):
-            v[c] = voltage_of(compartments, c, membrane)
             if armed[c] == 1 and v[c] >= membrane.spike_threshold:
-                if records.spike_count[0] < records.spike_steps.shape[0]:
-                    records.spike_steps[records.spike_count[0]] = global_step + 1
-                    records.spike_compartment[records.spike_count[0]] = c
-                records.spike_count[0] += 1
+                if spike_count[0] < spike_steps.shape[0]:
+                    spike_steps[spike_count[0]] = global_step + 1
+                    spike_compartment[spike_count[0]] = c
+                spike_count[0] += 1
                 armed[c] = 0
             elif armed[c] == 0 and v[c] < membrane.spike_rearm:
                 armed[c] = 1
