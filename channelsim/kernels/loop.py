@@ -224,13 +224,15 @@ def _axial_transfer(compartments, membrane, v_new, c_in):
 
 
 @njit(cache=True, inline="always")
-def _gate(kinds, membrane, transmitter, step, global_step, v, v_gate_site, site, matrix, edges):
+def _gate(kinds, membrane, transmitter, step, global_step, v, v_gate_site, site, matrix, edges, new_counts,
+          new_occupancy):
     """Advance the gating of every kind by one step; update their open counts.
 
     Kind k gates at its compartment's v (at the electrode's compartment: `v_gate_site`), with its
     table for transmitter present while its synapse's cleft holds transmitter. One loop over the
     kinds here, not one call per kind: every inlined call copies the `kinds` tuple, an atomic
-    reference count per array.
+    reference count per array. `new_counts`, `new_occupancy`: scratch for the population and
+    mean-field updates.
     """
     for k in range(kinds.mode.shape[0]):
         n_states = kinds.n_states[k]
@@ -264,15 +266,15 @@ def _gate(kinds, membrane, transmitter, step, global_step, v, v_gate_site, site,
                 kinds.open_count[k] = agent_step_serial(states, blocked, edges, n_states, conducting, key)
             group_by_state(states, n_states, order, position, groups)
         elif mode == POPULATION:
-            key = population_step(kinds.population[k], matrix, n_states, key)
+            key = population_step(kinds.population[k], matrix, n_states, key, new_counts)
             if kinds.blocked[k] > 0:  # blocked channels keep gating, so unblocking finds them in step
-                population_step(kinds.population_blocked[k], matrix, n_states, key)
+                population_step(kinds.population_blocked[k], matrix, n_states, key, new_counts)
             n_open = 0
             for s in range(n_states):
                 n_open += conducting[s] * kinds.population[k, s]
             kinds.open_count[k] = n_open
         else:
-            mean_field_step(kinds.occupancy[k], matrix, n_states)
+            mean_field_step(kinds.occupancy[k], matrix, n_states, new_occupancy)
             fraction = 0.0
             for s in range(n_states):
                 fraction += conducting[s] * kinds.occupancy[k, s]
@@ -401,6 +403,8 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
     max_states = kinds.table.shape[2]
     matrix = np.zeros((max_states, max_states))
     edges = np.zeros((max_states, max_states + 1), dtype=np.int64)
+    new_counts = np.zeros(max_states, dtype=np.int64)
+    new_occupancy = np.zeros(max_states)
     v = np.zeros(n_compartments)
     v_bar = np.zeros(n_compartments)
     current = np.zeros(n_compartments)
@@ -468,7 +472,7 @@ def run_segment(first_step, n_steps, record_every, membrane, compartments, kinds
             electrode_carry[0] -= whole
             _deliver(counts_in, electrode_total, electrode_ion, site, whole)
         _gate(kinds, membrane, transmitter, step, global_step, v, v_bar[site] if clamped else v[site], site, matrix,
-              edges)
+              edges, new_counts, new_occupancy)
         _voltages(counts_in, valence, fixed_charge, capacitance, charge, v)
         for c in range(n_compartments):
             if armed[c] == 1 and v[c] >= membrane.spike_threshold:

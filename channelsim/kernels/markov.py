@@ -112,15 +112,17 @@ def other_state(matrix, source, n_states, mass):
 
 
 @njit(cache=True)
-def population_step(counts, matrix, n_states, state):
+def population_step(counts, matrix, n_states, state, new_counts):
     """Multinomial update of state occupancy counts (exact for independent identical agents).
 
     For each state, the number that leave is Binomial(n_i, 1 - P_ii); up to 16 leavers each
     draw a destination, more are split by sequential conditional binomials. Leaving is rare
     in a short step, so most states cost one draw. Returns the new random-stream state;
-    `counts[:n_states]` is updated in place.
+    `counts[:n_states]` is updated in place. `new_counts`: int64 scratch of at least n_states
+    entries (the caller's, so the step loop allocates nothing).
     """
-    new_counts = np.zeros(n_states, dtype=np.int64)
+    for i in range(n_states):
+        new_counts[i] = 0
     for i in range(n_states):
         if counts[i] == 0:
             continue
@@ -156,15 +158,21 @@ def population_step(counts, matrix, n_states, state):
             new_counts[j] += moved
             remaining -= moved
             mass_left -= matrix[i, j]
-    counts[:n_states] = new_counts
+    for i in range(n_states):
+        counts[i] = new_counts[i]
     return state
 
 
 @njit(cache=True)
-def mean_field_step(occupancy, matrix, n_states):
-    """Deterministic occupancy update: occupancy <- occupancy @ matrix (leading block)."""
-    new = np.zeros(n_states)
+def mean_field_step(occupancy, matrix, n_states, new):
+    """Deterministic occupancy update: occupancy <- occupancy @ matrix (leading block).
+
+    `new`: float64 scratch of at least n_states entries (the caller's, so the step loop allocates nothing).
+    """
+    for j in range(n_states):
+        new[j] = 0.0
     for i in range(n_states):
         for j in range(n_states):
             new[j] += occupancy[i] * matrix[i, j]
-    occupancy[:n_states] = new
+    for j in range(n_states):
+        occupancy[j] = new[j]

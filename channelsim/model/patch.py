@@ -402,7 +402,7 @@ class MembranePatch(mesa.Model):
                                kinds.agent_group_start[k])
             elif r["tracking"] == "population":
                 kinds.population[k, 0] = r["count"]
-                population_step(kinds.population[k], np.tile(pi, (n, 1)), n, key)
+                population_step(kinds.population[k], np.tile(pi, (n, 1)), n, key, np.zeros(n, dtype=np.int64))
             else:
                 kinds.occupancy[k, :n] = pi
             kinds.open_count[k] = open_in_row(kinds, k)

@@ -158,7 +158,7 @@ def one_step_counts(matrix: np.ndarray, start: np.ndarray, trials: int) -> np.nd
     out = np.zeros((trials, n_states), dtype=np.int64)
     for trial in range(trials):
         counts = start.astype(np.int64).copy()
-        population_step(counts, matrix, n_states, key_of(trial, 3))
+        population_step(counts, matrix, n_states, key_of(trial, 3), np.zeros(n_states, dtype=np.int64))
         out[trial] = counts
     return out
 
@@ -202,7 +202,8 @@ def test_population_relaxes_to_the_stationary_occupancy(model):
         counts = np.zeros(n_states, dtype=np.int64)
         counts[0] = n
         for step in range(math.ceil(20.0 / rate)):
-            population_step(counts, matrix, n_states, np.uint64(stream_key(SEED + replica, step, 5)))
+            population_step(counts, matrix, n_states, np.uint64(stream_key(SEED + replica, step, 5)),
+                            np.zeros(n_states, dtype=np.int64))
         assert counts.sum() == n
         finals[replica] = counts
     error = np.sqrt(n * stationary * (1 - stationary) / replicas)
@@ -212,8 +213,8 @@ def test_population_relaxes_to_the_stationary_occupancy(model):
 def test_population_step_is_reproducible_and_returns_an_advanced_stream():
     matrix, _, _, _ = MODELS["potassium"]
     first, second = np.array([100, 200, 300, 200, 100]), np.array([100, 200, 300, 200, 100])
-    state_1 = population_step(first, matrix, 5, key_of(9))
-    state_2 = population_step(second, matrix, 5, key_of(9))
+    state_1 = population_step(first, matrix, 5, key_of(9), np.zeros(5, dtype=np.int64))
+    state_2 = population_step(second, matrix, 5, key_of(9), np.zeros(5, dtype=np.int64))
     np.testing.assert_array_equal(first, second)
     assert state_1 == state_2 and state_1 != key_of(9)
 
@@ -226,7 +227,7 @@ def test_mean_field_step_is_the_matrix_product():
     occupancy = np.zeros(8)  # a longer buffer: only the leading n_states entries change
     occupancy[:5] = [0.1, 0.2, 0.3, 0.25, 0.15]
     expected = occupancy[:5] @ matrix
-    mean_field_step(occupancy, matrix, 5)
+    mean_field_step(occupancy, matrix, 5, np.zeros(5))
     np.testing.assert_allclose(occupancy[:5], expected, rtol=1e-15, atol=0)
     assert np.all(occupancy[5:] == 0.0)
 
