@@ -7,13 +7,13 @@ stops when it leaves that range.
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from channelsim.config import parse_config
 from channelsim.constants import ELEMENTARY_CHARGE
 from channelsim.engine import run_in_memory
-from channelsim.errors import StateOutOfRange
+from channelsim.errors import ConfigError, StateOutOfRange
 from channelsim.model import build
 from channelsim.model.patch import MAX_VOLTAGE
 
@@ -54,7 +54,12 @@ def configs(draw):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(configs())
 def test_conservation_non_negative_counts_finite_voltage(config):
-    model = build(config)
+    try:
+        model = build(config)
+    except ConfigError:
+        # a few mM of ions cannot hold some initial voltages (the impermeant anions would be
+        # negative): build refuses those cells (tests/integration/test_sweep.py), out of scope here
+        reject()
     try:
         out = {name: values.values for name, values in run_in_memory(model).variables.items()}
     except StateOutOfRange as stop:
