@@ -15,6 +15,10 @@ class ConfigError(ChannelsimError):
         self.field, self.problem, self.fix = field, problem, fix
         super().__init__(f"{field}: {problem}; {fix}")
 
+    def __reduce__(self):
+        """Pickle by the three parts, so the error crosses from a sweep's worker process intact."""
+        return type(self), (self.field, self.problem, self.fix)
+
 
 class RunFileError(ChannelsimError):
     """A run file cannot be read as a channelsim run."""

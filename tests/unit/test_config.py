@@ -1,3 +1,4 @@
+import pickle
 import tomllib
 
 import pytest
@@ -72,3 +73,10 @@ def test_unreadable_config(tmp_path):
         load_config(path)
     with pytest.raises(ConfigError, match="no such config file"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_config_error_survives_pickling():
+    """A sweep's worker process sends its error back pickled: field, problem and fix must arrive."""
+    error = pickle.loads(pickle.dumps(ConfigError("run.dt", "must be positive", "give e.g. run.dt = \"10 us\"")))
+    assert (error.field, error.problem, error.fix) == ("run.dt", "must be positive", "give e.g. run.dt = \"10 us\"")
+    assert str(error) == "run.dt: must be positive; give e.g. run.dt = \"10 us\""
